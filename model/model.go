@@ -1,0 +1,108 @@
+// Package model holds what captioning and translation have in common: a
+// source that attention ranges over, and a stream of decoding steps.
+//
+// Everything outside model/ sees a model only through these types.
+package model
+
+import (
+	"context"
+	"iter"
+)
+
+// Source is what a model attends to: a list of tokens (text) or a grid of
+// Rows x Cols image regions.
+type Source struct {
+	Kind    string   `json:"kind"`              // "text" or "image"
+	Tokens  []string `json:"tokens,omitempty"`  // text: the source words, in order
+	Unknown []bool   `json:"unknown,omitempty"` // text: true where a word is outside the vocabulary
+	Rows    int      `json:"rows,omitempty"`    // image: region grid height
+	Cols    int      `json:"cols,omitempty"`    // image: region grid width
+}
+
+// Len is the number of positions attention ranges over.
+func (s Source) Len() int {
+	if s.Kind == "image" {
+		return s.Rows * s.Cols
+	}
+	return len(s.Tokens)
+}
+
+// Alt is one candidate word at a step, with its probability.
+type Alt struct {
+	Token string  `json:"token"`
+	Prob  float32 `json:"prob"`
+}
+
+// Step is one decoded word.
+type Step struct {
+	Index     int       `json:"index"`
+	TokenID   int       `json:"token_id"`
+	Token     string    `json:"token"`
+	Prob      float32   `json:"prob"`
+	Unknown   bool      `json:"unknown,omitempty"` // the model wrote its unknown-word token
+	TopK      []Alt     `json:"top_k"`
+	Attention []float32 `json:"attention"` // one weight per source position, summing to 1
+}
+
+// Options control one decode.
+type Options struct {
+	Beam   int // beam width; 1 is greedy
+	MaxLen int // most words to write
+	TopK   int // alternatives reported per step
+}
+
+// Normalize fills defaults and clamps to safe ranges.
+func (o Options) Normalize() Options {
+	if o.Beam < 1 {
+		o.Beam = 1
+	}
+	if o.Beam > MaxBeam {
+		o.Beam = MaxBeam
+	}
+	if o.MaxLen <= 0 || o.MaxLen > 100 {
+		o.MaxLen = 100
+	}
+	if o.TopK <= 0 {
+		o.TopK = 5
+	}
+	if o.TopK > 10 {
+		o.TopK = 10
+	}
+	return o
+}
+
+// MaxBeam is the widest beam a caller may ask for.
+const MaxBeam = 10
+
+// Metric is one measured number in a model card.
+type Metric struct {
+	Name  string  `json:"name"`
+	Value float64 `json:"value"`
+	Split string  `json:"split"`
+	Note  string  `json:"note,omitempty"`
+}
+
+// Info describes a servable model.
+type Info struct {
+	ID        string   `json:"id"`
+	Kind      string   `json:"kind"` // "translation" or "caption"
+	Title     string   `json:"title"`
+	SrcLang   string   `json:"src_lang,omitempty"`
+	TgtLang   string   `json:"tgt_lang"`
+	Attention bool     `json:"attention"`
+	Params    int      `json:"params"`
+	Metrics   []Metric `json:"metrics"`
+}
+
+// Translator turns text into a source and decodes it step by step.
+type Translator interface {
+	Info() Info
+	Prepare(text string) (Prepared, error)
+}
+
+// Prepared is an encoded source, ready to decode.
+type Prepared interface {
+	Source() Source
+	// Decode yields steps as they are made; it stops when ctx is cancelled.
+	Decode(ctx context.Context, opts Options) iter.Seq2[Step, error]
+}

@@ -1,0 +1,142 @@
+// Package nn holds the plain-Go numeric kernels that the serving path uses.
+// Matrices are row-major float32; a layer computes y = x·W + b with x a row
+// vector (in), W (in, out) and b (out), the layout the training graph uses.
+package nn
+
+import "math"
+
+// Linear is a dense layer y = x·W + b.
+type Linear struct {
+	In, Out int
+	W       []float32 // (In, Out)
+	B       []float32 // (Out), may be nil
+}
+
+// Forward writes x·W + b into y (len Out). It adds to nothing: y is overwritten.
+func (l *Linear) Forward(y, x []float32) {
+	if l.B != nil {
+		copy(y, l.B)
+	} else {
+		clear(y)
+	}
+	l.Accumulate(y, x)
+}
+
+// Accumulate adds x·W to y.
+func (l *Linear) Accumulate(y, x []float32) {
+	MatVecAdd(y, x, l.W, l.Out)
+}
+
+// MatVecAdd adds x·W to y, where W is (len(x), out) row-major.
+func MatVecAdd(y, x, w []float32, out int) {
+	y = y[:out]
+	for i, xi := range x {
+		if xi == 0 {
+			continue
+		}
+		axpy(xi, w[i*out:(i+1)*out], y)
+	}
+}
+
+func axpy(a float32, x, y []float32) {
+	y = y[:len(x)]
+	n := len(x) &^ 3
+	for j := 0; j < n; j += 4 {
+		y[j] += a * x[j]
+		y[j+1] += a * x[j+1]
+		y[j+2] += a * x[j+2]
+		y[j+3] += a * x[j+3]
+	}
+	for j := n; j < len(x); j++ {
+		y[j] += a * x[j]
+	}
+}
+
+// Dot returns the inner product of a and b.
+func Dot(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	n := len(a) &^ 3
+	for j := 0; j < n; j += 4 {
+		s0 += a[j] * b[j]
+		s1 += a[j+1] * b[j+1]
+		s2 += a[j+2] * b[j+2]
+		s3 += a[j+3] * b[j+3]
+	}
+	for j := n; j < len(a); j++ {
+		s0 += a[j] * b[j]
+	}
+	return s0 + s1 + s2 + s3
+}
+
+// Sigmoid is the logistic function.
+func Sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
+
+// Tanh is the hyperbolic tangent.
+func Tanh(x float32) float32 { return float32(math.Tanh(float64(x))) }
+
+// TanhInPlace applies tanh to every element of x.
+func TanhInPlace(x []float32) {
+	for i, v := range x {
+		x[i] = Tanh(v)
+	}
+}
+
+// SoftmaxInPlace turns scores into probabilities, stably.
+func SoftmaxInPlace(x []float32) {
+	if len(x) == 0 {
+		return
+	}
+	m := x[0]
+	for _, v := range x[1:] {
+		if v > m {
+			m = v
+		}
+	}
+	var s float64
+	for i, v := range x {
+		e := math.Exp(float64(v - m))
+		x[i] = float32(e)
+		s += e
+	}
+	inv := float32(1 / s)
+	for i := range x {
+		x[i] *= inv
+	}
+}
+
+// LSTMCell applies one LSTM step given the pre-activation gates (4H, in the
+// order input, forget, cell, output): c = f⊙c + i⊙g; h = o⊙tanh(c).
+// h and c are updated in place.
+func LSTMCell(gates, h, c []float32) {
+	n := len(h)
+	for j := 0; j < n; j++ {
+		i := Sigmoid(gates[j])
+		f := Sigmoid(gates[n+j])
+		g := Tanh(gates[2*n+j])
+		o := Sigmoid(gates[3*n+j])
+		c[j] = f*c[j] + i*g
+		h[j] = o * Tanh(c[j])
+	}
+}
+
+// TopK returns the indices of the k largest values of p, largest first.
+func TopK(p []float32, k int) []int {
+	if k > len(p) {
+		k = len(p)
+	}
+	idx := make([]int, 0, k)
+	for i, v := range p {
+		if len(idx) < k {
+			idx = append(idx, i)
+		} else if v > p[idx[k-1]] {
+			idx[k-1] = i
+		} else {
+			continue
+		}
+		for j := len(idx) - 1; j > 0 && p[idx[j]] > p[idx[j-1]]; j-- {
+			idx[j], idx[j-1] = idx[j-1], idx[j]
+		}
+	}
+	return idx
+}

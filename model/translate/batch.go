@@ -1,0 +1,104 @@
+package translate
+
+import (
+	"math/rand/v2"
+
+	"attention/model/vocab"
+)
+
+// Example is one sentence pair as word ids (without <s> and </s>).
+type Example struct {
+	Src, Tgt []int
+}
+
+// fill loads a batch into the graph's inputs. len(batch) may be below B:
+// missing rows are padding with zero loss weight. drop is the dropout rate
+// (0 for evaluation).
+func (gr *graph) fill(c Config, batch []Example, drop float64, rng *rand.Rand) (ntok int) {
+	B, S, T, V := gr.B, gr.S, gr.T, c.TgtVocab
+	src := gr.srcIdx.Data().([]int)
+	tin := gr.tgtInIdx.Data().([]int)
+	tout := gr.tgtOut.Data().([]float32)
+	clear(tout)
+	maskBias := gr.maskBias.Data().([]float32)
+	meanW := gr.meanW.Data().([]float32)
+	bwd := gr.bwdMask.Data().([]float32)
+	H := c.EncHidden
+	for _, ex := range batch {
+		ntok += len(ex.Tgt) + 1
+	}
+	for b := 0; b < B; b++ {
+		var ex Example
+		if b < len(batch) {
+			ex = batch[b]
+		}
+		n := len(ex.Src)
+		for s := 0; s < S; s++ {
+			id, on := vocab.Pad, s < n
+			if on {
+				id = ex.Src[s]
+			}
+			src[s*B+b] = id
+			maskBias[b*S+s], meanW[b*S+s] = -1e9, 0
+			m := float32(0)
+			if on {
+				maskBias[b*S+s], meanW[b*S+s], m = 0, 1/float32(n), 1
+			}
+			row := bwd[(s*B+b)*H : (s*B+b+1)*H]
+			for j := range row {
+				row[j] = m
+			}
+		}
+		if n == 0 { // an all-padding row: attend uniformly to keep softmax finite
+			for s := 0; s < S; s++ {
+				maskBias[b*S+s] = 0
+			}
+		}
+		for t := 0; t < T; t++ {
+			in, out, w := vocab.Pad, vocab.Pad, float32(0)
+			switch {
+			case b >= len(batch):
+			case t == 0:
+				in, out, w = vocab.BOS, firstOr(ex.Tgt, vocab.EOS), 1/float32(ntok)
+			case t < len(ex.Tgt):
+				in, out, w = ex.Tgt[t-1], ex.Tgt[t], 1/float32(ntok)
+			case t == len(ex.Tgt):
+				in, out, w = ex.Tgt[t-1], vocab.EOS, 1/float32(ntok)
+			}
+			tin[t*B+b] = in
+			tout[(t*B+b)*V+out] = w
+		}
+	}
+	for _, d := range []*[]float32{ptr(gr.dropSrc.Data().([]float32)), ptr(gr.dropTgt.Data().([]float32)), ptr(gr.dropPre.Data().([]float32))} {
+		fillDropout(*d, drop, rng)
+	}
+	return ntok
+}
+
+func ptr(s []float32) *[]float32 { return &s }
+
+func firstOr(s []int, def int) int {
+	if len(s) > 0 {
+		return s[0]
+	}
+	return def
+}
+
+// fillDropout writes an inverted-dropout mask: 0 with probability rate,
+// else 1/(1-rate).
+func fillDropout(m []float32, rate float64, rng *rand.Rand) {
+	if rate <= 0 || rng == nil {
+		for i := range m {
+			m[i] = 1
+		}
+		return
+	}
+	keep := float32(1 / (1 - rate))
+	for i := range m {
+		if rng.Float64() < rate {
+			m[i] = 0
+		} else {
+			m[i] = keep
+		}
+	}
+}

@@ -1,0 +1,187 @@
+// Package translate is an encoder-decoder LSTM with additive (Bahdanau)
+// attention, and the same model without attention for comparison.
+//
+// Shapes: B batch, S source length, T target length, E embedding,
+// H encoder hidden per direction, D = 2H encoder output, K decoder hidden,
+// A attention, O pre-output, Vs / Vt source / target vocabulary.
+//
+// Equations, for decoder step t with previous state h_{t-1}:
+//
+//	e_ti = v·tanh(W h_{t-1} + U x_i + b_a)      additive attention scores
+//	a_t  = softmax(e_t)  (masked over padding)  attention weights over the source
+//	c_t  = Σ_i a_ti x_i                         context
+//	h_t  = LSTM([emb(y_{t-1}); c_t], h_{t-1})   decoder step
+//	p_t  = softmax(Wo tanh(Wp [h_t; c_t; emb(y_{t-1})] + bp) + bo)
+//
+// Without attention, c_t is the same fixed vector at every step: the masked
+// mean of the encoder outputs, the bottleneck that attention removes.
+package translate
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"attention/model/checkpoint"
+)
+
+// Config fixes the model's sizes.
+type Config struct {
+	SrcLang   string `json:"src_lang"`
+	TgtLang   string `json:"tgt_lang"`
+	SrcVocab  int    `json:"src_vocab"` // Vs
+	TgtVocab  int    `json:"tgt_vocab"` // Vt
+	Emb       int    `json:"emb"`       // E
+	EncHidden int    `json:"enc_hidden"`
+	DecHidden int    `json:"dec_hidden"`
+	Att       int    `json:"att"`
+	PreOut    int    `json:"pre_out"`
+	Attention bool   `json:"attention"` // false: fixed context (no-attention baseline)
+}
+
+// D is the encoder output width (both directions).
+func (c Config) D() int { return 2 * c.EncHidden }
+
+// Param is one named weight array with its shape.
+type Param struct {
+	Name  string
+	Shape []int
+	Data  []float32
+}
+
+// Params holds every weight of the model. Field comments give shapes.
+type Params struct {
+	SrcEmb *Param // (Vs, E)
+	TgtEmb *Param // (Vt, E)
+
+	FwdWx, FwdWh, FwdB *Param // (E, 4H), (H, 4H), (4H)
+	BwdWx, BwdWh, BwdB *Param // (E, 4H), (H, 4H), (4H)
+
+	InitW, InitB *Param // (D, K), (K): h_0 = tanh(mean(x)·InitW + InitB)
+
+	AttW, AttU, AttB, AttV *Param // (K, A), (D, A), (A), (A)
+
+	DecWy, DecWc, DecWh, DecB *Param // (E, 4K), (D, 4K), (K, 4K), (4K)
+
+	PreWh, PreWc, PreWy, PreB *Param // (K, O), (D, O), (E, O), (O)
+	OutW, OutB                *Param // (O, Vt), (Vt)
+}
+
+// List returns the parameters in a fixed order (the checkpoint order).
+func (p *Params) List() []*Param {
+	return []*Param{
+		p.SrcEmb, p.TgtEmb,
+		p.FwdWx, p.FwdWh, p.FwdB, p.BwdWx, p.BwdWh, p.BwdB,
+		p.InitW, p.InitB,
+		p.AttW, p.AttU, p.AttB, p.AttV,
+		p.DecWy, p.DecWc, p.DecWh, p.DecB,
+		p.PreWh, p.PreWc, p.PreWy, p.PreB,
+		p.OutW, p.OutB,
+	}
+}
+
+// Count is the number of weights.
+func (p *Params) Count() int {
+	n := 0
+	for _, q := range p.List() {
+		n += len(q.Data)
+	}
+	return n
+}
+
+func newParam(name string, shape ...int) *Param {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return &Param{Name: name, Shape: shape, Data: make([]float32, n)}
+}
+
+// NewParams allocates zeroed parameters for cfg.
+func NewParams(c Config) *Params {
+	E, H, D, K, A, O := c.Emb, c.EncHidden, c.D(), c.DecHidden, c.Att, c.PreOut
+	return &Params{
+		SrcEmb: newParam("src_emb", c.SrcVocab, E),
+		TgtEmb: newParam("tgt_emb", c.TgtVocab, E),
+		FwdWx:  newParam("enc_fwd_wx", E, 4*H), FwdWh: newParam("enc_fwd_wh", H, 4*H), FwdB: newParam("enc_fwd_b", 4*H),
+		BwdWx: newParam("enc_bwd_wx", E, 4*H), BwdWh: newParam("enc_bwd_wh", H, 4*H), BwdB: newParam("enc_bwd_b", 4*H),
+		InitW: newParam("init_w", D, K), InitB: newParam("init_b", K),
+		AttW: newParam("att_w", K, A), AttU: newParam("att_u", D, A), AttB: newParam("att_b", A), AttV: newParam("att_v", A),
+		DecWy: newParam("dec_wy", E, 4*K), DecWc: newParam("dec_wc", D, 4*K), DecWh: newParam("dec_wh", K, 4*K), DecB: newParam("dec_b", 4*K),
+		PreWh: newParam("pre_wh", K, O), PreWc: newParam("pre_wc", D, O), PreWy: newParam("pre_wy", E, O), PreB: newParam("pre_b", O),
+		OutW: newParam("out_w", O, c.TgtVocab), OutB: newParam("out_b", c.TgtVocab),
+	}
+}
+
+// Init fills the weights: uniform Glorot for matrices, N(0, 0.1) for
+// embeddings, zero biases except the LSTM forget gates (1).
+func (p *Params) Init(rng *rand.Rand) {
+	for _, q := range p.List() {
+		switch {
+		case len(q.Shape) == 1:
+			clear(q.Data)
+		case q == p.SrcEmb || q == p.TgtEmb:
+			for i := range q.Data {
+				q.Data[i] = float32(rng.NormFloat64() * 0.1)
+			}
+		default:
+			lim := math.Sqrt(6 / float64(q.Shape[0]+q.Shape[1]))
+			for i := range q.Data {
+				q.Data[i] = float32((rng.Float64()*2 - 1) * lim)
+			}
+		}
+	}
+	for _, b := range []*Param{p.FwdB, p.BwdB, p.DecB} {
+		n := len(b.Data) / 4
+		for i := n; i < 2*n; i++ {
+			b.Data[i] = 1
+		}
+	}
+	// v starts small so that early attention is spread, not arbitrary.
+	for i := range p.AttV.Data {
+		p.AttV.Data[i] = float32((rng.Float64()*2 - 1) * 0.1)
+	}
+}
+
+// KindTranslation names translation checkpoints.
+const KindTranslation = "translation"
+
+// ToCheckpoint packs config, vocabularies, metadata and weights into a file.
+// half stores the weights as float16.
+func ToCheckpoint(c Config, p *Params, src, tgt []string, meta map[string]any, half bool) (*checkpoint.File, error) {
+	cfg, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	f := &checkpoint.File{Kind: KindTranslation, Config: cfg, Meta: meta,
+		Vocabs: map[string][]string{"src": src, "tgt": tgt}}
+	for _, q := range p.List() {
+		dt := "f32"
+		if half {
+			dt = "f16"
+		}
+		f.Tensors = append(f.Tensors, &checkpoint.Tensor{Name: q.Name, Shape: q.Shape, DType: dt, Data: q.Data})
+	}
+	return f, nil
+}
+
+// FromCheckpoint unpacks a translation checkpoint.
+func FromCheckpoint(f *checkpoint.File) (Config, *Params, error) {
+	var c Config
+	if f.Kind != KindTranslation {
+		return c, nil, fmt.Errorf("translate: checkpoint holds a %q model, not a translation model", f.Kind)
+	}
+	if err := json.Unmarshal(f.Config, &c); err != nil {
+		return c, nil, fmt.Errorf("translate: config: %w", err)
+	}
+	p := NewParams(c)
+	for _, q := range p.List() {
+		data, err := f.Tensor(q.Name, q.Shape...)
+		if err != nil {
+			return c, nil, err
+		}
+		q.Data = data
+	}
+	return c, p, nil
+}
