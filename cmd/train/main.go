@@ -1,0 +1,120 @@
+// Command train trains a translation model on the shared corpora and writes
+// the best checkpoint (by dev BLEU) where the server embeds it.
+//
+//	go run -tags openblas ./cmd/train -model en-de
+//	go run -tags openblas ./cmd/train -model en-de -resume
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"runtime/pprof"
+	"time"
+
+	"attention/model/translate"
+	"attention/model/vocab"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "train:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var (
+		name      = flag.String("model", "en-de", "which model: en-de (Multi30k) or en-fr (Tatoeba)")
+		data      = flag.String("data", "../shared/data", "the shared data directory")
+		noAtt     = flag.Bool("no-attention", false, "train the baseline without attention (fixed context vector)")
+		out       = flag.String("out", "", "where to write the best model (default model/trained/NAME.ckpt)")
+		runDir    = flag.String("run", "", "directory for resumable state (default runs/NAME)")
+		resume    = flag.Bool("resume", false, "continue from the run directory's state")
+		epochs    = flag.Int("epochs", 12, "most epochs")
+		patience  = flag.Int("patience", 2, "stop after this many epochs without a better dev BLEU")
+		budget    = flag.Duration("budget", 0, "stop after this much training time (0: no limit)")
+		batch     = flag.Int("batch", 64, "batch size")
+		lr        = flag.Float64("lr", 1e-3, "Adam learning rate (halved after an epoch without improvement)")
+		dropout   = flag.Float64("dropout", 0.3, "dropout on embeddings and the pre-output layer")
+		minCount  = flag.Int("min-count", 2, "keep words seen at least this often")
+		maxLen    = flag.Int("max-len", 50, "skip training pairs longer than this many words")
+		seed      = flag.Uint64("seed", 1, "random seed")
+		saveEvery = flag.Duration("save-every", 5*time.Minute, "resumable checkpoint period")
+		decHidden = flag.Int("dec-hidden", 256, "decoder LSTM size")
+		cpuProf   = flag.String("cpuprofile", "", "write a CPU profile here")
+	)
+	flag.Parse()
+	if *cpuProf != "" {
+		f, err := os.Create(*cpuProf)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	debug.SetMemoryLimit(7 << 30)
+	id := *name
+	if *noAtt {
+		id += "-noatt"
+	}
+	if *out == "" {
+		*out = filepath.Join("model", "trained", id+".ckpt")
+	}
+	if *runDir == "" {
+		*runDir = filepath.Join("runs", id)
+	}
+	var (
+		train, dev []translate.Pair
+		cfg        translate.Config
+		title      string
+		err        error
+	)
+	switch *name {
+	case "en-de":
+		dir := filepath.Join(*data, "multi30k")
+		if train, err = translate.Multi30k(dir, "train", "en", "de"); err != nil {
+			return err
+		}
+		if dev, err = translate.Multi30k(dir, "val", "en", "de"); err != nil {
+			return err
+		}
+		cfg = translate.Config{SrcLang: "en", TgtLang: "de", Emb: 256, EncHidden: 256, DecHidden: *decHidden, Att: 256, PreOut: 256}
+		title = "English → German (Multi30k)"
+	case "en-fr":
+		if train, dev, _, err = translate.Tatoeba(filepath.Join(*data, "tatoeba", "fra-eng.txt.gz")); err != nil {
+			return err
+		}
+		cfg = translate.Config{SrcLang: "en", TgtLang: "fr", Emb: 256, EncHidden: 256, DecHidden: *decHidden, Att: 256, PreOut: 256}
+		title = "English → French (Tatoeba)"
+	default:
+		return fmt.Errorf("unknown -model %q: want en-de or en-fr", *name)
+	}
+	cfg.Attention = !*noAtt
+	if *noAtt {
+		title += ", no attention"
+	}
+	var srcSents, tgtSents [][]string
+	for _, p := range train {
+		srcSents = append(srcSents, vocab.Tokenize(p.Src, cfg.SrcLang))
+		tgtSents = append(tgtSents, vocab.Tokenize(p.Refs[0], cfg.TgtLang))
+	}
+	src, tgt := vocab.Build(srcSents, *minCount), vocab.Build(tgtSents, *minCount)
+	cfg.SrcVocab, cfg.TgtVocab = src.Len(), tgt.Len()
+	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
+		return err
+	}
+	res, err := translate.Train(cfg, src, tgt, train, dev, translate.TrainOptions{
+		Batch: *batch, LR: *lr, Clip: 5, Dropout: *dropout, MaxEpochs: *epochs, Patience: *patience,
+		MaxLen: *maxLen, Seed: *seed, Budget: *budget, SaveEvery: *saveEvery, Dir: *runDir, Out: *out, Resume: *resume,
+		Meta: map[string]any{"title": title, "id": id},
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("done: %.2f epochs in %s, %.0f target tok/s, best dev BLEU (greedy) %.2f, model %s\n",
+		res.Epochs, res.Elapsed.Round(time.Second), res.TokPerS, res.BestBLEU, *out)
+	return nil
+}

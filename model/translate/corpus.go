@@ -1,0 +1,117 @@
+package translate
+
+import (
+	"bufio"
+	"compress/gzip"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Pair is one sentence and its reference translations.
+type Pair struct {
+	Src  string
+	Refs []string
+}
+
+func readLines(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var r *bufio.Scanner
+	if strings.HasSuffix(path, ".gz") {
+		gz, err := gzip.NewReader(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		defer gz.Close()
+		r = bufio.NewScanner(gz)
+	} else {
+		r = bufio.NewScanner(f)
+	}
+	r.Buffer(make([]byte, 1<<16), 1<<20)
+	var lines []string
+	for r.Scan() {
+		lines = append(lines, strings.TrimRight(r.Text(), "\r"))
+	}
+	if err := r.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return lines, nil
+}
+
+// Multi30k reads one split (train, val, test_2016_flickr, ...) of the
+// Multi30k corpus in dir, e.g. src "en", tgt "de".
+func Multi30k(dir, split, src, tgt string) ([]Pair, error) {
+	s, err := readLines(filepath.Join(dir, split+"."+src+".gz"))
+	if err != nil {
+		return nil, err
+	}
+	t, err := readLines(filepath.Join(dir, split+"."+tgt+".gz"))
+	if err != nil {
+		return nil, err
+	}
+	if len(s) != len(t) {
+		return nil, fmt.Errorf("multi30k %s: %d %s lines but %d %s lines", split, len(s), src, len(t), tgt)
+	}
+	pairs := make([]Pair, len(s))
+	for i := range s {
+		pairs[i] = Pair{Src: s[i], Refs: []string{t[i]}}
+	}
+	return pairs, nil
+}
+
+// TatoebaSplit sizes: distinct English sentences held out for dev and test.
+const (
+	TatoebaDev  = 2000
+	TatoebaTest = 2000
+	TatoebaSeed = 20261126
+)
+
+// Tatoeba reads a manythings.org export (english TAB translation per line)
+// and splits it by distinct English sentence, so that a held-out sentence
+// never appears in training with another translation. The split is fixed by
+// TatoebaSeed. Training pairs have one reference each; dev and test pairs
+// carry every translation of their sentence as references.
+func Tatoeba(path string) (train, dev, test []Pair, err error) {
+	lines, err := readLines(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	refs := map[string][]string{}
+	var order []string
+	for i, l := range lines {
+		if l == "" {
+			continue
+		}
+		en, fr, ok := strings.Cut(l, "\t")
+		if !ok {
+			return nil, nil, nil, fmt.Errorf("%s:%d: no tab", path, i+1)
+		}
+		if _, seen := refs[en]; !seen {
+			order = append(order, en)
+		}
+		refs[en] = append(refs[en], fr)
+	}
+	sort.Strings(order) // independent of file order
+	rng := rand.New(rand.NewPCG(TatoebaSeed, 0))
+	rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	for i, en := range order {
+		switch {
+		case i < TatoebaTest:
+			test = append(test, Pair{Src: en, Refs: refs[en]})
+		case i < TatoebaTest+TatoebaDev:
+			dev = append(dev, Pair{Src: en, Refs: refs[en]})
+		default:
+			for _, fr := range refs[en] {
+				train = append(train, Pair{Src: en, Refs: []string{fr}})
+			}
+		}
+	}
+	return train, dev, test, nil
+}
