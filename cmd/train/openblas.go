@@ -3,8 +3,8 @@
 package main
 
 import (
-	G "gorgonia.org/gorgonia"
 	"gonum.org/v1/netlib/blas/netlib"
+	G "gorgonia.org/gorgonia"
 )
 
 // With -tags openblas (and CGO_LDFLAGS=-lopenblas) gorgonia's matrix

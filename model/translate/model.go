@@ -259,7 +259,7 @@ func (e *Encoded) Decode(ctx context.Context, opts model.Options) iter.Seq2[mode
 				return
 			}
 			e.step(st, prev, sc)
-			sc.logits[vocab.Pad] = 0
+			mask(sc.logits, t)
 			id := nn.TopK(sc.logits, 1)[0]
 			if id == vocab.EOS {
 				return
@@ -269,6 +269,15 @@ func (e *Encoded) Decode(ctx context.Context, opts model.Options) iter.Seq2[mode
 			}
 			prev = id
 		}
+	}
+}
+
+// mask removes what may never be written: padding, the start token, and
+// the end of sentence before the first word (an empty translation).
+func mask(p []float32, t int) {
+	p[vocab.Pad], p[vocab.BOS] = 0, 0
+	if t == 0 {
+		p[vocab.EOS] = 0
 	}
 }
 
@@ -307,7 +316,7 @@ func (e *Encoded) beam(ctx context.Context, opts model.Options) iter.Seq2[model.
 			for _, b := range beams {
 				st := state{h: append([]float32(nil), b.st.h...), c: append([]float32(nil), b.st.c...)}
 				e.step(&st, b.last, sc)
-				sc.logits[vocab.Pad] = 0
+				mask(sc.logits, t)
 				for _, id := range nn.TopK(sc.logits, opts.Beam) {
 					c := cand{from: b, id: id, logp: b.logp + math.Log(float64(sc.logits[id])+1e-30), st: st, final: id == vocab.EOS}
 					if !c.final {

@@ -1,0 +1,165 @@
+// Command eval measures a trained translation model on its test split and
+// prints sacreBLEU-style corpus BLEU (13a tokenisation, cased, detokenised
+// output).
+//
+//	go run ./cmd/eval -model en-de -beam 5
+//	go run ./cmd/eval -model en-fr -beam 5 -record   # also update metrics.json
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"attention/model"
+	"attention/model/trained"
+	"attention/model/translate"
+	"attention/model/vocab"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "eval:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var (
+		id       = flag.String("model", "en-de", "model id: en-de, en-fr, en-de-noatt, en-fr-noatt")
+		dir      = flag.String("model-dir", "", "read NAME.ckpt from this directory instead of the embedded models")
+		data     = flag.String("data", "../shared/data", "the shared data directory")
+		split    = flag.String("split", "test", "test or dev")
+		beam     = flag.Int("beam", 5, "beam width (1 is greedy)")
+		limit    = flag.Int("n", 0, "evaluate only the first n sentences (0: all)")
+		record   = flag.Bool("record", false, "record the result in model/trained/weights/metrics.json")
+		show     = flag.Int("show", 5, "print this many example translations")
+		hypsPath = flag.String("hyps", "", "write the detokenised translations here, one per line")
+	)
+	flag.Parse()
+	models, err := trained.Translators(*dir)
+	if err != nil {
+		return err
+	}
+	var m *translate.Model
+	for _, x := range models {
+		if x.ID == *id {
+			m = x
+		}
+	}
+	if m == nil {
+		return fmt.Errorf("no model %q (trained models: %d); train it with cmd/train", *id, len(models))
+	}
+	var pairs []translate.Pair
+	splitName := *split
+	switch m.Cfg.TgtLang {
+	case "de":
+		name := map[string]string{"test": "test_2016_flickr", "dev": "val"}[*split]
+		if name == "" {
+			return fmt.Errorf("unknown -split %q", *split)
+		}
+		splitName = name
+		pairs, err = translate.Multi30k(filepath.Join(*data, "multi30k"), name, "en", "de")
+	case "fr":
+		var dev, test []translate.Pair
+		_, dev, test, err = translate.Tatoeba(filepath.Join(*data, "tatoeba", "fra-eng.txt.gz"))
+		pairs = map[string][]translate.Pair{"test": test, "dev": dev}[*split]
+		splitName = "tatoeba-" + *split
+	default:
+		return fmt.Errorf("no evaluation data for target language %q", m.Cfg.TgtLang)
+	}
+	if err != nil {
+		return err
+	}
+	if *limit > 0 && *limit < len(pairs) {
+		pairs = pairs[:*limit]
+	}
+	start := time.Now()
+	score, hyps := translate.Evaluate(m, pairs, model.Options{Beam: *beam, MaxLen: 80}, 0)
+	elapsed := time.Since(start)
+	sharp := sharpness(m, pairs, 200)
+	fmt.Printf("model %s (%s), %d parameters\n", m.ID, m.Cfg, m.P.Count())
+	fmt.Printf("split %s: %d sentences, beam %d, %s\n", splitName, len(pairs), *beam, elapsed.Round(time.Millisecond))
+	for i := 0; i < *show && i < len(pairs); i++ {
+		fmt.Printf("  src: %s\n  ref: %s\n  out: %s\n", pairs[i].Src, pairs[i].Refs[0], hyps[i])
+	}
+	fmt.Printf("attention sharpness (mean peak weight per word, first 200 sentences, greedy): %.3f\n", sharp)
+	fmt.Printf("sacreBLEU-style (13a, cased, detokenised): %s\n", score)
+	if *hypsPath != "" {
+		f, err := os.Create(*hypsPath)
+		if err != nil {
+			return err
+		}
+		for _, h := range hyps {
+			fmt.Fprintln(f, h)
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	if *record {
+		note := fmt.Sprintf("beam %d, sacreBLEU 13a, %s", *beam, time.Now().UTC().Format("2006-01-02"))
+		if *beam == 1 {
+			note = fmt.Sprintf("greedy, sacreBLEU 13a, %s", time.Now().UTC().Format("2006-01-02"))
+		}
+		return recordMetric(m.ID, model.Metric{Name: "BLEU", Value: round2(score.BLEU), Split: splitName, Note: note})
+	}
+	return nil
+}
+
+func round2(v float64) float64 { return float64(int(v*100+0.5)) / 100 }
+
+// sharpness is the mean over words of the largest attention weight.
+func sharpness(m *translate.Model, pairs []translate.Pair, n int) float64 {
+	var sum float64
+	var count int
+	for i := 0; i < n && i < len(pairs); i++ {
+		words := vocab.Tokenize(pairs[i].Src, m.Cfg.SrcLang)
+		if len(words) == 0 {
+			continue
+		}
+		e := m.Encode(words)
+		for st := range e.Decode(context.Background(), model.Options{Beam: 1, MaxLen: 80}) {
+			peak := float32(0)
+			for _, a := range st.Attention {
+				peak = max(peak, a)
+			}
+			sum += float64(peak)
+			count++
+		}
+	}
+	if count == 0 {
+		return 0
+	}
+	return sum / float64(count)
+}
+
+func recordMetric(id string, metric model.Metric) error {
+	path := filepath.Join("model", "trained", "weights", trained.MetricsFile)
+	all := map[string][]model.Metric{}
+	if data, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(data, &all); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	var kept []model.Metric
+	for _, x := range all[id] {
+		if x.Name != metric.Name || x.Split != metric.Split {
+			kept = append(kept, x)
+		}
+	}
+	all[id] = append(kept, metric)
+	data, err := json.MarshalIndent(all, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("recorded in %s\n", path)
+	return nil
+}

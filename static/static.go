@@ -1,0 +1,9 @@
+// Package static embeds the page assets (scripts, styles, images).
+package static
+
+import "embed"
+
+// FS holds the files served under /static/.
+//
+//go:embed *.js *.css
+var FS embed.FS

@@ -1,0 +1,19 @@
+// Package templates holds the pages, as templ components with typed props.
+package templates
+
+// ModelOption is one model in the page's model picker.
+type ModelOption struct {
+	ID        string
+	Title     string
+	SrcLang   string
+	TgtLang   string
+	Attention bool
+	Metric    string // e.g. "BLEU 31.4 on test_2016_flickr (beam 5)"
+}
+
+// TranslateProps are the translation page's inputs.
+type TranslateProps struct {
+	Models   []ModelOption
+	MaxChars int      // longest text accepted
+	Examples []string // sentences offered as one-click examples
+}

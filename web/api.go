@@ -1,0 +1,162 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"attention/model"
+	"attention/model/translate"
+	"attention/model/vocab"
+)
+
+func (s *Server) listModels(c echo.Context) error {
+	infos := make([]model.Info, 0, len(s.order))
+	for _, id := range s.order {
+		infos = append(infos, s.translators[id].Info())
+	}
+	return c.JSON(http.StatusOK, map[string]any{"models": infos})
+}
+
+// TranslateRequest is the body of POST /api/v1/translate and the payload of
+// a websocket "translate" message.
+type TranslateRequest struct {
+	ID    string `json:"id,omitempty"`
+	Text  string `json:"text"`
+	Model string `json:"model"`
+	Beam  int    `json:"beam,omitempty"`
+}
+
+// TranslateResponse is the collected stream.
+type TranslateResponse struct {
+	Model        string       `json:"model"`
+	Source       model.Source `json:"source"`
+	TargetTokens []string     `json:"target_tokens"`
+	Text         string       `json:"text"`
+	Attention    [][]float32  `json:"attention"`
+	Steps        []model.Step `json:"steps"`
+	ElapsedMS    int64        `json:"elapsed_ms"`
+}
+
+// check validates a request and prepares its source.
+func (s *Server) check(req TranslateRequest) (model.Translator, model.Prepared, *Error) {
+	t, ok := s.translators[req.Model]
+	if !ok {
+		if req.Model == "" {
+			return nil, nil, Errorf(EInvalid, "no model chosen: set \"model\" to one of %s", strings.Join(s.order, ", "))
+		}
+		return nil, nil, Errorf(ENotFound, "unknown model %q: choose one of %s", clip(req.Model, 40), strings.Join(s.order, ", "))
+	}
+	if !utf8.ValidString(req.Text) {
+		return nil, nil, Errorf(EInvalid, "the text is not valid UTF-8")
+	}
+	if strings.TrimSpace(req.Text) == "" {
+		return nil, nil, Errorf(EInvalid, "the text is empty: type a sentence to translate")
+	}
+	if n := utf8.RuneCountInString(req.Text); n > MaxTextChars {
+		return nil, nil, Errorf(ETooLarge, "the text is %d characters long; the limit is %d", n, MaxTextChars)
+	}
+	if req.Beam < 0 || req.Beam > model.MaxBeam {
+		return nil, nil, Errorf(EInvalid, "beam must be between 1 and %d", model.MaxBeam)
+	}
+	p, err := t.Prepare(req.Text)
+	switch {
+	case errors.Is(err, translate.ErrEmpty):
+		return nil, nil, Errorf(EInvalid, "the text has no words to translate (only control characters or spaces)")
+	case errors.Is(err, translate.ErrTooLong):
+		return nil, nil, Errorf(ETooLarge, "%s", err.Error())
+	case err != nil:
+		return nil, nil, Errorf(EInvalid, "%s", err.Error())
+	}
+	return t, p, nil
+}
+
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}
+
+// acquire takes a decode slot, waiting while the context allows.
+func (s *Server) acquire(ctx context.Context) error {
+	select {
+	case s.decodes <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Server) release() { <-s.decodes }
+
+func (s *Server) translate(c echo.Context) error {
+	r := c.Request()
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return Errorf(EUnsupported, "send JSON with Content-Type: application/json")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return Errorf(ETooLarge, "the request body is over %d bytes", MaxBodyBytes)
+		}
+		return Errorf(EInvalid, "could not read the request body")
+	}
+	var req TranslateRequest
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return Errorf(EInvalid, "malformed JSON: %s", jsonProblem(err))
+	}
+	t, p, e := s.check(req)
+	if e != nil {
+		return e
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	if err := s.acquire(ctx); err != nil {
+		return Errorf(EBusy, "the server is busy; try again in a moment")
+	}
+	defer s.release()
+	start := time.Now()
+	resp := TranslateResponse{Model: t.Info().ID, Source: p.Source(), TargetTokens: []string{}, Attention: [][]float32{}, Steps: []model.Step{}}
+	for st, err := range p.Decode(ctx, model.Options{Beam: req.Beam}) {
+		if err != nil {
+			return err
+		}
+		resp.Steps = append(resp.Steps, st)
+		resp.TargetTokens = append(resp.TargetTokens, st.Token)
+		resp.Attention = append(resp.Attention, st.Attention)
+	}
+	resp.Text = vocab.Detokenize(resp.TargetTokens, t.Info().TgtLang)
+	resp.ElapsedMS = time.Since(start).Milliseconds()
+	return c.JSON(http.StatusOK, resp)
+}
+
+// jsonProblem describes a JSON decoding error without echoing user data.
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return "syntax error at byte " + itoa(int(se.Offset))
+	case errors.As(err, &te):
+		return "field \"" + te.Field + "\" has the wrong type"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON ends too early"
+	case strings.HasPrefix(err.Error(), "json: unknown field"):
+		return strings.TrimPrefix(err.Error(), "json: ")
+	}
+	return "not a JSON object"
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }

@@ -1,0 +1,210 @@
+// Package web is the HTTP and websocket server. It knows models only
+// through the types in package model.
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"attention/model"
+	"attention/static"
+	"attention/templates"
+)
+
+// Limits on what a request may carry.
+const (
+	MaxTextChars = 300      // characters of text to translate
+	MaxBodyBytes = 64 << 10 // JSON request body
+	MaxWSMessage = 8 << 10  // one websocket message
+)
+
+// Config is what a Server is built from.
+type Config struct {
+	Translators []model.Translator
+	Logger      *slog.Logger
+	// MaxDecodes bounds how many decodes run at once (default: the CPUs).
+	MaxDecodes int
+}
+
+// Server holds the dependencies of every handler.
+type Server struct {
+	echo        *echo.Echo
+	log         *slog.Logger
+	translators map[string]model.Translator
+	order       []string
+	decodes     chan struct{} // a slot per running decode
+}
+
+// New builds a server and registers its routes.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxDecodes <= 0 {
+		cfg.MaxDecodes = runtime.GOMAXPROCS(0)
+	}
+	s := &Server{echo: echo.New(), log: cfg.Logger, translators: map[string]model.Translator{},
+		decodes: make(chan struct{}, cfg.MaxDecodes)}
+	for _, t := range cfg.Translators {
+		id := t.Info().ID
+		s.translators[id] = t
+		s.order = append(s.order, id)
+	}
+	e := s.echo
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(s.recoverPanics, s.logRequests, securityHeaders)
+	s.routes()
+	return s
+}
+
+// routes registers every route, in one place.
+func (s *Server) routes() {
+	e := s.echo
+	e.GET("/", s.translatePage)
+	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/api/v1/models", s.listModels)
+	e.POST("/api/v1/translate", s.translate)
+	e.GET("/ws", s.websocket)
+	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", staticHandler())))
+}
+
+func staticHandler() http.Handler {
+	files := http.FileServer(http.FS(static.FS))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := fs.Stat(static.FS, r.URL.Path); err != nil || r.URL.Path == "" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		files.ServeHTTP(w, r)
+	})
+}
+
+// ServeHTTP makes the server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// handleError is the one place errors become responses.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		code := EInternal
+		msg := http.StatusText(he.Code)
+		switch he.Code {
+		case http.StatusNotFound:
+			code, msg = ENotFound, "no such page: "+c.Request().URL.Path
+		case http.StatusMethodNotAllowed:
+			code, msg = EInvalid, "method not allowed"
+		case http.StatusRequestEntityTooLarge:
+			code, msg = ETooLarge, "the request body is too large"
+		}
+		if code == EInternal {
+			s.log.Error("http error", "path", c.Path(), "err", err)
+		}
+		c.JSON(he.Code, map[string]*Error{"error": {Code: code, Message: msg}})
+		return
+	}
+	e, known := asError(err)
+	if !known {
+		s.log.Error("internal error", "path", c.Path(), "err", err)
+	}
+	c.JSON(status(e.Code), map[string]*Error{"error": e})
+}
+
+func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				s.log.Error("panic", "path", c.Path(), "panic", r)
+				err = errors.New("panic")
+			}
+		}()
+		return next(c)
+	}
+}
+
+// logRequests logs request facts, never the text or images users send.
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		s.log.Info("request", "method", c.Request().Method, "route", c.Path(), "status", c.Response().Status,
+			"bytes", c.Response().Size, "ms", time.Since(start).Milliseconds())
+		return nil
+	}
+}
+
+type nonceKey struct{}
+
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var b [18]byte
+		rand.Read(b[:])
+		nonce := base64.StdEncoding.EncodeToString(b[:])
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'nonce-"+nonce+"'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		req := c.Request()
+		c.SetRequest(req.WithContext(templ.WithNonce(context.WithValue(req.Context(), nonceKey{}, nonce), nonce)))
+		return next(c)
+	}
+}
+
+func (s *Server) render(c echo.Context, comp templ.Component) error {
+	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	c.Response().WriteHeader(http.StatusOK)
+	return comp.Render(c.Request().Context(), c.Response())
+}
+
+var examples = []string{
+	"A man in a blue shirt is riding a bike.",
+	"Two dogs are playing in the snow.",
+	"A little girl climbs into a wooden playhouse.",
+}
+
+func (s *Server) translatePage(c echo.Context) error {
+	var opts []templates.ModelOption
+	for _, id := range s.order {
+		info := s.translators[id].Info()
+		metric := ""
+		for _, m := range info.Metrics {
+			if m.Split != "dev" {
+				metric = formatMetric(m)
+				break
+			}
+		}
+		opts = append(opts, templates.ModelOption{ID: id, Title: info.Title, SrcLang: info.SrcLang, TgtLang: info.TgtLang,
+			Attention: info.Attention, Metric: metric})
+	}
+	return s.render(c, templates.TranslatePage(templates.TranslateProps{Models: opts, MaxChars: MaxTextChars, Examples: examples}))
+}
+
+func formatMetric(m model.Metric) string {
+	s := m.Name + " " + strconv.FormatFloat(m.Value, 'f', 1, 64) + " on " + m.Split
+	if m.Note != "" {
+		s += " (" + m.Note + ")"
+	}
+	return s
+}

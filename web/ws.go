@@ -1,0 +1,278 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/labstack/echo/v4"
+
+	"attention/model"
+	"attention/model/vocab"
+)
+
+// Websocket timing, as in gorilla's chat example.
+const (
+	writeWait  = 10 * time.Second  // time allowed to write one message
+	pongWait   = 60 * time.Second  // time allowed between pongs from the client
+	pingPeriod = pongWait * 9 / 10 // how often we ping; must be below pongWait
+	sendBuffer = 256               // messages queued for a client before it counts as stuck
+	decodeWait = 30 * time.Second  // longest one request may wait for a decode slot
+)
+
+// ProtocolVersion is the envelope version this server speaks.
+const ProtocolVersion = 1
+
+// Message types.
+const (
+	MsgTranslate = "translate"
+	MsgCancel    = "cancel"
+	MsgSource    = "source"
+	MsgStep      = "step"
+	MsgDone      = "done"
+	MsgError     = "error"
+)
+
+// Envelope wraps every websocket message.
+type Envelope struct {
+	Type    string          `json:"type"`
+	V       int             `json:"v"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+type outEnvelope struct {
+	Type    string `json:"type"`
+	V       int    `json:"v"`
+	Payload any    `json:"payload"`
+}
+
+// Payloads sent by the server.
+type (
+	SourcePayload struct {
+		ID     string       `json:"id"`
+		Model  string       `json:"model"`
+		Source model.Source `json:"source"`
+	}
+	StepPayload struct {
+		ID   string     `json:"id"`
+		Step model.Step `json:"step"`
+	}
+	DonePayload struct {
+		ID        string `json:"id"`
+		Text      string `json:"text"`
+		Steps     int    `json:"steps"`
+		ElapsedMS int64  `json:"elapsed_ms"`
+	}
+	ErrorPayload struct {
+		ID      string `json:"id,omitempty"`
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	CancelPayload struct {
+		ID string `json:"id"`
+	}
+)
+
+var upgrader = websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 4096} // default CheckOrigin: same origin only
+
+type session struct {
+	s      *Server
+	conn   *websocket.Conn
+	send   chan []byte
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu           sync.Mutex
+	cancelDecode context.CancelFunc
+	decodes      sync.WaitGroup
+}
+
+func (s *Server) websocket(c echo.Context) error {
+	conn, err := upgrader.Upgrade(c.Response(), c.Request(), nil)
+	if err != nil {
+		return nil // the upgrader has already answered (403 for another origin)
+	}
+	// The connection is hijacked: from here on, return nil on every path.
+	ctx, cancel := context.WithCancel(context.Background())
+	ss := &session{s: s, conn: conn, send: make(chan []byte, sendBuffer), ctx: ctx, cancel: cancel}
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		ss.writePump()
+	}()
+	ss.readPump()
+	cancel()
+	ss.decodes.Wait()
+	<-writerDone
+	return nil
+}
+
+// readPump is the connection's one reader.
+func (ss *session) readPump() {
+	c := ss.conn
+	c.SetReadLimit(MaxWSMessage)
+	c.SetReadDeadline(time.Now().Add(pongWait))
+	c.SetPongHandler(func(string) error { return c.SetReadDeadline(time.Now().Add(pongWait)) })
+	for {
+		mt, data, err := c.ReadMessage()
+		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				ss.post(MsgError, ErrorPayload{Code: ETooLarge, Message: "message too large: the limit is 8 KiB"})
+			}
+			return
+		}
+		if ss.ctx.Err() != nil {
+			return
+		}
+		if mt != websocket.TextMessage {
+			ss.post(MsgError, ErrorPayload{Code: EBadMessage, Message: "send text frames holding JSON, not binary frames"})
+			continue
+		}
+		ss.handle(data)
+	}
+}
+
+func (ss *session) handle(data []byte) {
+	var env Envelope
+	if err := json.Unmarshal(data, &env); err != nil {
+		ss.post(MsgError, ErrorPayload{Code: EBadMessage, Message: "malformed JSON: " + jsonProblem(err)})
+		return
+	}
+	if env.V != ProtocolVersion {
+		ss.post(MsgError, ErrorPayload{Code: EBadMessage, Message: "unsupported protocol version; this server speaks v=1"})
+		return
+	}
+	switch env.Type {
+	case MsgTranslate:
+		var req TranslateRequest
+		if err := strictDecode(env.Payload, &req); err != nil {
+			ss.post(MsgError, ErrorPayload{Code: EBadMessage, Message: "bad translate payload: " + jsonProblem(err)})
+			return
+		}
+		t, p, e := ss.s.check(req)
+		if e != nil {
+			ss.post(MsgError, ErrorPayload{ID: req.ID, Code: e.Code, Message: e.Message})
+			return
+		}
+		ss.startDecode(req, t, p)
+	case MsgCancel:
+		ss.stopDecode()
+	default:
+		ss.post(MsgError, ErrorPayload{Code: EBadMessage, Message: "unknown message type; expected translate or cancel"})
+	}
+}
+
+func strictDecode(raw json.RawMessage, v any) error {
+	if len(raw) == 0 {
+		return errors.New("missing payload")
+	}
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+func (ss *session) stopDecode() {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.cancelDecode != nil {
+		ss.cancelDecode()
+		ss.cancelDecode = nil
+	}
+}
+
+// startDecode runs one request; a new request cancels the one in flight.
+func (ss *session) startDecode(req TranslateRequest, t model.Translator, p model.Prepared) {
+	ss.stopDecode()
+	ctx, cancel := context.WithTimeout(ss.ctx, 60*time.Second)
+	ss.mu.Lock()
+	ss.cancelDecode = cancel
+	ss.mu.Unlock()
+	ss.decodes.Add(1)
+	go func() {
+		defer ss.decodes.Done()
+		defer cancel()
+		wait, stopWait := context.WithTimeout(ctx, decodeWait)
+		err := ss.s.acquire(wait)
+		stopWait()
+		if err != nil {
+			if ctx.Err() == nil {
+				ss.post(MsgError, ErrorPayload{ID: req.ID, Code: EBusy, Message: "the server is busy; try again in a moment"})
+			}
+			return
+		}
+		defer ss.s.release()
+		start := time.Now()
+		id := t.Info().ID
+		if !ss.post(MsgSource, SourcePayload{ID: req.ID, Model: id, Source: p.Source()}) {
+			return
+		}
+		var words []string
+		for st, err := range p.Decode(ctx, model.Options{Beam: req.Beam}) {
+			if err != nil {
+				return // cancelled: a newer request or a closed socket
+			}
+			words = append(words, st.Token)
+			if !ss.post(MsgStep, StepPayload{ID: req.ID, Step: st}) {
+				return
+			}
+		}
+		ss.post(MsgDone, DonePayload{ID: req.ID, Text: vocab.Detokenize(words, t.Info().TgtLang), Steps: len(words),
+			ElapsedMS: time.Since(start).Milliseconds()})
+	}()
+}
+
+// post queues a message for the writer. A client whose queue is full is
+// not reading: it is dropped rather than allowed to hold anything up.
+func (ss *session) post(typ string, payload any) bool {
+	b, err := json.Marshal(outEnvelope{Type: typ, V: ProtocolVersion, Payload: payload})
+	if err != nil {
+		ss.s.log.Error("websocket: encoding message", "type", typ, "err", err)
+		return false
+	}
+	select {
+	case <-ss.ctx.Done():
+		return false
+	default:
+	}
+	select {
+	case ss.send <- b:
+		return true
+	default:
+		ss.s.log.Warn("websocket: dropping a client that is not reading")
+		ss.cancel()
+		ss.conn.Close()
+		return false
+	}
+}
+
+// writePump is the connection's one writer.
+func (ss *session) writePump() {
+	ticker := time.NewTicker(pingPeriod)
+	defer func() {
+		ticker.Stop()
+		ss.cancel()
+		ss.conn.Close()
+	}()
+	for {
+		select {
+		case msg := <-ss.send:
+			ss.conn.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := ss.conn.WriteMessage(websocket.TextMessage, msg); err != nil {
+				return
+			}
+		case <-ticker.C:
+			ss.conn.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := ss.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
+				return
+			}
+		case <-ss.ctx.Done():
+			ss.conn.SetWriteDeadline(time.Now().Add(writeWait))
+			ss.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+			return
+		}
+	}
+}
