@@ -45,6 +45,9 @@ func run() error {
 		saveEvery = flag.Duration("save-every", 5*time.Minute, "resumable checkpoint period")
 		decHidden = flag.Int("dec-hidden", 256, "decoder LSTM size")
 		cpuProf   = flag.String("cpuprofile", "", "write a CPU profile here")
+		graphs    = flag.Int("graphs", 4, "unrolled graphs (batch shapes) kept in memory")
+		memLimit  = flag.Int("mem-gb", 5, "soft memory limit in GiB")
+		heapProf  = flag.String("memprofile", "", "write a heap profile here at the end")
 	)
 	flag.Parse()
 	if *cpuProf != "" {
@@ -55,7 +58,7 @@ func run() error {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	debug.SetMemoryLimit(7 << 30)
+	debug.SetMemoryLimit(int64(*memLimit) << 30)
 	id := *name
 	if *noAtt {
 		id += "-noatt"
@@ -108,9 +111,16 @@ func run() error {
 	}
 	res, err := translate.Train(cfg, src, tgt, train, dev, translate.TrainOptions{
 		Batch: *batch, LR: *lr, Clip: 5, Dropout: *dropout, MaxEpochs: *epochs, Patience: *patience,
-		MaxLen: *maxLen, Seed: *seed, Budget: *budget, SaveEvery: *saveEvery, Dir: *runDir, Out: *out, Resume: *resume,
+		MaxLen: *maxLen, Seed: *seed, Budget: *budget, SaveEvery: *saveEvery, Dir: *runDir, Out: *out, Resume: *resume, Graphs: max(*graphs, 1),
 		Meta: map[string]any{"title": title, "id": id},
 	})
+	if *heapProf != "" {
+		f, err := os.Create(*heapProf)
+		if err == nil {
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
 	if err != nil {
 		return err
 	}

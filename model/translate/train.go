@@ -37,6 +37,7 @@ type TrainOptions struct {
 	Dir       string        // run directory: state.ckpt and log
 	Out       string        // the best model (float16), written whenever dev BLEU improves
 	Resume    bool
+	Graphs    int // unrolled graphs kept in memory
 	Meta      map[string]any
 	Log       io.Writer
 }
@@ -137,6 +138,17 @@ func batches(ex []Example, size int, seed uint64, epoch int) [][]Example {
 		out = append(out, b)
 	}
 	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	// Within windows of batches, put batches of the same padded shape next
+	// to each other, so that few unrolled graphs need to be kept in memory.
+	const window = 48
+	for i := 0; i < len(out); i += window {
+		w := out[i:min(i+window, len(out))]
+		sort.SliceStable(w, func(a, b int) bool {
+			sa, ta := batchShape(w[a])
+			sb, tb := batchShape(w[b])
+			return sa < sb || (sa == sb && ta < tb)
+		})
+	}
 	return out
 }
 
@@ -144,7 +156,7 @@ func batchShape(b []Example) (S, T int) {
 	for _, e := range b {
 		S, T = max(S, len(e.Src)), max(T, len(e.Tgt)+1)
 	}
-	return roundUp(S, 6), roundUp(T, 6)
+	return roundUp(S, 8), roundUp(T, 8)
 }
 
 // trainState is what -resume restores.
@@ -241,20 +253,26 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs, devPairs []Pair, o Train
 	ex := Examples(trainPairs, c, src, tgt, o.MaxLen)
 	fmt.Fprintf(log, "training pairs: %d (of %d; longer than %d words skipped), dev: %d\n", len(ex), len(trainPairs), o.MaxLen, len(devPairs))
 
-	graphs := map[[2]int]*graph{}
+	// Each unrolled graph keeps its last run's values (hundreds of MB), so
+	// only the few most recently used graphs are kept.
+	var graphs []*graph
 	getGraph := func(S, T int) (*graph, error) {
-		if g, ok := graphs[[2]int{S, T}]; ok {
-			return g, nil
+		for i, g := range graphs {
+			if g.S == S && g.T == T {
+				copy(graphs[1:i+1], graphs[:i])
+				graphs[0] = g
+				return g, nil
+			}
 		}
-		if len(graphs) >= 48 { // bound memory: drop all and rebuild on demand
-			graphs = map[[2]int]*graph{}
+		if len(graphs) >= o.Graphs {
+			graphs = graphs[:o.Graphs-1]
 			runtime.GC()
 		}
 		g, err := buildGraph(c, p, o.Batch, S, T)
 		if err != nil {
 			return nil, err
 		}
-		graphs[[2]int{S, T}] = g
+		graphs = append([]*graph{g}, graphs...)
 		return g, nil
 	}
 
