@@ -15,11 +15,11 @@ type Example struct {
 // missing rows are padding with zero loss weight. drop is the dropout rate
 // (0 for evaluation).
 func (gr *graph) fill(c Config, batch []Example, drop float64, rng *rand.Rand) (ntok int) {
-	B, S, T, V := gr.B, gr.S, gr.T, c.TgtVocab
+	B, S, T := gr.B, gr.S, gr.T
 	src := gr.srcIdx.Data().([]int)
 	tin := gr.tgtInIdx.Data().([]int)
-	tout := gr.tgtOut.Data().([]float32)
-	clear(tout)
+	tout := gr.tgtOut.Data().([]int)
+	lossW := gr.lossW.Data().([]float32)
 	maskBias := gr.maskBias.Data().([]float32)
 	meanW := gr.meanW.Data().([]float32)
 	bwd := gr.bwdMask.Data().([]float32)
@@ -66,7 +66,7 @@ func (gr *graph) fill(c Config, batch []Example, drop float64, rng *rand.Rand) (
 				in, out, w = ex.Tgt[t-1], vocab.EOS, 1/float32(ntok)
 			}
 			tin[t*B+b] = in
-			tout[(t*B+b)*V+out] = w
+			tout[t*B+b], lossW[t*B+b] = out, w
 		}
 	}
 	for _, d := range []*[]float32{ptr(gr.dropSrc.Data().([]float32)), ptr(gr.dropTgt.Data().([]float32)), ptr(gr.dropPre.Data().([]float32))} {

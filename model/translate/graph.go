@@ -20,7 +20,8 @@ type graph struct {
 	// Inputs, refilled for every batch. Time-major rows are t*B + b.
 	srcIdx   *tensor.Dense // (S*B) int, time-major
 	tgtInIdx *tensor.Dense // (T*B) int, time-major: <s> y_1 ... y_{T-1}
-	tgtOut   *tensor.Dense // (T*B, Vt) 1/ntokens at each real target word, else 0
+	tgtOut   *tensor.Dense // (T*B) int: the word to predict at each position
+	lossW    *tensor.Dense // (T*B) 1/ntokens at real target words, 0 on padding
 	maskBias *tensor.Dense // (B, S) 0 on words, -1e9 on padding
 	meanW    *tensor.Dense // (B, S) 1/len on words, 0 on padding
 	bwdMask  *tensor.Dense // (S*B, H) 1 on words, 0 on padding, time-major
@@ -48,10 +49,10 @@ func buildGraph(c Config, p *Params, B, S, T int) (gr *graph, err error) {
 			err = fmt.Errorf("translate: building graph B%d S%d T%d: %v", B, S, T, r)
 		}
 	}()
-	E, H, D, K, A, O, V := c.Emb, c.EncHidden, c.D(), c.DecHidden, c.Att, c.PreOut, c.TgtVocab
+	E, H, D, K, A, O := c.Emb, c.EncHidden, c.D(), c.DecHidden, c.Att, c.PreOut
 	g := G.NewGraph()
 	gr = &graph{B: B, S: S, T: T, g: g,
-		srcIdx: ints(S * B), tgtInIdx: ints(T * B), tgtOut: f32(T*B, V),
+		srcIdx: ints(S * B), tgtInIdx: ints(T * B), tgtOut: ints(T * B), lossW: f32(T * B),
 		maskBias: f32(B, S), meanW: f32(B, S), bwdMask: f32(S*B, H),
 		dropSrc: f32(S*B, E), dropTgt: f32(T*B, E), dropPre: f32(T*B, O)}
 
@@ -81,7 +82,7 @@ func buildGraph(c Config, p *Params, B, S, T int) (gr *graph, err error) {
 		return n
 	}
 	srcIdx, tgtInIdx, tgtOut := input("src_idx", gr.srcIdx), input("tgt_in_idx", gr.tgtInIdx), input("tgt_out", gr.tgtOut)
-	maskBias, meanW, bwdMask := input("mask_bias", gr.maskBias), input("mean_w", gr.meanW), input("bwd_mask", gr.bwdMask)
+	maskBias, meanW, bwdMask, lossW := input("mask_bias", gr.maskBias), input("mean_w", gr.meanW), input("bwd_mask", gr.bwdMask), input("loss_w", gr.lossW)
 	dropSrc, dropTgt, dropPre := input("drop_src", gr.dropSrc), input("drop_tgt", gr.dropTgt), input("drop_pre", gr.dropPre)
 
 	must := func(n *G.Node, e error) *G.Node {
@@ -181,11 +182,8 @@ func buildGraph(c Config, p *Params, B, S, T int) (gr *graph, err error) {
 	pre := add(add(mul(hAll, node[p.PreWh]), mul(cAll, node[p.PreWc])), mul(embT, node[p.PreWy]))
 	pre = had(must(G.Tanh(bias(pre, node[p.PreB]))), dropPre) // (T*B, O)
 	logits := bias(mul(pre, node[p.OutW]), node[p.OutB])      // (T*B, V)
-	logp := must(G.LogSoftMax(logits))                        // (T*B, V)
-	// A dense one-hot weight picks log p(y_t): gorgonia's ByIndices gradient
-	// is wrong for a computed (non-leaf) input, so it is used only on the
-	// embedding tables.
-	gr.loss = must(G.Neg(must(G.Sum(had(logp, tgtOut))))) // mean NLL per token
+	nll := must(crossEntropy(logits, tgtOut, lossW))          // w_t (-log p(y_t))  (T*B)
+	gr.loss = must(G.Sum(nll))                                // mean NLL per token
 	G.Read(gr.loss, &gr.lossVal)
 
 	wrt := gr.params
