@@ -33,6 +33,7 @@ func run() error {
 		out       = flag.String("out", "", "where to write the best model (default model/trained/NAME.ckpt)")
 		runDir    = flag.String("run", "", "directory for resumable state (default runs/NAME)")
 		resume    = flag.Bool("resume", false, "continue from the run directory's state")
+		initFrom  = flag.String("init", "", "start from this model file's weights (e.g. the shipped model) with a fresh optimiser")
 		epochs    = flag.Int("epochs", 12, "most epochs")
 		patience  = flag.Int("patience", 2, "stop after this many epochs without a better dev BLEU")
 		budget    = flag.Duration("budget", 0, "stop after this much training time (0: no limit)")
@@ -111,7 +112,7 @@ func run() error {
 	}
 	res, err := translate.Train(cfg, src, tgt, train, dev, translate.TrainOptions{
 		Batch: *batch, LR: *lr, Clip: 5, Dropout: *dropout, MaxEpochs: *epochs, Patience: *patience,
-		MaxLen: *maxLen, Seed: *seed, Budget: *budget, SaveEvery: *saveEvery, Dir: *runDir, Out: *out, Resume: *resume, Graphs: max(*graphs, 1),
+		MaxLen: *maxLen, Seed: *seed, Budget: *budget, SaveEvery: *saveEvery, Dir: *runDir, Out: *out, Resume: *resume, Graphs: max(*graphs, 1), Init: *initFrom,
 		Meta: map[string]any{"title": title, "id": id},
 	})
 	if *heapProf != "" {

@@ -37,6 +37,7 @@ type TrainOptions struct {
 	Dir       string        // run directory: state.ckpt and log
 	Out       string        // the best model (float16), written whenever dev BLEU improves
 	Resume    bool
+	Init      string // start from this model file's weights (fresh optimiser)
 	Graphs    int // unrolled graphs kept in memory
 	Meta      map[string]any
 	Log       io.Writer
@@ -248,6 +249,27 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs, devPairs []Pair, o Train
 		}
 		c, p, opt, src, tgt, st = rc, rp, ra, rs, rt, rst
 		fmt.Fprintf(log, "resumed from %s: epoch %d batch %d, best dev BLEU %.2f\n", statePath, st.Epoch+1, st.Batch, st.BestBLEU)
+	}
+	if o.Init != "" && !o.Resume {
+		f, err := checkpoint.Load(o.Init)
+		if err != nil {
+			return TrainResult{}, err
+		}
+		ic, ip, err := FromCheckpoint(f)
+		if err != nil {
+			return TrainResult{}, err
+		}
+		if src, err = vocab.New(f.Vocabs["src"]); err != nil {
+			return TrainResult{}, err
+		}
+		if tgt, err = vocab.New(f.Vocabs["tgt"]); err != nil {
+			return TrainResult{}, err
+		}
+		c, p, opt = ic, ip, newAdam(ip)
+		if b, ok := f.Meta["dev_bleu_greedy"].(float64); ok {
+			st.BestBLEU = b
+		}
+		fmt.Fprintf(log, "starting from the weights in %s (dev BLEU %.2f)\n", o.Init, st.BestBLEU)
 	}
 	fmt.Fprintf(log, "model %s, %d parameters\n", c, p.Count())
 	ex := Examples(trainPairs, c, src, tgt, o.MaxLen)
