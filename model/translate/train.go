@@ -38,7 +38,7 @@ type TrainOptions struct {
 	Out       string        // the best model (float16), written whenever dev BLEU improves
 	Resume    bool
 	Init      string // start from this model file's weights (fresh optimiser)
-	Graphs    int // unrolled graphs kept in memory
+	Graphs    int    // unrolled graphs kept in memory
 	Meta      map[string]any
 	Log       io.Writer
 }
