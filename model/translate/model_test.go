@@ -1,0 +1,113 @@
+package translate
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"testing"
+
+	"attention/model"
+	"attention/model/checkpoint"
+)
+
+func collect(t *testing.T, e *Encoded, opts model.Options) []model.Step {
+	t.Helper()
+	var out []model.Step
+	for s, err := range e.Decode(context.Background(), opts) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestDecodeSteps(t *testing.T) {
+	m := tinyModel(true, 11)
+	e := m.Encode([]string{"e", "f", "zzz", "g"})
+	if src := e.Source(); !src.Unknown[2] || src.Unknown[0] || src.Len() != 4 {
+		t.Fatalf("source %+v", src)
+	}
+	greedy := collect(t, e, model.Options{Beam: 1, MaxLen: 12, TopK: 3})
+	if len(greedy) == 0 {
+		t.Fatal("no steps")
+	}
+	for i, s := range greedy {
+		var sum float64
+		for _, a := range s.Attention {
+			sum += float64(a)
+		}
+		if len(s.Attention) != 4 || math.Abs(sum-1) > 1e-5 {
+			t.Fatalf("step %d attention %v", i, s.Attention)
+		}
+		if len(s.TopK) != 3 || s.TopK[0].Prob < s.TopK[1].Prob || s.Index != i {
+			t.Fatalf("step %d: %+v", i, s)
+		}
+		if !s.Unknown && s.TopK[0].Token != s.Token {
+			t.Fatalf("greedy step %d chose %q but the top word is %q", i, s.Token, s.TopK[0].Token)
+		}
+	}
+	// A beam of width 1 is greedy search.
+	b1 := collect(t, e, model.Options{Beam: 1, MaxLen: 12, TopK: 3})
+	if len(b1) != len(greedy) {
+		t.Fatalf("repeat decode differs: %d vs %d steps", len(b1), len(greedy))
+	}
+	// A wider beam finds a hypothesis at least as likely, length-penalised.
+	score := func(steps []model.Step) float64 {
+		s := 0.0
+		for _, st := range steps {
+			s += math.Log(float64(st.Prob))
+		}
+		return s
+	}
+	wide := collect(t, e, model.Options{Beam: 4, MaxLen: 12, TopK: 3})
+	if len(wide) == 0 {
+		t.Fatal("beam: no steps")
+	}
+	t.Logf("greedy %d steps logp %.3f; beam %d steps logp %.3f", len(greedy), score(greedy), len(wide), score(wide))
+}
+
+func TestDecodeStopsOnCancel(t *testing.T) {
+	m := tinyModel(true, 5)
+	e := m.Encode([]string{"e", "f"})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	n := 0
+	var last error
+	for _, err := range e.Decode(ctx, model.Options{Beam: 1, MaxLen: 50}) {
+		n++
+		last = err
+	}
+	if n != 1 || last == nil {
+		t.Fatalf("cancelled decode yielded %d items, last error %v", n, last)
+	}
+}
+
+func TestCheckpointRoundTrip(t *testing.T) {
+	m := tinyModel(true, 3)
+	f, err := ToCheckpoint(m.Cfg, m.P, m.Src.Words(), m.Tgt.Words(), map[string]any{"title": "tiny"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := checkpoint.Write(&buf, f); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load("tiny", buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Title != "tiny" || back.P.Count() != m.P.Count() || !back.Cfg.Attention {
+		t.Fatalf("loaded %+v", back.Info())
+	}
+	for i, q := range m.P.List() {
+		for j, v := range q.Data {
+			if d := math.Abs(float64(back.P.List()[i].Data[j] - v)); d > 2e-3*math.Max(1, math.Abs(float64(v))) {
+				t.Fatalf("%s[%d]: %v -> %v", q.Name, j, v, back.P.List()[i].Data[j])
+			}
+		}
+	}
+	if _, err := Load("bad", []byte("not a model")); err == nil {
+		t.Fatal("want an error for a non-model file")
+	}
+}
