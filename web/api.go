@@ -86,18 +86,6 @@ func clip(s string, n int) string {
 	return string([]rune(s)[:n]) + "…"
 }
 
-// acquire takes a decode slot, waiting while the context allows.
-func (s *Server) acquire(ctx context.Context) error {
-	select {
-	case s.decodes <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (s *Server) release() { <-s.decodes }
-
 func (s *Server) translate(c echo.Context) error {
 	r := c.Request()
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
@@ -123,10 +111,10 @@ func (s *Server) translate(c echo.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
-	if err := s.acquire(ctx); err != nil {
+	if err := s.decodes.acquire(ctx, nil); err != nil {
 		return Errorf(EBusy, "the server is busy; try again in a moment")
 	}
-	defer s.release()
+	defer s.decodes.release()
 	start := time.Now()
 	resp := TranslateResponse{Model: t.Info().ID, Source: p.Source(), TargetTokens: []string{}, Attention: [][]float32{}, Steps: []model.Step{}}
 	for st, err := range p.Decode(ctx, model.Options{Beam: req.Beam}) {

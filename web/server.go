@@ -35,6 +35,9 @@ type Config struct {
 	Logger      *slog.Logger
 	// MaxDecodes bounds how many decodes run at once (default: the CPUs).
 	MaxDecodes int
+	// MaxQueue bounds how many requests may wait for a decode (default 256);
+	// beyond it requests are told the server is busy.
+	MaxQueue int
 }
 
 // Server holds the dependencies of every handler.
@@ -43,7 +46,7 @@ type Server struct {
 	log         *slog.Logger
 	translators map[string]model.Translator
 	order       []string
-	decodes     chan struct{} // a slot per running decode
+	decodes     *queue
 }
 
 // New builds a server and registers its routes.
@@ -54,8 +57,11 @@ func New(cfg Config) *Server {
 	if cfg.MaxDecodes <= 0 {
 		cfg.MaxDecodes = runtime.GOMAXPROCS(0)
 	}
+	if cfg.MaxQueue <= 0 {
+		cfg.MaxQueue = 256
+	}
 	s := &Server{echo: echo.New(), log: cfg.Logger, translators: map[string]model.Translator{},
-		decodes: make(chan struct{}, cfg.MaxDecodes)}
+		decodes: newQueue(cfg.MaxDecodes, cfg.MaxQueue)}
 	for _, t := range cfg.Translators {
 		id := t.Info().ID
 		s.translators[id] = t

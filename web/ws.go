@@ -34,6 +34,7 @@ const (
 	MsgSource    = "source"
 	MsgStep      = "step"
 	MsgDone      = "done"
+	MsgQueued    = "queued"
 	MsgError     = "error"
 )
 
@@ -71,6 +72,10 @@ type (
 		ID      string `json:"id,omitempty"`
 		Code    string `json:"code"`
 		Message string `json:"message"`
+	}
+	QueuedPayload struct {
+		ID    string `json:"id"`
+		Ahead int    `json:"ahead"` // requests that will be served first
 	}
 	CancelPayload struct {
 		ID string `json:"id"`
@@ -196,7 +201,9 @@ func (ss *session) startDecode(req TranslateRequest, t model.Translator, p model
 		defer ss.decodes.Done()
 		defer cancel()
 		wait, stopWait := context.WithTimeout(ctx, decodeWait)
-		err := ss.s.acquire(wait)
+		err := ss.s.decodes.acquire(wait, func(ahead int) {
+			ss.post(MsgQueued, QueuedPayload{ID: req.ID, Ahead: ahead})
+		})
 		stopWait()
 		if err != nil {
 			if ctx.Err() == nil {
@@ -204,7 +211,7 @@ func (ss *session) startDecode(req TranslateRequest, t model.Translator, p model
 			}
 			return
 		}
-		defer ss.s.release()
+		defer ss.s.decodes.release()
 		start := time.Now()
 		id := t.Info().ID
 		if !ss.post(MsgSource, SourcePayload{ID: req.ID, Model: id, Source: p.Source()}) {
