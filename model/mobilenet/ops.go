@@ -1,0 +1,379 @@
+package mobilenet
+
+import "math"
+
+// Kernels work on NHWC float32 maps with batch 1. Shapes were checked when
+// the graph was compiled, so they index without further checks.
+
+// arena recycles activation buffers by length: MobileNet's maps come in a
+// handful of sizes, so a run after the first allocates almost nothing.
+type arena struct {
+	free map[int][][]float32
+}
+
+func (a *arena) get(n int) []float32 {
+	if l := a.free[n]; len(l) > 0 {
+		b := l[len(l)-1]
+		a.free[n] = l[:len(l)-1]
+		return b
+	}
+	return make([]float32, n)
+}
+
+func (a *arena) put(b []float32) {
+	if b != nil {
+		a.free[len(b)] = append(a.free[len(b)], b)
+	}
+}
+
+type kernel interface {
+	// run computes out from the step's inputs; it must write all of out.
+	run(in [][]float32, out []float32, a *arena)
+}
+
+// samePad returns the output size and the padding before the first element
+// for TF padding: SAME puts the odd extra pixel at the bottom/right.
+func samePad(pad Padding, in, k, stride, dil int) (out, before int) {
+	ek := (k-1)*dil + 1
+	if pad == PaddingValid {
+		if in < ek {
+			return 0, 0
+		}
+		return (in-ek)/stride + 1, 0
+	}
+	out = (in + stride - 1) / stride
+	total := max((out-1)*stride+ek-in, 0)
+	return out, total / 2
+}
+
+func activate(x []float32, act Activation) {
+	if act == ActTanh {
+		for i, v := range x {
+			x[i] = float32(math.Tanh(float64(v)))
+		}
+		return
+	}
+	if act == ActNone {
+		return
+	}
+	// Plain comparisons: the min/max builtins order NaNs and signed zeros,
+	// which costs several times as much here.
+	lo, hi := bounds(act)
+	for i, v := range x {
+		if v < lo {
+			x[i] = lo
+		} else if v > hi {
+			x[i] = hi
+		}
+	}
+}
+
+// conv2D is CONV_2D as im2col (skipped for 1x1 stride-1 convolutions, whose
+// input already is the patch matrix) followed by gemm.
+type conv2D struct {
+	h, w, c    int // input map
+	oh, ow, o  int // output map
+	kh, kw     int
+	sh, sw     int
+	dh, dw     int
+	padT, padL int
+	direct     bool
+	panels     [][2]float32 // weights packed for gemm, see packPanels
+	bias       []float32    // [o]
+	act        Activation
+}
+
+func (cv *conv2D) run(in [][]float32, out []float32, a *arena) {
+	k := cv.kh * cv.kw * cv.c
+	p := cv.oh * cv.ow
+	patches := in[0]
+	if !cv.direct {
+		patches = a.get(p * k)
+		defer a.put(patches)
+		cv.im2col(in[0], patches)
+	}
+	lo, hi := bounds(cv.act)
+	gemm(patches, p, k, cv.panels, cv.o, cv.bias, lo, hi, out)
+	if cv.act == ActTanh {
+		activate(out, cv.act)
+	}
+}
+
+// im2col writes one row of kh*kw*c values per output pixel, zero where
+// the window hangs over the padding.
+func (cv *conv2D) im2col(x, dst []float32) {
+	c := cv.c
+	i := 0
+	for oy := range cv.oh {
+		for ox := range cv.ow {
+			for ky := range cv.kh {
+				iy := oy*cv.sh - cv.padT + ky*cv.dh
+				for kx := range cv.kw {
+					ix := ox*cv.sw - cv.padL + kx*cv.dw
+					row := dst[i : i+c]
+					if iy < 0 || iy >= cv.h || ix < 0 || ix >= cv.w {
+						clear(row)
+					} else {
+						copy(row, x[(iy*cv.w+ix)*c:])
+					}
+					i += c
+				}
+			}
+		}
+	}
+}
+
+// packPanels rearranges weights w[o][k] into panels of two output channels,
+// panel j holding (w[2j][k], w[2j+1][k]) for k = 0..K-1, so that gemm reads
+// them contiguously. An odd last channel is paired with zeros.
+func packPanels(w []float32, o, k int) [][2]float32 {
+	p := make([][2]float32, (o+1)/2*k)
+	for j := range o {
+		dst := p[(j/2)*k : (j/2+1)*k]
+		for i, v := range w[j*k : j*k+k] {
+			dst[i][j%2] = v
+		}
+	}
+	return p
+}
+
+// bounds is a fused activation as a clamp range; tanh has none.
+func bounds(act Activation) (lo, hi float32) {
+	inf := float32(math.Inf(1))
+	switch act {
+	case ActRelu:
+		return 0, inf
+	case ActRelu6:
+		return 0, 6
+	case ActReluN1To1:
+		return -1, 1
+	}
+	return -inf, inf
+}
+
+// gemm sets c[p][j] = clamp(bias[j] + sum_k a[p][k] * w[j][k]) with w
+// packed by packPanels. It uses a 4x2 register tile: eight accumulators
+// plus six operands fit the 16 float registers of amd64, which wider tiles
+// overflow (measured: 4x4 and 6x2 run at two thirds of the speed).
+func gemm(a []float32, rows, k int, panels [][2]float32, o int, bias []float32, lo, hi float32, c []float32) {
+	np := (o + 1) / 2
+	clamp := func(v float32) float32 {
+		if v < lo {
+			return lo
+		}
+		if v > hi {
+			return hi
+		}
+		return v
+	}
+	p := 0
+	for ; p+4 <= rows; p += 4 {
+		a0 := a[p*k : p*k+k]
+		a1 := a[(p+1)*k : (p+1)*k+k]
+		a2 := a[(p+2)*k : (p+2)*k+k]
+		a3 := a[(p+3)*k : (p+3)*k+k]
+		for jp := range np {
+			w := panels[jp*k : (jp+1)*k]
+			var c00, c01, c10, c11, c20, c21, c30, c31 float32
+			a1 := a1[:len(a0)]
+			a2 := a2[:len(a0)]
+			a3 := a3[:len(a0)]
+			w = w[:len(a0)]
+			for i, x0 := range a0 {
+				w0, w1 := w[i][0], w[i][1]
+				x1, x2, x3 := a1[i], a2[i], a3[i]
+				c00 += x0 * w0
+				c01 += x0 * w1
+				c10 += x1 * w0
+				c11 += x1 * w1
+				c20 += x2 * w0
+				c21 += x2 * w1
+				c30 += x3 * w0
+				c31 += x3 * w1
+			}
+			j := jp * 2
+			c[p*o+j] = clamp(bias[j] + c00)
+			c[(p+1)*o+j] = clamp(bias[j] + c10)
+			c[(p+2)*o+j] = clamp(bias[j] + c20)
+			c[(p+3)*o+j] = clamp(bias[j] + c30)
+			if j+1 < o {
+				c[p*o+j+1] = clamp(bias[j+1] + c01)
+				c[(p+1)*o+j+1] = clamp(bias[j+1] + c11)
+				c[(p+2)*o+j+1] = clamp(bias[j+1] + c21)
+				c[(p+3)*o+j+1] = clamp(bias[j+1] + c31)
+			}
+		}
+	}
+	for ; p < rows; p++ {
+		a0 := a[p*k : p*k+k]
+		for jp := range np {
+			w := panels[jp*k : (jp+1)*k]
+			w = w[:len(a0)]
+			var c00, c01 float32
+			for i, x0 := range a0 {
+				c00 += x0 * w[i][0]
+				c01 += x0 * w[i][1]
+			}
+			j := jp * 2
+			c[p*o+j] = clamp(bias[j] + c00)
+			if j+1 < o {
+				c[p*o+j+1] = clamp(bias[j+1] + c01)
+			}
+		}
+	}
+}
+
+// depthwise is DEPTHWISE_CONV_2D: output channel j filters input channel
+// j/mult. The channel loop is innermost so every access is contiguous.
+type depthwise struct {
+	h, w, c    int
+	oh, ow, o  int // o = c*mult
+	kh, kw     int
+	sh, sw     int
+	dh, dw     int
+	padT, padL int
+	mult       int
+	weights    []float32 // [kh][kw][o]
+	bias       []float32 // [o]
+	act        Activation
+}
+
+func (d *depthwise) run(in [][]float32, out []float32, _ *arena) {
+	x := in[0]
+	for oy := range d.oh {
+		for ox := range d.ow {
+			acc := out[(oy*d.ow+ox)*d.o : (oy*d.ow+ox+1)*d.o]
+			copy(acc, d.bias)
+			for ky := range d.kh {
+				iy := oy*d.sh - d.padT + ky*d.dh
+				if iy < 0 || iy >= d.h {
+					continue
+				}
+				for kx := range d.kw {
+					ix := ox*d.sw - d.padL + kx*d.dw
+					if ix < 0 || ix >= d.w {
+						continue
+					}
+					w := d.weights[(ky*d.kw+kx)*d.o : (ky*d.kw+kx+1)*d.o]
+					src := x[(iy*d.w+ix)*d.c : (iy*d.w+ix+1)*d.c]
+					if d.mult == 1 {
+						w := w[:len(acc)]
+						src := src[:len(acc)]
+						for i := range acc {
+							acc[i] += src[i] * w[i]
+						}
+					} else {
+						for i := range acc {
+							acc[i] += src[i/d.mult] * w[i]
+						}
+					}
+				}
+			}
+		}
+	}
+	activate(out, d.act)
+}
+
+// pool2D is AVERAGE_POOL_2D or MAX_POOL_2D. The average counts only the
+// window cells inside the map, as TensorFlow does for SAME padding.
+type pool2D struct {
+	h, w, c    int
+	oh, ow     int
+	fh, fw     int
+	sh, sw     int
+	padT, padL int
+	max        bool
+	act        Activation
+}
+
+func (pl *pool2D) run(in [][]float32, out []float32, _ *arena) {
+	x := in[0]
+	for oy := range pl.oh {
+		for ox := range pl.ow {
+			acc := out[(oy*pl.ow+ox)*pl.c : (oy*pl.ow+ox+1)*pl.c]
+			if pl.max {
+				for i := range acc {
+					acc[i] = float32(math.Inf(-1))
+				}
+			} else {
+				clear(acc)
+			}
+			n := 0
+			for ky := range pl.fh {
+				iy := oy*pl.sh - pl.padT + ky
+				if iy < 0 || iy >= pl.h {
+					continue
+				}
+				for kx := range pl.fw {
+					ix := ox*pl.sw - pl.padL + kx
+					if ix < 0 || ix >= pl.w {
+						continue
+					}
+					src := x[(iy*pl.w+ix)*pl.c : (iy*pl.w+ix+1)*pl.c]
+					if pl.max {
+						for i, v := range src {
+							acc[i] = max(acc[i], v)
+						}
+					} else {
+						for i, v := range src {
+							acc[i] += v
+						}
+					}
+					n++
+				}
+			}
+			if !pl.max && n > 0 {
+				inv := 1 / float32(n)
+				for i := range acc {
+					acc[i] *= inv
+				}
+			}
+		}
+	}
+	activate(out, pl.act)
+}
+
+// add is ADD of two tensors of the same shape (MobileNetV2's residuals).
+type add struct {
+	act Activation
+}
+
+func (ad add) run(in [][]float32, out []float32, _ *arena) {
+	x, y := in[0], in[1][:len(in[0])]
+	for i := range x {
+		out[i] = x[i] + y[i]
+	}
+	activate(out, ad.act)
+}
+
+// reshape copies: only the shape changes, and a copy keeps every tensor
+// in its own buffer so buffers can be recycled independently.
+type reshape struct{}
+
+func (reshape) run(in [][]float32, out []float32, _ *arena) { copy(out, in[0]) }
+
+// softmax normalises along the last axis of length n.
+type softmax struct {
+	n    int
+	beta float32
+}
+
+func (s softmax) run(in [][]float32, out []float32, _ *arena) {
+	for r := 0; r < len(out); r += s.n {
+		x, y := in[0][r:r+s.n], out[r:r+s.n]
+		m := x[0]
+		for _, v := range x {
+			m = max(m, v)
+		}
+		var sum float64
+		for i, v := range x {
+			e := math.Exp(float64(s.beta * (v - m)))
+			y[i] = float32(e)
+			sum += e
+		}
+		inv := float32(1 / sum)
+		for i := range y {
+			y[i] *= inv
+		}
+	}
+}
