@@ -43,7 +43,10 @@ func newServer(t *testing.T) *httptest.Server {
 		t.Fatal("no embedded translation models in model/trained/weights")
 	}
 	srv := httptest.NewServer(web.New(web.Config{Translators: loaded, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
-	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		srv.Close()
+		http.DefaultClient.CloseIdleConnections()
+	})
 	return srv
 }
 

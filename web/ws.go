@@ -141,23 +141,36 @@ func (ss *session) readPump() {
 	}
 }
 
-func (ss *session) handle(data []byte) {
+// parseMessage validates one client message: a known type, version 1,
+// and for translate a well-formed payload.
+func parseMessage(data []byte) (typ string, req TranslateRequest, e *ErrorPayload) {
 	var env Envelope
 	if err := json.Unmarshal(data, &env); err != nil {
-		ss.post(MsgError, ErrorPayload{Code: EBadMessage, Message: "malformed JSON: " + jsonProblem(err)})
-		return
+		return "", req, &ErrorPayload{Code: EBadMessage, Message: "malformed JSON: " + jsonProblem(err)}
 	}
 	if env.V != ProtocolVersion {
-		ss.post(MsgError, ErrorPayload{Code: EBadMessage, Message: "unsupported protocol version; this server speaks v=1"})
-		return
+		return "", req, &ErrorPayload{Code: EBadMessage, Message: "unsupported protocol version; this server speaks v=1"}
 	}
 	switch env.Type {
 	case MsgTranslate:
-		var req TranslateRequest
 		if err := strictDecode(env.Payload, &req); err != nil {
-			ss.post(MsgError, ErrorPayload{Code: EBadMessage, Message: "bad translate payload: " + jsonProblem(err)})
-			return
+			return "", req, &ErrorPayload{Code: EBadMessage, Message: "bad translate payload: " + jsonProblem(err)}
 		}
+	case MsgCancel:
+	default:
+		return "", req, &ErrorPayload{Code: EBadMessage, Message: "unknown message type; expected translate or cancel"}
+	}
+	return env.Type, req, nil
+}
+
+func (ss *session) handle(data []byte) {
+	typ, req, perr := parseMessage(data)
+	if perr != nil {
+		ss.post(MsgError, *perr)
+		return
+	}
+	switch typ {
+	case MsgTranslate:
 		t, p, e := ss.s.check(req)
 		if e != nil {
 			ss.post(MsgError, ErrorPayload{ID: req.ID, Code: e.Code, Message: e.Message})
@@ -166,8 +179,6 @@ func (ss *session) handle(data []byte) {
 		ss.startDecode(req, t, p)
 	case MsgCancel:
 		ss.stopDecode()
-	default:
-		ss.post(MsgError, ErrorPayload{Code: EBadMessage, Message: "unknown message type; expected translate or cancel"})
 	}
 }
 
