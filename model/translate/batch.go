@@ -3,7 +3,9 @@ package translate
 import (
 	"math/rand/v2"
 
+	"attention/model/nn"
 	"attention/model/vocab"
+	"gorgonia.org/tensor"
 )
 
 // Example is one sentence pair as word ids (without <s> and </s>).
@@ -59,7 +61,10 @@ func (gr *graph) fill(c Config, batch []Example, drop float64, rng *rand.Rand) (
 			switch {
 			case b >= len(batch):
 			case t == 0:
-				in, out, w = vocab.BOS, firstOr(ex.Tgt, vocab.EOS), 1/float32(ntok)
+				in, out, w = vocab.BOS, vocab.EOS, 1/float32(ntok)
+				if len(ex.Tgt) > 0 {
+					out = ex.Tgt[0]
+				}
 			case t < len(ex.Tgt):
 				in, out, w = ex.Tgt[t-1], ex.Tgt[t], 1/float32(ntok)
 			case t == len(ex.Tgt):
@@ -69,36 +74,8 @@ func (gr *graph) fill(c Config, batch []Example, drop float64, rng *rand.Rand) (
 			tout[t*B+b], lossW[t*B+b] = out, w
 		}
 	}
-	for _, d := range []*[]float32{ptr(gr.dropSrc.Data().([]float32)), ptr(gr.dropTgt.Data().([]float32)), ptr(gr.dropPre.Data().([]float32))} {
-		fillDropout(*d, drop, rng)
+	for _, d := range []*tensor.Dense{gr.dropSrc, gr.dropTgt, gr.dropPre} {
+		nn.FillDropout(d.Data().([]float32), drop, rng)
 	}
 	return ntok
-}
-
-func ptr(s []float32) *[]float32 { return &s }
-
-func firstOr(s []int, def int) int {
-	if len(s) > 0 {
-		return s[0]
-	}
-	return def
-}
-
-// fillDropout writes an inverted-dropout mask: 0 with probability rate,
-// else 1/(1-rate).
-func fillDropout(m []float32, rate float64, rng *rand.Rand) {
-	if rate <= 0 || rng == nil {
-		for i := range m {
-			m[i] = 1
-		}
-		return
-	}
-	keep := float32(1 / (1 - rate))
-	for i := range m {
-		if rng.Float64() < rate {
-			m[i] = 0
-		} else {
-			m[i] = keep
-		}
-	}
 }

@@ -5,6 +5,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"attention/model/nn"
 )
 
 // graph is the training graph for one batch shape (B, S, T), unrolled over
@@ -33,159 +35,102 @@ type graph struct {
 	lossVal G.Value
 }
 
-func f32(shape ...int) *tensor.Dense {
-	return tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(shape...))
-}
-
-func ints(n int) *tensor.Dense {
-	return tensor.New(tensor.WithShape(n), tensor.WithBacking(make([]int, n)))
-}
-
-// buildGraph unrolls the model for batch b, source length s, target length t.
-func buildGraph(c Config, p *Params, B, S, T int) (gr *graph, err error) {
-	defer func() {
-		// gorgonia reports some shape errors by panicking; turn them into errors.
-		if r := recover(); r != nil {
-			err = fmt.Errorf("translate: building graph B%d S%d T%d: %v", B, S, T, r)
-		}
-	}()
+// buildGraph unrolls the model for batch B, source length S, target length T.
+func buildGraph(c Config, p *Params, B, S, T int) (*graph, error) {
 	E, H, D, K, A, O := c.Emb, c.EncHidden, c.D(), c.DecHidden, c.Att, c.PreOut
-	g := G.NewGraph()
-	gr = &graph{B: B, S: S, T: T, g: g,
-		srcIdx: ints(S * B), tgtInIdx: ints(T * B), tgtOut: ints(T * B), lossW: f32(T * B),
-		maskBias: f32(B, S), meanW: f32(B, S), bwdMask: f32(S*B, H),
-		dropSrc: f32(S*B, E), dropTgt: f32(T*B, E), dropPre: f32(T*B, O)}
+	gr := &graph{B: B, S: S, T: T,
+		srcIdx: nn.Ints(S * B), tgtInIdx: nn.Ints(T * B), tgtOut: nn.Ints(T * B), lossW: nn.F32(T * B),
+		maskBias: nn.F32(B, S), meanW: nn.F32(B, S), bwdMask: nn.F32(S*B, H),
+		dropSrc: nn.F32(S*B, E), dropTgt: nn.F32(T*B, E), dropPre: nn.F32(T*B, O)}
+	g, err := nn.Build(fmt.Sprintf("translate: graph B%d S%d T%d", B, S, T), func(g *nn.Graph) {
+		node := map[*Param]*G.Node{}
+		for _, q := range p.List() {
+			var n *G.Node
+			switch {
+			case q == p.AttV:
+				n = g.Param(q, q.Shape[0], 1) // v as a column, so e = tanh(...)·v
+			case len(q.Shape) == 1:
+				n = g.Param(q, 1, q.Shape[0]) // biases as rows, added to every row
+			default:
+				n = g.Param(q)
+			}
+			node[q] = n
+			gr.params = append(gr.params, n)
+		}
+		srcIdx, tgtInIdx, tgtOut := g.Input("src_idx", gr.srcIdx), g.Input("tgt_in_idx", gr.tgtInIdx), g.Input("tgt_out", gr.tgtOut)
+		maskBias, meanW, bwdMask, lossW := g.Input("mask_bias", gr.maskBias), g.Input("mean_w", gr.meanW), g.Input("bwd_mask", gr.bwdMask), g.Input("loss_w", gr.lossW)
+		dropSrc, dropTgt, dropPre := g.Input("drop_src", gr.dropSrc), g.Input("drop_tgt", gr.dropTgt), g.Input("drop_pre", gr.dropPre)
 
-	node := map[*Param]*G.Node{}
-	for _, q := range p.List() {
-		shape := q.Shape
-		if len(shape) == 1 {
-			shape = []int{1, shape[0]} // biases as row vectors, broadcast over rows
+		// Encoder. Input projections for all steps in one matmul each.
+		embS := g.Had(g.Must(G.ByIndices(node[p.SrcEmb], srcIdx, 0)), dropSrc) // (S*B, E)
+		xwF := g.Bias(g.Mul(embS, node[p.FwdWx]), node[p.FwdB])                // (S*B, 4H)
+		xwB := g.Bias(g.Mul(embS, node[p.BwdWx]), node[p.BwdB])                // (S*B, 4H)
+		hf := make([]*G.Node, S)
+		var h, cell *G.Node
+		for t := 0; t < S; t++ {
+			gates := g.Rows(xwF, t, B) // x_t·Wx + b  (B, 4H)
+			if h != nil {
+				gates = g.Add(gates, g.Mul(h, node[p.FwdWh])) // + h_{t-1}·Wh
+			}
+			h, cell = g.LSTM(gates, cell, H) // (B, H)
+			hf[t] = h
 		}
-		if q == p.AttV {
-			shape = []int{q.Shape[0], 1} // v as a column, so e = tanh(...)·v
+		// The backward direction starts on padding; the mask keeps its state
+		// at zero until the sentence's last word.
+		hb := make([]*G.Node, S)
+		h, cell = nil, nil
+		for t := S - 1; t >= 0; t-- {
+			gates := g.Rows(xwB, t, B)
+			if h != nil {
+				gates = g.Add(gates, g.Mul(h, node[p.BwdWh]))
+			}
+			hNew, cNew := g.LSTM(gates, cell, H)
+			m := g.Rows(bwdMask, t, B) // (B, H)
+			if h == nil {
+				h, cell = g.Had(m, hNew), g.Had(m, cNew)
+			} else {
+				h = g.Add(h, g.Had(m, g.Sub(hNew, h))) // h = h + m⊙(h_new - h)
+				cell = g.Add(cell, g.Had(m, g.Sub(cNew, cell)))
+			}
+			hb[t] = h
 		}
-		val := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(q.Data))
-		n := G.NewMatrix(g, tensor.Float32, G.WithShape(shape...), G.WithName(q.Name), G.WithValue(val))
-		node[q] = n
-		gr.params = append(gr.params, n)
-	}
-	input := func(name string, v *tensor.Dense) *G.Node {
-		var n *G.Node
-		if v.Dtype() == tensor.Int {
-			n = G.NewVector(g, tensor.Int, G.WithShape(v.Shape()...), G.WithName(name), G.WithValue(v))
-		} else if v.Dims() == 1 {
-			n = G.NewVector(g, tensor.Float32, G.WithShape(v.Shape()...), G.WithName(name), G.WithValue(v))
-		} else {
-			n = G.NewMatrix(g, tensor.Float32, G.WithShape(v.Shape()...), G.WithName(name), G.WithValue(v))
+		xs := make([]*G.Node, S)
+		for t := range xs {
+			xs[t] = g.Must(G.Concat(1, hf[t], hb[t])) // x_t = [fwd; bwd]  (B, D)
 		}
-		return n
-	}
-	srcIdx, tgtInIdx, tgtOut := input("src_idx", gr.srcIdx), input("tgt_in_idx", gr.tgtInIdx), input("tgt_out", gr.tgtOut)
-	maskBias, meanW, bwdMask, lossW := input("mask_bias", gr.maskBias), input("mean_w", gr.meanW), input("bwd_mask", gr.bwdMask), input("loss_w", gr.lossW)
-	dropSrc, dropTgt, dropPre := input("drop_src", gr.dropSrc), input("drop_tgt", gr.dropTgt), input("drop_pre", gr.dropPre)
+		x3 := g.Reshape(g.Must(G.Concat(1, xs...)), B, S, D) // (B, S, D) batch-major
+		x2 := g.Reshape(x3, B*S, D)                          // (B*S, D)
 
-	must := func(n *G.Node, e error) *G.Node {
-		if e != nil {
-			panic(e)
+		mean := g.Weighted(meanW, x3)                                            // (B, D)
+		h = g.Tanh(g.Bias(g.Mul(mean, node[p.InitW]), node[p.InitB]))            // h_0  (B, K)
+		ux3 := g.Reshape(g.Bias(g.Mul(x2, node[p.AttU]), node[p.AttB]), B, S, A) // U x_i + b_a  (B, S, A)
+		embT := g.Had(g.Must(G.ByIndices(node[p.TgtEmb], tgtInIdx, 0)), dropTgt) // emb(y_{t-1})  (T*B, E)
+		yw := g.Bias(g.Mul(embT, node[p.DecWy]), node[p.DecB])                   // (T*B, 4K)
+		cell = nil
+		hs, cs := make([]*G.Node, T), make([]*G.Node, T)
+		for t := 0; t < T; t++ {
+			ctx := mean
+			if c.Attention {
+				a := g.Additive(h, node[p.AttW], ux3, node[p.AttV], maskBias) // a_t  (B, S)
+				ctx = g.Weighted(a, x3)                                       // c_t  (B, D)
+			}
+			gates := g.Add(g.Add(g.Rows(yw, t, B), g.Mul(ctx, node[p.DecWc])), g.Mul(h, node[p.DecWh])) // (B, 4K)
+			h, cell = g.LSTM(gates, cell, K)
+			hs[t], cs[t] = h, ctx
 		}
-		return n
+		hAll := g.Must(G.Concat(0, hs...)) // (T*B, K)
+		cAll := g.Must(G.Concat(0, cs...)) // (T*B, D)
+		pre := g.Add(g.Add(g.Mul(hAll, node[p.PreWh]), g.Mul(cAll, node[p.PreWc])), g.Mul(embT, node[p.PreWy]))
+		pre = g.Had(g.Tanh(g.Bias(pre, node[p.PreB])), dropPre)  // (T*B, O)
+		logits := g.Bias(g.Mul(pre, node[p.OutW]), node[p.OutB]) // (T*B, V)
+		nll := g.Must(nn.CrossEntropy(logits, tgtOut, lossW))    // w_t (-log p(y_t))  (T*B)
+		gr.loss = g.Sum(nll)                                     // mean NLL per token
+		G.Read(gr.loss, &gr.lossVal)
+	})
+	if err != nil {
+		return nil, err
 	}
-	mul := func(a, b *G.Node) *G.Node { return must(G.Mul(a, b)) }
-	add := func(a, b *G.Node) *G.Node { return must(G.Add(a, b)) }
-	had := func(a, b *G.Node) *G.Node { return must(G.HadamardProd(a, b)) }
-	bias := func(x, b *G.Node) *G.Node { return must(G.BroadcastAdd(x, b, nil, []byte{0})) }
-	rows := func(x *G.Node, t, n int) *G.Node { return must(G.Slice(x, G.S(t*n, (t+1)*n))) }
-	cols := func(x *G.Node, i, n int) *G.Node { return must(G.Slice(x, nil, G.S(i*n, (i+1)*n))) }
-	reshape := func(x *G.Node, s ...int) *G.Node { return must(G.Reshape(x, s)) }
-
-	// lstm: c = f⊙c + i⊙g; h = o⊙tanh(c). gates (B, 4n); c may be nil (zero).
-	lstm := func(gates, cPrev *G.Node, n int) (h, c *G.Node) {
-		i := must(G.Sigmoid(cols(gates, 0, n)))
-		f := must(G.Sigmoid(cols(gates, 1, n)))
-		gg := must(G.Tanh(cols(gates, 2, n)))
-		o := must(G.Sigmoid(cols(gates, 3, n)))
-		c = had(i, gg)
-		if cPrev != nil {
-			c = add(had(f, cPrev), c)
-		}
-		return had(o, must(G.Tanh(c))), c
-	}
-
-	// Encoder. Input projections for all steps in one matmul each.
-	embS := had(must(G.ByIndices(node[p.SrcEmb], srcIdx, 0)), dropSrc) // (S*B, E)
-	xwF := bias(mul(embS, node[p.FwdWx]), node[p.FwdB])                // (S*B, 4H)
-	xwB := bias(mul(embS, node[p.BwdWx]), node[p.BwdB])                // (S*B, 4H)
-	hf := make([]*G.Node, S)
-	var h, cell *G.Node
-	for t := 0; t < S; t++ {
-		gates := rows(xwF, t, B) // x_t·Wx + b  (B, 4H)
-		if h != nil {
-			gates = add(gates, mul(h, node[p.FwdWh])) // + h_{t-1}·Wh
-		}
-		h, cell = lstm(gates, cell, H) // (B, H)
-		hf[t] = h
-	}
-	// The backward direction starts on padding; the mask keeps its state at
-	// zero until the sentence's last word.
-	hb := make([]*G.Node, S)
-	h, cell = nil, nil
-	for t := S - 1; t >= 0; t-- {
-		gates := rows(xwB, t, B)
-		if h != nil {
-			gates = add(gates, mul(h, node[p.BwdWh]))
-		}
-		hNew, cNew := lstm(gates, cell, H)
-		m := rows(bwdMask, t, B) // (B, H)
-		if h == nil {
-			h, cell = had(m, hNew), had(m, cNew)
-		} else {
-			h = add(h, had(m, must(G.Sub(hNew, h)))) // h = h + m⊙(h_new - h)
-			cell = add(cell, had(m, must(G.Sub(cNew, cell))))
-		}
-		hb[t] = h
-	}
-	xs := make([]*G.Node, S)
-	for t := range xs {
-		xs[t] = must(G.Concat(1, hf[t], hb[t])) // x_t = [fwd; bwd]  (B, D)
-	}
-	x3 := reshape(must(G.Concat(1, xs...)), B, S, D) // (B, S, D) batch-major
-	x2 := reshape(x3, B*S, D)                        // (B*S, D)
-
-	// weighted sums Σ_i w_bi x_bi, for the context and the mean.
-	weighted := func(w *G.Node) *G.Node { // w (B, S) -> (B, D)
-		prod := must(G.BroadcastHadamardProd(reshape(w, B, S, 1), x3, []byte{2}, nil)) // (B, S, D)
-		return must(G.Sum(prod, 1))
-	}
-	mean := weighted(meanW)                                              // (B, D)
-	h = must(G.Tanh(bias(mul(mean, node[p.InitW]), node[p.InitB])))      // h_0  (B, K)
-	ux3 := reshape(bias(mul(x2, node[p.AttU]), node[p.AttB]), B, S, A)   // U x_i + b_a  (B, S, A)
-	embT := had(must(G.ByIndices(node[p.TgtEmb], tgtInIdx, 0)), dropTgt) // emb(y_{t-1})  (T*B, E)
-	yw := bias(mul(embT, node[p.DecWy]), node[p.DecB])                   // (T*B, 4K)
-	cell = nil
-	hs, cs := make([]*G.Node, T), make([]*G.Node, T)
-	for t := 0; t < T; t++ {
-		ctx := mean
-		if c.Attention {
-			wh := reshape(mul(h, node[p.AttW]), B, 1, A)                     // W h_{t-1}  (B, 1, A)
-			s := must(G.Tanh(must(G.BroadcastAdd(ux3, wh, nil, []byte{1})))) // (B, S, A)
-			e := reshape(mul(reshape(s, B*S, A), node[p.AttV]), B, S)        // e_ti = v·tanh(...)  (B, S)
-			a := must(G.SoftMax(add(e, maskBias)))                           // a_t  (B, S)
-			ctx = weighted(a)                                                // c_t  (B, D)
-		}
-		gates := add(add(rows(yw, t, B), mul(ctx, node[p.DecWc])), mul(h, node[p.DecWh])) // (B, 4K)
-		h, cell = lstm(gates, cell, K)
-		hs[t], cs[t] = h, ctx
-	}
-	hAll := must(G.Concat(0, hs...)) // (T*B, K)
-	cAll := must(G.Concat(0, cs...)) // (T*B, D)
-	pre := add(add(mul(hAll, node[p.PreWh]), mul(cAll, node[p.PreWc])), mul(embT, node[p.PreWy]))
-	pre = had(must(G.Tanh(bias(pre, node[p.PreB]))), dropPre) // (T*B, O)
-	logits := bias(mul(pre, node[p.OutW]), node[p.OutB])      // (T*B, V)
-	nll := must(crossEntropy(logits, tgtOut, lossW))          // w_t (-log p(y_t))  (T*B)
-	gr.loss = must(G.Sum(nll))                                // mean NLL per token
-	G.Read(gr.loss, &gr.lossVal)
-
+	gr.g = g.G
 	wrt := gr.params
 	if !c.Attention {
 		wrt = nil
@@ -198,7 +143,7 @@ func buildGraph(c Config, p *Params, B, S, T int) (gr *graph, err error) {
 	if gr.grads, err = G.Grad(gr.loss, wrt...); err != nil {
 		return nil, fmt.Errorf("translate: gradients: %w", err)
 	}
-	gr.vm = G.NewTapeMachine(g)
+	gr.vm = G.NewTapeMachine(g.G)
 	return gr, nil
 }
 
@@ -211,11 +156,12 @@ func (gr *graph) run() (float32, error) {
 	return gr.lossVal.Data().(float32), nil
 }
 
-// grad returns the gradient of parameter i after run.
+// grad returns the gradient of parameter i after run, or nil for a
+// parameter the model does not use (attention weights without attention).
 func (gr *graph) grad(i int) []float32 {
 	gv, err := gr.params[i].Grad()
 	if err != nil {
-		return nil // not part of this model (attention weights without attention)
+		return nil
 	}
 	return gv.Data().([]float32)
 }

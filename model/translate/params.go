@@ -24,6 +24,7 @@ import (
 	"math/rand/v2"
 
 	"attention/model/checkpoint"
+	"attention/model/nn"
 )
 
 // Config fixes the model's sizes.
@@ -44,11 +45,7 @@ type Config struct {
 func (c Config) D() int { return 2 * c.EncHidden }
 
 // Param is one named weight array with its shape.
-type Param struct {
-	Name  string
-	Shape []int
-	Data  []float32
-}
+type Param = nn.Param
 
 // Params holds every weight of the model. Field comments give shapes.
 type Params struct {
@@ -82,35 +79,21 @@ func (p *Params) List() []*Param {
 }
 
 // Count is the number of weights.
-func (p *Params) Count() int {
-	n := 0
-	for _, q := range p.List() {
-		n += len(q.Data)
-	}
-	return n
-}
-
-func newParam(name string, shape ...int) *Param {
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
-	return &Param{Name: name, Shape: shape, Data: make([]float32, n)}
-}
+func (p *Params) Count() int { return nn.Count(p.List()) }
 
 // NewParams allocates zeroed parameters for cfg.
 func NewParams(c Config) *Params {
 	E, H, D, K, A, O := c.Emb, c.EncHidden, c.D(), c.DecHidden, c.Att, c.PreOut
 	return &Params{
-		SrcEmb: newParam("src_emb", c.SrcVocab, E),
-		TgtEmb: newParam("tgt_emb", c.TgtVocab, E),
-		FwdWx:  newParam("enc_fwd_wx", E, 4*H), FwdWh: newParam("enc_fwd_wh", H, 4*H), FwdB: newParam("enc_fwd_b", 4*H),
-		BwdWx: newParam("enc_bwd_wx", E, 4*H), BwdWh: newParam("enc_bwd_wh", H, 4*H), BwdB: newParam("enc_bwd_b", 4*H),
-		InitW: newParam("init_w", D, K), InitB: newParam("init_b", K),
-		AttW: newParam("att_w", K, A), AttU: newParam("att_u", D, A), AttB: newParam("att_b", A), AttV: newParam("att_v", A),
-		DecWy: newParam("dec_wy", E, 4*K), DecWc: newParam("dec_wc", D, 4*K), DecWh: newParam("dec_wh", K, 4*K), DecB: newParam("dec_b", 4*K),
-		PreWh: newParam("pre_wh", K, O), PreWc: newParam("pre_wc", D, O), PreWy: newParam("pre_wy", E, O), PreB: newParam("pre_b", O),
-		OutW: newParam("out_w", O, c.TgtVocab), OutB: newParam("out_b", c.TgtVocab),
+		SrcEmb: nn.NewParam("src_emb", c.SrcVocab, E),
+		TgtEmb: nn.NewParam("tgt_emb", c.TgtVocab, E),
+		FwdWx:  nn.NewParam("enc_fwd_wx", E, 4*H), FwdWh: nn.NewParam("enc_fwd_wh", H, 4*H), FwdB: nn.NewParam("enc_fwd_b", 4*H),
+		BwdWx: nn.NewParam("enc_bwd_wx", E, 4*H), BwdWh: nn.NewParam("enc_bwd_wh", H, 4*H), BwdB: nn.NewParam("enc_bwd_b", 4*H),
+		InitW: nn.NewParam("init_w", D, K), InitB: nn.NewParam("init_b", K),
+		AttW: nn.NewParam("att_w", K, A), AttU: nn.NewParam("att_u", D, A), AttB: nn.NewParam("att_b", A), AttV: nn.NewParam("att_v", A),
+		DecWy: nn.NewParam("dec_wy", E, 4*K), DecWc: nn.NewParam("dec_wc", D, 4*K), DecWh: nn.NewParam("dec_wh", K, 4*K), DecB: nn.NewParam("dec_b", 4*K),
+		PreWh: nn.NewParam("pre_wh", K, O), PreWc: nn.NewParam("pre_wc", D, O), PreWy: nn.NewParam("pre_wy", E, O), PreB: nn.NewParam("pre_b", O),
+		OutW: nn.NewParam("out_w", O, c.TgtVocab), OutB: nn.NewParam("out_b", c.TgtVocab),
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"attention/model"
 	"attention/model/bleu"
 	"attention/model/checkpoint"
+	"attention/model/nn"
 	"attention/model/vocab"
 )
 
@@ -49,53 +50,6 @@ type TrainResult struct {
 	BestBLEU float64
 	Elapsed  time.Duration
 	TokPerS  float64
-}
-
-type adam struct {
-	m, v [][]float32
-	t    int
-}
-
-func newAdam(p *Params) *adam {
-	a := &adam{}
-	for _, q := range p.List() {
-		a.m = append(a.m, make([]float32, len(q.Data)))
-		a.v = append(a.v, make([]float32, len(q.Data)))
-	}
-	return a
-}
-
-// step applies one Adam update with global-norm gradient clipping.
-func (a *adam) step(p *Params, grads [][]float32, lr, clip float64) (norm float64) {
-	for _, g := range grads {
-		for _, x := range g {
-			norm += float64(x) * float64(x)
-		}
-	}
-	norm = math.Sqrt(norm)
-	scale := float32(1)
-	if clip > 0 && norm > clip {
-		scale = float32(clip / norm)
-	}
-	a.t++
-	const b1, b2, eps = 0.9, 0.999, 1e-8
-	c1 := 1 - math.Pow(b1, float64(a.t))
-	c2 := 1 - math.Pow(b2, float64(a.t))
-	stepSize := float32(lr * math.Sqrt(c2) / c1)
-	for i, q := range p.List() {
-		g := grads[i]
-		if g == nil {
-			continue
-		}
-		m, v, w := a.m[i], a.v[i], q.Data
-		for j, x := range g {
-			x *= scale
-			m[j] = b1*m[j] + (1-b1)*x
-			v[j] = b2*v[j] + (1-b2)*x*x
-			w[j] -= stepSize * m[j] / (float32(math.Sqrt(float64(v[j]))) + eps)
-		}
-	}
-	return norm
 }
 
 // Examples tokenises pairs (first reference) into word ids.
@@ -174,23 +128,23 @@ type trainState struct {
 
 const kindTrainState = "translation-train-state"
 
-func saveState(path string, c Config, p *Params, a *adam, src, tgt *vocab.Vocab, st trainState) error {
+func saveState(path string, c Config, p *Params, a *nn.Adam, src, tgt *vocab.Vocab, st trainState) error {
 	f, err := ToCheckpoint(c, p, src.Words(), tgt.Words(), nil, false)
 	if err != nil {
 		return err
 	}
 	f.Kind = kindTrainState
 	raw, _ := json.Marshal(st)
-	f.Meta = map[string]any{"state": string(raw), "adam_t": a.t}
+	f.Meta = map[string]any{"state": string(raw), "adam_t": a.T}
 	for i, q := range p.List() {
 		f.Tensors = append(f.Tensors,
-			&checkpoint.Tensor{Name: "adam_m/" + q.Name, Shape: q.Shape, DType: "f32", Data: a.m[i]},
-			&checkpoint.Tensor{Name: "adam_v/" + q.Name, Shape: q.Shape, DType: "f32", Data: a.v[i]})
+			&checkpoint.Tensor{Name: "adam_m/" + q.Name, Shape: q.Shape, DType: "f32", Data: a.M[i]},
+			&checkpoint.Tensor{Name: "adam_v/" + q.Name, Shape: q.Shape, DType: "f32", Data: a.V[i]})
 	}
 	return checkpoint.Save(path, f)
 }
 
-func loadState(path string) (Config, *Params, *adam, *vocab.Vocab, *vocab.Vocab, trainState, error) {
+func loadState(path string) (Config, *Params, *nn.Adam, *vocab.Vocab, *vocab.Vocab, trainState, error) {
 	var st trainState
 	f, err := checkpoint.Load(path)
 	if err != nil {
@@ -204,17 +158,17 @@ func loadState(path string) (Config, *Params, *adam, *vocab.Vocab, *vocab.Vocab,
 	if err != nil {
 		return c, nil, nil, nil, nil, st, err
 	}
-	a := newAdam(p)
+	a := nn.NewAdam(p.List())
 	for i, q := range p.List() {
-		if a.m[i], err = f.Tensor("adam_m/"+q.Name, q.Shape...); err != nil {
+		if a.M[i], err = f.Tensor("adam_m/"+q.Name, q.Shape...); err != nil {
 			return c, nil, nil, nil, nil, st, err
 		}
-		if a.v[i], err = f.Tensor("adam_v/"+q.Name, q.Shape...); err != nil {
+		if a.V[i], err = f.Tensor("adam_v/"+q.Name, q.Shape...); err != nil {
 			return c, nil, nil, nil, nil, st, err
 		}
 	}
 	t, _ := f.Meta["adam_t"].(float64)
-	a.t = int(t)
+	a.T = int(t)
 	raw, _ := f.Meta["state"].(string)
 	if err := json.Unmarshal([]byte(raw), &st); err != nil {
 		return c, nil, nil, nil, nil, st, fmt.Errorf("%s: state: %w", path, err)
@@ -240,7 +194,7 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs, devPairs []Pair, o Train
 	statePath := filepath.Join(o.Dir, "state.ckpt")
 	p := NewParams(c)
 	p.Init(rand.New(rand.NewPCG(o.Seed, 7)))
-	opt := newAdam(p)
+	opt := nn.NewAdam(p.List())
 	st := trainState{LR: o.LR, BestBLEU: -1}
 	if o.Resume {
 		rc, rp, ra, rs, rt, rst, err := loadState(statePath)
@@ -265,7 +219,7 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs, devPairs []Pair, o Train
 		if tgt, err = vocab.New(f.Vocabs["tgt"]); err != nil {
 			return TrainResult{}, err
 		}
-		c, p, opt = ic, ip, newAdam(ip)
+		c, p, opt = ic, ip, nn.NewAdam(ip.List())
 		if b, ok := f.Meta["dev_bleu_greedy"].(float64); ok {
 			st.BestBLEU = b
 		}
@@ -334,7 +288,7 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs, devPairs []Pair, o Train
 			for i := range grads {
 				grads[i] = g.grad(i)
 			}
-			opt.step(p, grads, st.LR, o.Clip)
+			opt.Step(p.List(), grads, st.LR, o.Clip)
 			st.Step++
 			st.Tokens += int64(ntok)
 			epochTok += ntok

@@ -1,4 +1,4 @@
-package translate
+package nn
 
 import (
 	"fmt"
@@ -11,12 +11,12 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// crossEntropy returns the weighted negative log-likelihood per row,
+// CrossEntropy returns the weighted negative log-likelihood per row,
 // w_n (logsumexp(z_n) - z_n[y_n]), as one fused op. Built from LogSoftMax,
 // a one-hot product and a sum, the same loss moves about six (N, V)
 // tensors per step through memory; fused, its gradient is one:
 // w_n g_n (softmax(z_n) - onehot(y_n)).
-func crossEntropy(logits, targets, weights *G.Node) (*G.Node, error) {
+func CrossEntropy(logits, targets, weights *G.Node) (*G.Node, error) {
 	return G.ApplyOp(xentOp{}, logits, targets, weights)
 }
 

@@ -1,0 +1,76 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+)
+
+// Adam is the Adam optimiser with global-norm gradient clipping, over a
+// fixed list of parameters.
+type Adam struct {
+	M, V [][]float32
+	T    int
+}
+
+// NewAdam makes zeroed moments for ps.
+func NewAdam(ps []*Param) *Adam {
+	a := &Adam{}
+	for _, q := range ps {
+		a.M = append(a.M, make([]float32, len(q.Data)))
+		a.V = append(a.V, make([]float32, len(q.Data)))
+	}
+	return a
+}
+
+// Step applies one update; grads[i] may be nil for a parameter that takes
+// no part. It returns the gradient norm before clipping.
+func (a *Adam) Step(ps []*Param, grads [][]float32, lr, clip float64) (norm float64) {
+	for _, g := range grads {
+		for _, x := range g {
+			norm += float64(x) * float64(x)
+		}
+	}
+	norm = math.Sqrt(norm)
+	scale := float32(1)
+	if clip > 0 && norm > clip {
+		scale = float32(clip / norm)
+	}
+	a.T++
+	const b1, b2, eps = 0.9, 0.999, 1e-8
+	c1 := 1 - math.Pow(b1, float64(a.T))
+	c2 := 1 - math.Pow(b2, float64(a.T))
+	stepSize := float32(lr * math.Sqrt(c2) / c1)
+	for i, q := range ps {
+		g := grads[i]
+		if g == nil {
+			continue
+		}
+		m, v, w := a.M[i], a.V[i], q.Data
+		for j, x := range g {
+			x *= scale
+			m[j] = b1*m[j] + (1-b1)*x
+			v[j] = b2*v[j] + (1-b2)*x*x
+			w[j] -= stepSize * m[j] / (float32(math.Sqrt(float64(v[j]))) + eps)
+		}
+	}
+	return norm
+}
+
+// FillDropout writes an inverted-dropout mask: 0 with probability rate,
+// else 1/(1-rate); all ones when rate is 0 or rng is nil.
+func FillDropout(m []float32, rate float64, rng *rand.Rand) {
+	if rate <= 0 || rng == nil {
+		for i := range m {
+			m[i] = 1
+		}
+		return
+	}
+	keep := float32(1 / (1 - rate))
+	for i := range m {
+		if rng.Float64() < rate {
+			m[i] = 0
+		} else {
+			m[i] = keep
+		}
+	}
+}

@@ -1,0 +1,157 @@
+package nn
+
+import (
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Param is one named weight array with its shape; training graphs and the
+// serving path share its Data.
+type Param struct {
+	Name  string
+	Shape []int
+	Data  []float32
+}
+
+// NewParam allocates a zeroed parameter.
+func NewParam(name string, shape ...int) *Param {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return &Param{Name: name, Shape: shape, Data: make([]float32, n)}
+}
+
+// Count is the number of weights in ps.
+func Count(ps []*Param) int {
+	n := 0
+	for _, q := range ps {
+		n += len(q.Data)
+	}
+	return n
+}
+
+// Graph wraps a gorgonia graph with helpers for the layers both models
+// use. Helpers panic on a graph error; Build turns that into an error, so
+// model code reads like the equations instead of a pyramid of checks.
+type Graph struct {
+	G *G.ExprGraph
+}
+
+type graphError struct{ err error }
+
+// Build runs f on a new graph, returning the first graph error.
+func Build(name string, f func(g *Graph)) (g *Graph, err error) {
+	g = &Graph{G: G.NewGraph()}
+	defer func() {
+		if r := recover(); r != nil {
+			if ge, ok := r.(graphError); ok {
+				err = fmt.Errorf("%s: %w", name, ge.err)
+				return
+			}
+			err = fmt.Errorf("%s: %v", name, r) // gorgonia panics on some shape errors
+		}
+	}()
+	f(g)
+	return g, nil
+}
+
+// Must unwraps a node, aborting Build on error.
+func (g *Graph) Must(n *G.Node, err error) *G.Node {
+	if err != nil {
+		panic(graphError{err})
+	}
+	return n
+}
+
+// F32 is a float32 input tensor of the given shape.
+func F32(shape ...int) *tensor.Dense {
+	return tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(shape...))
+}
+
+// Ints is an int input vector of length n.
+func Ints(n int) *tensor.Dense {
+	return tensor.New(tensor.WithShape(n), tensor.WithBacking(make([]int, n)))
+}
+
+// Param makes a node over q's data (no copy) with the given shape, which
+// must hold the same number of values (e.g. a bias (n) as (1, n)).
+func (g *Graph) Param(q *Param, shape ...int) *G.Node {
+	if len(shape) == 0 {
+		shape = q.Shape
+	}
+	val := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(q.Data))
+	return G.NewMatrix(g.G, tensor.Float32, G.WithShape(shape...), G.WithName(q.Name), G.WithValue(val))
+}
+
+// Input makes a node over an input tensor that the caller refills per batch.
+func (g *Graph) Input(name string, v *tensor.Dense) *G.Node {
+	switch {
+	case v.Dtype() == tensor.Int:
+		return G.NewVector(g.G, tensor.Int, G.WithShape(v.Shape()...), G.WithName(name), G.WithValue(v))
+	case v.Dims() == 1:
+		return G.NewVector(g.G, tensor.Float32, G.WithShape(v.Shape()...), G.WithName(name), G.WithValue(v))
+	case v.Dims() == 2:
+		return G.NewMatrix(g.G, tensor.Float32, G.WithShape(v.Shape()...), G.WithName(name), G.WithValue(v))
+	}
+	return G.NewTensor(g.G, tensor.Float32, v.Dims(), G.WithShape(v.Shape()...), G.WithName(name), G.WithValue(v))
+}
+
+func (g *Graph) Mul(a, b *G.Node) *G.Node            { return g.Must(G.Mul(a, b)) }
+func (g *Graph) Add(a, b *G.Node) *G.Node            { return g.Must(G.Add(a, b)) }
+func (g *Graph) Sub(a, b *G.Node) *G.Node            { return g.Must(G.Sub(a, b)) }
+func (g *Graph) Had(a, b *G.Node) *G.Node            { return g.Must(G.HadamardProd(a, b)) }
+func (g *Graph) Tanh(a *G.Node) *G.Node              { return g.Must(G.Tanh(a)) }
+func (g *Graph) Sigmoid(a *G.Node) *G.Node           { return g.Must(G.Sigmoid(a)) }
+func (g *Graph) Sum(a *G.Node, along ...int) *G.Node { return g.Must(G.Sum(a, along...)) }
+
+// Bias adds a (1, n) row to every row of x (N, n).
+func (g *Graph) Bias(x, b *G.Node) *G.Node { return g.Must(G.BroadcastAdd(x, b, nil, []byte{0})) }
+
+// Rows is rows [t*n, (t+1)*n) of x: step t of a time-major matrix.
+func (g *Graph) Rows(x *G.Node, t, n int) *G.Node { return g.Must(G.Slice(x, G.S(t*n, (t+1)*n))) }
+
+// Cols is columns [i*n, (i+1)*n) of x.
+func (g *Graph) Cols(x *G.Node, i, n int) *G.Node { return g.Must(G.Slice(x, nil, G.S(i*n, (i+1)*n))) }
+
+// Reshape views x with a new shape.
+func (g *Graph) Reshape(x *G.Node, s ...int) *G.Node { return g.Must(G.Reshape(x, s)) }
+
+// LSTM applies one step: gates (B, 4n) in the order input, forget, cell,
+// output; c = f⊙c + i⊙g; h = o⊙tanh(c). cPrev may be nil (zero state).
+func (g *Graph) LSTM(gates, cPrev *G.Node, n int) (h, c *G.Node) {
+	i := g.Sigmoid(g.Cols(gates, 0, n))
+	f := g.Sigmoid(g.Cols(gates, 1, n))
+	gg := g.Tanh(g.Cols(gates, 2, n))
+	o := g.Sigmoid(g.Cols(gates, 3, n))
+	c = g.Had(i, gg)
+	if cPrev != nil {
+		c = g.Add(g.Had(f, cPrev), c)
+	}
+	return g.Had(o, g.Tanh(c)), c
+}
+
+// Weighted is Σ_i w_bi x_bi: w (B, S), x3 (B, S, D) -> (B, D).
+func (g *Graph) Weighted(w, x3 *G.Node) *G.Node {
+	s := x3.Shape()
+	prod := g.Must(G.BroadcastHadamardProd(g.Reshape(w, s[0], s[1], 1), x3, []byte{2}, nil)) // (B, S, D)
+	return g.Sum(prod, 1)
+}
+
+// Additive is Bahdanau attention: scores e_bi = v·tanh(W h_b + ux_bi) plus
+// maskBias (0, or a large negative number on padding), softmax over i.
+// h (B, K), w (K, A), ux3 (B, S, A) = U x + b precomputed, v (A, 1),
+// maskBias (B, S) or nil. Returns the weights a (B, S).
+func (g *Graph) Additive(h, w, ux3, v, maskBias *G.Node) *G.Node {
+	s := ux3.Shape()
+	B, S, A := s[0], s[1], s[2]
+	wh := g.Reshape(g.Mul(h, w), B, 1, A)                        // W h  (B, 1, A)
+	t := g.Tanh(g.Must(G.BroadcastAdd(ux3, wh, nil, []byte{1}))) // (B, S, A)
+	e := g.Reshape(g.Mul(g.Reshape(t, B*S, A), v), B, S)         // e  (B, S)
+	if maskBias != nil {
+		e = g.Add(e, maskBias)
+	}
+	return g.Must(G.SoftMax(e)) // a  (B, S)
+}
