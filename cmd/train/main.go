@@ -6,6 +6,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -49,6 +50,7 @@ func run() error {
 		graphs    = flag.Int("graphs", 4, "unrolled graphs (batch shapes) kept in memory")
 		memLimit  = flag.Int("mem-gb", 5, "soft memory limit in GiB")
 		heapProf  = flag.String("memprofile", "", "write a heap profile here at the end")
+		restart   = flag.Duration("restart-after", 0, "save and exit with status 3 after this long, to be resumed in a fresh process (see runs/train.sh)")
 	)
 	flag.Parse()
 	if *cpuProf != "" {
@@ -112,7 +114,7 @@ func run() error {
 	}
 	res, err := translate.Train(cfg, src, tgt, train, dev, translate.TrainOptions{
 		Batch: *batch, LR: *lr, Clip: 5, Dropout: *dropout, MaxEpochs: *epochs, Patience: *patience,
-		MaxLen: *maxLen, Seed: *seed, Budget: *budget, SaveEvery: *saveEvery, Dir: *runDir, Out: *out, Resume: *resume, Graphs: max(*graphs, 1), Init: *initFrom,
+		MaxLen: *maxLen, Seed: *seed, Budget: *budget, SaveEvery: *saveEvery, Dir: *runDir, Out: *out, Resume: *resume, Graphs: max(*graphs, 1), Init: *initFrom, RestartAfter: *restart,
 		Meta: map[string]any{"title": title, "id": id},
 	})
 	if *heapProf != "" {
@@ -121,6 +123,9 @@ func run() error {
 			pprof.WriteHeapProfile(f)
 			f.Close()
 		}
+	}
+	if errors.Is(err, translate.ErrRestart) {
+		os.Exit(3)
 	}
 	if err != nil {
 		return err

@@ -39,9 +39,13 @@ type TrainOptions struct {
 	Out       string        // the best model (float16), written whenever dev BLEU improves
 	Resume    bool
 	Init      string // start from this model file's weights (fresh optimiser)
-	Graphs    int    // unrolled graphs kept in memory
-	Meta      map[string]any
-	Log       io.Writer
+	// RestartAfter, if set, saves the state and returns ErrRestart once the
+	// process has trained this long; a wrapper resumes in a fresh process,
+	// which keeps the heap of a long run from growing.
+	RestartAfter time.Duration
+	Graphs       int // unrolled graphs kept in memory
+	Meta         map[string]any
+	Log          io.Writer
 }
 
 // TrainResult summarises a run.
@@ -181,6 +185,9 @@ func loadState(path string) (Config, *Params, *nn.Adam, *vocab.Vocab, *vocab.Voc
 	return c, p, a, src, tgt, st, err
 }
 
+// ErrRestart asks the caller to resume in a fresh process.
+var ErrRestart = errors.New("restart requested: resume with -resume")
+
 // Train trains a model from scratch (or resumes), keeping the best by dev
 // BLEU (greedy) in o.Out.
 func Train(c Config, src, tgt *vocab.Vocab, trainPairs, devPairs []Pair, o TrainOptions) (TrainResult, error) {
@@ -196,6 +203,10 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs, devPairs []Pair, o Train
 	p.Init(rand.New(rand.NewPCG(o.Seed, 7)))
 	opt := nn.NewAdam(p.List())
 	st := trainState{LR: o.LR, BestBLEU: -1}
+	if _, err := os.Stat(statePath); o.Resume && errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(log, "no state in %s yet: starting a new run\n", o.Dir)
+		o.Resume = false
+	}
 	if o.Resume {
 		rc, rp, ra, rs, rt, rst, err := loadState(statePath)
 		if err != nil {
@@ -252,6 +263,7 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs, devPairs []Pair, o Train
 		return g, nil
 	}
 
+	procStart := time.Now()
 	start := time.Now().Add(-time.Duration(st.ElapsedS * float64(time.Second)))
 	lastSave := time.Now()
 	dropRng := rand.New(rand.NewPCG(o.Seed, uint64(st.Step)+99))
@@ -302,6 +314,14 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs, devPairs []Pair, o Train
 				if err := save(); err != nil {
 					return res, err
 				}
+			}
+			if o.RestartAfter > 0 && time.Since(procStart) > o.RestartAfter && st.Batch+1 < len(bs) {
+				st.Batch++
+				if err := save(); err != nil {
+					return res, err
+				}
+				fmt.Fprintf(log, "\nsaved state at epoch %d batch %d; restarting\n", st.Epoch+1, st.Batch)
+				return res, ErrRestart
 			}
 			if o.Budget > 0 && time.Since(start) > o.Budget {
 				stop = true
