@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"math"
-	"sort"
 	"strings"
 	"unicode/utf8"
 
 	"attention/model"
 	"attention/model/checkpoint"
 	"attention/model/nn"
+	"attention/model/search"
 	"attention/model/vocab"
 )
 
@@ -218,149 +217,39 @@ func (e *Encoded) step(st *state, prev int, sc *scratch) {
 	nn.SoftmaxInPlace(sc.logits)   // p_t     (Vt)
 }
 
-func (e *Encoded) makeStep(index, id int, probs, att []float32, topK int) model.Step {
-	alts := nn.TopK(probs, topK)
-	st := model.Step{Index: index, TokenID: id, Token: e.m.Tgt.Word(id), Prob: probs[id],
-		Attention: append([]float32(nil), att...), TopK: make([]model.Alt, 0, len(alts))}
-	for _, a := range alts {
-		st.TopK = append(st.TopK, model.Alt{Token: e.m.Tgt.Word(a), Prob: probs[a]})
-	}
-	if id == vocab.Unk {
-		// Show the source word the model looked at most: the classic
-		// unknown-word replacement, flagged so the page can mark it.
-		st.Unknown = true
-		best := 0
-		for i, a := range att {
-			if a > att[best] {
-				best = i
-			}
-		}
-		st.Token = e.words[best]
-	}
-	return st
+// decoder adapts an encoded sentence to search.Decoder.
+type decoder struct {
+	e  *Encoded
+	sc *scratch
 }
 
-// Decode yields the translation one word at a time (the end-of-sentence
-// token is not yielded). With a beam wider than 1 the search runs to the
-// end first and then yields the best hypothesis's steps.
+func (d decoder) Start() *state {
+	return &state{h: append([]float32(nil), d.e.h0...), c: make([]float32, d.e.m.Cfg.DecHidden)}
+}
+
+func (d decoder) Step(st *state, prev int) (*state, []float32, []float32) {
+	next := &state{h: append([]float32(nil), st.h...), c: append([]float32(nil), st.c...)}
+	d.e.step(next, prev, d.sc)
+	return next, d.sc.logits, d.sc.att
+}
+
+func (d decoder) Word(id int) string { return d.e.m.Tgt.Word(id) }
+
+// Unknown shows, for an unknown-word token, the source word the model
+// looked at most: the classic unknown-word replacement.
+func (d decoder) Unknown(att []float32) string {
+	best := 0
+	for i, a := range att {
+		if a > att[best] {
+			best = i
+		}
+	}
+	return d.e.words[best]
+}
+
+// Decode yields the translation one word at a time (see search.Decode).
 func (e *Encoded) Decode(ctx context.Context, opts model.Options) iter.Seq2[model.Step, error] {
-	opts = opts.Normalize()
-	if opts.Beam > 1 {
-		return e.beam(ctx, opts)
-	}
-	return func(yield func(model.Step, error) bool) {
-		K := e.m.Cfg.DecHidden
-		st := &state{h: append([]float32(nil), e.h0...), c: make([]float32, K)}
-		sc := e.newScratch()
-		prev := vocab.BOS
-		for t := 0; t < opts.MaxLen; t++ {
-			if err := ctx.Err(); err != nil {
-				yield(model.Step{}, err)
-				return
-			}
-			e.step(st, prev, sc)
-			mask(sc.logits, t)
-			id := nn.TopK(sc.logits, 1)[0]
-			if id == vocab.EOS {
-				return
-			}
-			if !yield(e.makeStep(t, id, sc.logits, sc.att, opts.TopK), nil) {
-				return
-			}
-			prev = id
-		}
-	}
-}
-
-// mask removes what may never be written: padding, the start token, and
-// the end of sentence before the first word (an empty translation).
-func mask(p []float32, t int) {
-	p[vocab.Pad], p[vocab.BOS] = 0, 0
-	if t == 0 {
-		p[vocab.EOS] = 0
-	}
-}
-
-type hyp struct {
-	st     state
-	logp   float64
-	steps  []model.Step
-	last   int
-	closed bool
-}
-
-// lengthPenalty is GNMT's ((5+n)/6)^α, which keeps beams from preferring
-// short outputs.
-func lengthPenalty(n int) float64 { return math.Pow((5+float64(n))/6, 0.6) }
-
-func (e *Encoded) beam(ctx context.Context, opts model.Options) iter.Seq2[model.Step, error] {
-	return func(yield func(model.Step, error) bool) {
-		K := e.m.Cfg.DecHidden
-		sc := e.newScratch()
-		beams := []*hyp{{st: state{h: append([]float32(nil), e.h0...), c: make([]float32, K)}, last: vocab.BOS}}
-		var done []*hyp
-		type cand struct {
-			from  *hyp
-			id    int
-			logp  float64
-			st    state
-			step  model.Step
-			final bool
-		}
-		for t := 0; t < opts.MaxLen && len(beams) > 0; t++ {
-			if err := ctx.Err(); err != nil {
-				yield(model.Step{}, err)
-				return
-			}
-			var cands []cand
-			for _, b := range beams {
-				st := state{h: append([]float32(nil), b.st.h...), c: append([]float32(nil), b.st.c...)}
-				e.step(&st, b.last, sc)
-				mask(sc.logits, t)
-				for _, id := range nn.TopK(sc.logits, opts.Beam) {
-					c := cand{from: b, id: id, logp: b.logp + math.Log(float64(sc.logits[id])+1e-30), st: st, final: id == vocab.EOS}
-					if !c.final {
-						c.step = e.makeStep(t, id, sc.logits, sc.att, opts.TopK)
-					}
-					cands = append(cands, c)
-				}
-			}
-			sort.SliceStable(cands, func(i, j int) bool { return cands[i].logp > cands[j].logp })
-			beams = beams[:0]
-			for _, c := range cands {
-				if len(beams)+len(done) >= opts.Beam {
-					break
-				}
-				steps := append(append([]model.Step(nil), c.from.steps...), c.step)
-				h := &hyp{st: c.st, logp: c.logp, steps: steps, last: c.id}
-				if c.final {
-					h.steps = c.from.steps
-					h.closed = true
-					done = append(done, h)
-				} else {
-					beams = append(beams, h)
-				}
-			}
-			if len(done) >= opts.Beam {
-				break
-			}
-		}
-		done = append(done, beams...)
-		if len(done) == 0 {
-			return
-		}
-		best := done[0]
-		for _, h := range done[1:] {
-			if h.logp/lengthPenalty(len(h.steps)+1) > best.logp/lengthPenalty(len(best.steps)+1) {
-				best = h
-			}
-		}
-		for _, s := range best.steps {
-			if !yield(s, nil) {
-				return
-			}
-		}
-	}
+	return search.Decode(ctx, decoder{e: e, sc: e.newScratch()}, opts)
 }
 
 // Translate decodes text to a string, for evaluation.

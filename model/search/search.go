@@ -1,0 +1,156 @@
+// Package search turns a step function into a stream of decoded words:
+// greedy decoding, which yields each word as it is made, and beam search.
+// Both models decode through it.
+package search
+
+import (
+	"context"
+	"iter"
+	"math"
+	"sort"
+
+	"attention/model"
+	"attention/model/nn"
+	"attention/model/vocab"
+)
+
+// Decoder is one model's decoding step over an encoded source.
+type Decoder[S any] interface {
+	// Start is the initial state.
+	Start() S
+	// Step feeds prev and returns the next state, the distribution over the
+	// vocabulary and the attention weights. probs and att may be scratch
+	// space that the next call overwrites; next must not alias st.
+	Step(st S, prev int) (next S, probs, att []float32)
+	// Word is the text of a vocabulary id.
+	Word(id int) string
+	// Unknown names what to show for the unknown-word token written at a
+	// step with attention att ("" keeps the token as it is).
+	Unknown(att []float32) string
+}
+
+// mask removes what may never be written: padding, the start token, and
+// the end of sentence before the first word (an empty output).
+func mask(p []float32, t int) {
+	p[vocab.Pad], p[vocab.BOS] = 0, 0
+	if t == 0 {
+		p[vocab.EOS] = 0
+	}
+}
+
+func makeStep[S any](d Decoder[S], index, id int, probs, att []float32, topK int) model.Step {
+	alts := nn.TopK(probs, topK)
+	st := model.Step{Index: index, TokenID: id, Token: d.Word(id), Prob: probs[id],
+		Attention: append([]float32(nil), att...), TopK: make([]model.Alt, 0, len(alts))}
+	for _, a := range alts {
+		st.TopK = append(st.TopK, model.Alt{Token: d.Word(a), Prob: probs[a]})
+	}
+	if id == vocab.Unk {
+		st.Unknown = true
+		if w := d.Unknown(att); w != "" {
+			st.Token = w
+		}
+	}
+	return st
+}
+
+// Decode yields words until the end-of-sentence token (not yielded) or
+// opts.MaxLen. With a beam wider than 1 the search runs to the end first
+// and then yields the best hypothesis's steps.
+func Decode[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.Seq2[model.Step, error] {
+	opts = opts.Normalize()
+	if opts.Beam > 1 {
+		return beam(ctx, d, opts)
+	}
+	return func(yield func(model.Step, error) bool) {
+		st, prev := d.Start(), vocab.BOS
+		for t := 0; t < opts.MaxLen; t++ {
+			if err := ctx.Err(); err != nil {
+				yield(model.Step{}, err)
+				return
+			}
+			next, probs, att := d.Step(st, prev)
+			mask(probs, t)
+			id := nn.TopK(probs, 1)[0]
+			if id == vocab.EOS {
+				return
+			}
+			if !yield(makeStep(d, t, id, probs, att, opts.TopK), nil) {
+				return
+			}
+			st, prev = next, id
+		}
+	}
+}
+
+type hyp[S any] struct {
+	st    S
+	logp  float64
+	steps []model.Step
+	last  int
+}
+
+// lengthPenalty is GNMT's ((5+n)/6)^0.6, which keeps beams from preferring
+// short outputs.
+func lengthPenalty(n int) float64 { return math.Pow((5+float64(n))/6, 0.6) }
+
+func beam[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.Seq2[model.Step, error] {
+	return func(yield func(model.Step, error) bool) {
+		beams := []*hyp[S]{{st: d.Start(), last: vocab.BOS}}
+		var done []*hyp[S]
+		type cand struct {
+			from  *hyp[S]
+			id    int
+			logp  float64
+			st    S
+			step  model.Step
+			final bool
+		}
+		for t := 0; t < opts.MaxLen && len(beams) > 0 && len(done) < opts.Beam; t++ {
+			if err := ctx.Err(); err != nil {
+				yield(model.Step{}, err)
+				return
+			}
+			var cands []cand
+			for _, b := range beams {
+				next, probs, att := d.Step(b.st, b.last)
+				mask(probs, t)
+				for _, id := range nn.TopK(probs, opts.Beam) {
+					c := cand{from: b, id: id, logp: b.logp + math.Log(float64(probs[id])+1e-30), st: next, final: id == vocab.EOS}
+					if !c.final {
+						c.step = makeStep(d, t, id, probs, att, opts.TopK)
+					}
+					cands = append(cands, c)
+				}
+			}
+			sort.SliceStable(cands, func(i, j int) bool { return cands[i].logp > cands[j].logp })
+			beams = beams[:0]
+			for _, c := range cands {
+				if len(beams)+len(done) >= opts.Beam {
+					break
+				}
+				if c.final {
+					done = append(done, &hyp[S]{logp: c.logp, steps: c.from.steps})
+					continue
+				}
+				steps := append(append([]model.Step(nil), c.from.steps...), c.step)
+				beams = append(beams, &hyp[S]{st: c.st, logp: c.logp, steps: steps, last: c.id})
+			}
+		}
+		done = append(done, beams...)
+		if len(done) == 0 {
+			return
+		}
+		best := done[0]
+		for _, h := range done[1:] {
+			if h.logp/lengthPenalty(len(h.steps)+1) > best.logp/lengthPenalty(len(best.steps)+1) {
+				best = h
+			}
+		}
+		for _, s := range best.steps {
+			if !yield(s, nil) {
+				return
+			}
+		}
+	}
+}
