@@ -1,0 +1,210 @@
+package caption
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"attention/model/nn"
+	"attention/model/vocab"
+)
+
+// Example is one caption of one image: the image's region features (R, F)
+// and the caption's word ids (without <s> and </s>).
+type Example struct {
+	Feat  []float32
+	Words []int
+}
+
+// Reg configures the attention regulariser λ Σ_i (τ - Σ_t α_ti)², averaged
+// over the batch. TauPerWord false uses τ = 1 (the paper); true uses
+// τ = (caption length)/R, which asks for attention spread evenly over the
+// caption without asking each region to be looked at for a whole word.
+type Reg struct {
+	Lambda     float64
+	TauPerWord bool
+}
+
+// graph is the training graph for one batch shape (B, T).
+type graph struct {
+	B, T   int
+	vm     G.VM
+	params []*G.Node
+	grads  G.Nodes
+
+	feat     *tensor.Dense // (B*R, F) batch-major
+	meanW    *tensor.Dense // (B, R) 1/R
+	tgtIn    *tensor.Dense // (T*B) int, time-major: <s> y_1 ... y_{T-1}
+	tgtOut   *tensor.Dense // (T*B) int
+	lossW    *tensor.Dense // (T*B) 1/ntokens on real words, else 0
+	stepMask *tensor.Dense // (T*B, R) 1 where step t of caption b is real
+	tau      *tensor.Dense // (B, R) target total attention per region
+	dropEmb  *tensor.Dense // (T*B, E)
+	dropPre  *tensor.Dense // (T*B, E)
+
+	loss, nll, reg       *G.Node
+	lossVal, nllVal, reV G.Value
+}
+
+func buildGraph(c Config, p *Params, reg Reg, B, T int) (*graph, error) {
+	R, F, D, E, K, A := c.R(), c.Feat, c.Proj, c.Emb, c.Hidden, c.Att
+	gr := &graph{B: B, T: T, feat: nn.F32(B*R, F), meanW: nn.F32(B, R), tgtIn: nn.Ints(T * B), tgtOut: nn.Ints(T * B),
+		lossW: nn.F32(T * B), stepMask: nn.F32(T*B, R), tau: nn.F32(B, R), dropEmb: nn.F32(T*B, E), dropPre: nn.F32(T*B, E)}
+	g, err := nn.Build(fmt.Sprintf("caption: graph B%d T%d", B, T), func(g *nn.Graph) {
+		node := map[*Param]*G.Node{}
+		for _, q := range p.List() {
+			var n *G.Node
+			switch {
+			case q == p.AttV:
+				n = g.Param(q, q.Shape[0], 1)
+			case len(q.Shape) == 1:
+				n = g.Param(q, 1, q.Shape[0])
+			default:
+				n = g.Param(q)
+			}
+			node[q] = n
+			gr.params = append(gr.params, n)
+		}
+		feat, meanW := g.Input("feat", gr.feat), g.Input("mean_w", gr.meanW)
+		tgtIn, tgtOut, lossW := g.Input("tgt_in", gr.tgtIn), g.Input("tgt_out", gr.tgtOut), g.Input("loss_w", gr.lossW)
+		stepMask, tau := g.Input("step_mask", gr.stepMask), g.Input("tau", gr.tau)
+		dropEmb, dropPre := g.Input("drop_emb", gr.dropEmb), g.Input("drop_pre", gr.dropPre)
+
+		x2 := g.Bias(g.Mul(feat, node[p.ProjW]), node[p.ProjB])                  // x_i  (B*R, D)
+		x3 := g.Reshape(x2, B, R, D)                                             // (B, R, D)
+		mean := g.Weighted(meanW, x3)                                            // (B, D)
+		h := g.Tanh(g.Bias(g.Mul(mean, node[p.InitHW]), node[p.InitHB]))         // h_0  (B, K)
+		cell := g.Tanh(g.Bias(g.Mul(mean, node[p.InitCW]), node[p.InitCB]))      // c_0  (B, K)
+		ux3 := g.Reshape(g.Bias(g.Mul(x2, node[p.AttU]), node[p.AttB]), B, R, A) // U x_i + b_a  (B, R, A)
+		emb := g.Had(g.Must(G.ByIndices(node[p.Emb], tgtIn, 0)), dropEmb)        // emb(y_{t-1})  (T*B, E)
+		yw := g.Bias(g.Mul(emb, node[p.DecWy]), node[p.DecB])                    // (T*B, 4K)
+		hs, zs := make([]*G.Node, T), make([]*G.Node, T)
+		var attSum *G.Node // Σ_t α_ti over real steps  (B, R)
+		for t := 0; t < T; t++ {
+			z := mean
+			if c.Attention {
+				a := g.Additive(h, node[p.AttW], ux3, node[p.AttV], nil)                     // α_t  (B, R)
+				beta := g.Sigmoid(g.Bias(g.Mul(h, node[p.GateW]), node[p.GateB]))            // β_t  (B, 1)
+				z = g.Must(G.BroadcastHadamardProd(g.Weighted(a, x3), beta, nil, []byte{1})) // z_t  (B, D)
+				am := g.Had(a, g.Rows(stepMask, t, B))
+				if attSum == nil {
+					attSum = am
+				} else {
+					attSum = g.Add(attSum, am)
+				}
+			}
+			gates := g.Add(g.Add(g.Rows(yw, t, B), g.Mul(z, node[p.DecWz])), g.Mul(h, node[p.DecWh])) // (B, 4K)
+			h, cell = g.LSTM(gates, cell, K)
+			hs[t], zs[t] = h, z
+		}
+		hAll := g.Must(G.Concat(0, hs...)) // (T*B, K)
+		zAll := g.Must(G.Concat(0, zs...)) // (T*B, D)
+		pre := g.Add(g.Add(emb, g.Mul(hAll, node[p.OutLh])), g.Mul(zAll, node[p.OutLz]))
+		pre = g.Had(pre, dropPre)                                      // emb + L_h h + L_z z  (T*B, E)
+		logits := g.Bias(g.Mul(pre, node[p.OutW]), node[p.OutB])       // (T*B, V)
+		gr.nll = g.Sum(g.Must(nn.CrossEntropy(logits, tgtOut, lossW))) // mean NLL per word
+		gr.loss = gr.nll
+		if c.Attention && reg.Lambda > 0 {
+			d := g.Sub(tau, attSum)
+			scale := G.NewConstant(float32(reg.Lambda / float64(B)))
+			gr.reg = g.Must(G.Mul(scale, g.Sum(g.Had(d, d)))) // λ/B Σ (τ - Σ_t α)²
+			gr.loss = g.Add(gr.nll, gr.reg)
+			G.Read(gr.reg, &gr.reV)
+		}
+		G.Read(gr.loss, &gr.lossVal)
+		G.Read(gr.nll, &gr.nllVal)
+	})
+	if err != nil {
+		return nil, err
+	}
+	wrt := gr.params
+	if !c.Attention {
+		wrt = nil
+		for i, q := range p.List() {
+			if q != p.AttW && q != p.AttU && q != p.AttB && q != p.AttV && q != p.GateW && q != p.GateB {
+				wrt = append(wrt, gr.params[i])
+			}
+		}
+	}
+	if gr.grads, err = G.Grad(gr.loss, wrt...); err != nil {
+		return nil, fmt.Errorf("caption: gradients: %w", err)
+	}
+	gr.vm = G.NewTapeMachine(g.G)
+	return gr, nil
+}
+
+// fill loads a batch (len(batch) <= B; missing rows are padding).
+func (gr *graph) fill(c Config, reg Reg, batch []Example, drop float64, rng *rand.Rand) (ntok int) {
+	B, T, R, F := gr.B, gr.T, c.R(), c.Feat
+	feat := gr.feat.Data().([]float32)
+	meanW, tau := gr.meanW.Data().([]float32), gr.tau.Data().([]float32)
+	tin, tout := gr.tgtIn.Data().([]int), gr.tgtOut.Data().([]int)
+	lossW, mask := gr.lossW.Data().([]float32), gr.stepMask.Data().([]float32)
+	for _, ex := range batch {
+		ntok += len(ex.Words) + 1
+	}
+	clear(mask)
+	for b := 0; b < B; b++ {
+		var ex Example
+		if b < len(batch) {
+			ex = batch[b]
+			copy(feat[b*R*F:(b+1)*R*F], ex.Feat)
+		} else {
+			clear(feat[b*R*F : (b+1)*R*F])
+		}
+		n := len(ex.Words) + 1 // words and </s>
+		tv := float32(1)
+		if reg.TauPerWord {
+			tv = float32(n) / float32(R)
+		}
+		for i := 0; i < R; i++ {
+			meanW[b*R+i] = 1 / float32(R)
+			tau[b*R+i] = 0
+			if b < len(batch) {
+				tau[b*R+i] = tv
+			}
+		}
+		for t := 0; t < T; t++ {
+			in, out, w := vocab.Pad, vocab.Pad, float32(0)
+			if b < len(batch) && t < n {
+				in, out, w = vocab.BOS, vocab.EOS, 1/float32(ntok)
+				if t > 0 {
+					in = ex.Words[t-1]
+				}
+				if t < len(ex.Words) {
+					out = ex.Words[t]
+				}
+				row := mask[(t*B+b)*R : (t*B+b+1)*R]
+				for i := range row {
+					row[i] = 1
+				}
+			}
+			tin[t*B+b], tout[t*B+b], lossW[t*B+b] = in, out, w
+		}
+	}
+	nn.FillDropout(gr.dropEmb.Data().([]float32), drop, rng)
+	nn.FillDropout(gr.dropPre.Data().([]float32), drop, rng)
+	return ntok
+}
+
+// run computes the loss terms and gradients.
+func (gr *graph) run() (loss, nll, reg float32, err error) {
+	defer gr.vm.Reset()
+	if err := gr.vm.RunAll(); err != nil {
+		return 0, 0, 0, fmt.Errorf("caption: running graph B%d T%d: %w", gr.B, gr.T, err)
+	}
+	if gr.reV != nil {
+		reg = gr.reV.Data().(float32)
+	}
+	return gr.lossVal.Data().(float32), gr.nllVal.Data().(float32), reg, nil
+}
+
+func (gr *graph) grad(i int) []float32 {
+	gv, err := gr.params[i].Grad()
+	if err != nil {
+		return nil
+	}
+	return gv.Data().([]float32)
+}

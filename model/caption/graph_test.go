@@ -1,0 +1,162 @@
+package caption
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"attention/model"
+	"attention/model/vocab"
+)
+
+func tinyModel(att bool, seed uint64) *Model {
+	c := Config{Rows: 2, Cols: 2, Feat: 5, Proj: 4, Emb: 3, Hidden: 4, Att: 3, Vocab: 10, Attention: att}
+	p := NewParams(c)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	p.Init(rng)
+	for _, q := range p.List() {
+		for i := range q.Data {
+			q.Data[i] += float32(rng.NormFloat64() * 0.3)
+		}
+	}
+	words := []string{"<pad>", "<unk>", "<s>", "</s>"}
+	for i := 4; i < c.Vocab; i++ {
+		words = append(words, string(rune('a'+i)))
+	}
+	v, _ := vocab.New(words)
+	return &Model{Cfg: c, P: p, Words: v}
+}
+
+func tinyBatch(c Config) []Example {
+	rng := rand.New(rand.NewPCG(9, 9))
+	feat := func() []float32 {
+		f := make([]float32, c.R()*c.Feat)
+		for i := range f {
+			f[i] = float32(rng.Float64() * 2)
+		}
+		return f
+	}
+	return []Example{{Feat: feat(), Words: []int{4, 5, 6}}, {Feat: feat(), Words: []int{7}}, {Feat: feat(), Words: []int{8, 9, 4, 5}}}
+}
+
+// referenceLoss is the training loss computed with the serving path.
+func referenceLoss(m *Model, reg Reg, batch []Example, B int) float64 {
+	var nll, regSum float64
+	n := 0
+	for _, ex := range batch {
+		e, _ := m.Encode(ex.Feat)
+		d := decoder{e: e, sc: nil}
+		c := m.Cfg
+		d.sc = &scratch{wh: make([]float32, c.Att), score: make([]float32, c.Att), att: make([]float32, c.R()),
+			ctx: make([]float32, c.Proj), z: make([]float32, c.Proj), gates: make([]float32, 4*c.Hidden),
+			pre: make([]float32, c.Emb), probs: make([]float32, c.Vocab)}
+		st, prev := d.Start(), vocab.BOS
+		attSum := make([]float64, c.R())
+		words := append(append([]int(nil), ex.Words...), vocab.EOS)
+		for _, y := range words {
+			var probs, att []float32
+			st, probs, att = d.Step(st, prev)
+			nll -= math.Log(float64(probs[y]))
+			for i, a := range att {
+				attSum[i] += float64(a)
+			}
+			n++
+			prev = y
+		}
+		tau := 1.0
+		if reg.TauPerWord {
+			tau = float64(len(words)) / float64(c.R())
+		}
+		for _, s := range attSum {
+			regSum += (tau - s) * (tau - s)
+		}
+	}
+	loss := nll / float64(n)
+	if m.Cfg.Attention {
+		loss += reg.Lambda / float64(B) * regSum
+	}
+	return loss
+}
+
+func TestGraphMatchesServingPathAndGradients(t *testing.T) {
+	for _, att := range []bool{true, false} {
+		m := tinyModel(att, 4)
+		reg := Reg{Lambda: 0.5, TauPerWord: att}
+		batch := tinyBatch(m.Cfg)
+		const B = 4
+		gr, err := buildGraph(m.Cfg, m.P, reg, B, 6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gr.fill(m.Cfg, reg, batch, 0, nil)
+		loss, _, _, err := gr.run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := referenceLoss(m, reg, batch, B)
+		if math.Abs(float64(loss)-want) > 1e-4 {
+			t.Fatalf("attention=%v: graph loss %.6f, serving path %.6f", att, loss, want)
+		}
+		rng := rand.New(rand.NewPCG(2, 2))
+		for pi, q := range m.P.List() {
+			g := gr.grad(pi)
+			if g == nil {
+				if att {
+					t.Errorf("%s has no gradient", q.Name)
+				}
+				continue
+			}
+			for k := 0; k < 3; k++ {
+				i := rng.IntN(len(q.Data))
+				if q == m.P.Emb {
+					i = (2+rng.IntN(8))*m.Cfg.Emb + rng.IntN(m.Cfg.Emb)
+				}
+				old := q.Data[i]
+				const eps = 1e-2
+				q.Data[i] = old + eps
+				up := referenceLoss(m, reg, batch, B)
+				q.Data[i] = old - eps
+				down := referenceLoss(m, reg, batch, B)
+				q.Data[i] = old
+				num := (up - down) / (2 * eps)
+				if diff := math.Abs(num - float64(g[i])); diff > 2e-3+0.03*math.Abs(num) {
+					t.Errorf("attention=%v: d loss/d %s[%d]: graph %.5f, numeric %.5f", att, q.Name, i, g[i], num)
+				}
+			}
+		}
+	}
+}
+
+func TestDecodeShapes(t *testing.T) {
+	m := tinyModel(true, 8)
+	e, err := m.Encode(tinyBatch(m.Cfg)[0].Feat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := e.Source(); s.Kind != "image" || s.Rows != 2 || s.Cols != 2 {
+		t.Fatalf("source %+v", s)
+	}
+	for _, beam := range []int{1, 3} {
+		n := 0
+		for st, err := range e.Decode(context.Background(), model.Options{Beam: beam, MaxLen: 8}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sum float64
+			for _, a := range st.Attention {
+				sum += float64(a)
+			}
+			if len(st.Attention) != 4 || math.Abs(sum-1) > 1e-5 {
+				t.Fatalf("beam %d step %d attention %v", beam, n, st.Attention)
+			}
+			n++
+		}
+		if n == 0 {
+			t.Fatalf("beam %d: no words", beam)
+		}
+	}
+	if _, err := m.Encode(make([]float32, 3)); err == nil {
+		t.Fatal("want an error for features of the wrong size")
+	}
+}

@@ -1,0 +1,176 @@
+package caption
+
+import (
+	"context"
+	"fmt"
+	"iter"
+
+	"attention/model"
+	"attention/model/checkpoint"
+	"attention/model/nn"
+	"attention/model/search"
+	"attention/model/vocab"
+)
+
+// Model is a trained captioner, safe for concurrent use.
+type Model struct {
+	ID      string
+	Title   string
+	Cfg     Config
+	P       *Params
+	Words   *vocab.Vocab
+	Metrics []model.Metric
+}
+
+// Load builds a model from checkpoint bytes.
+func Load(id string, data []byte) (*Model, error) {
+	f, err := checkpoint.Read(data)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", id, err)
+	}
+	c, p, err := FromCheckpoint(f)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", id, err)
+	}
+	words, err := vocab.New(f.Vocabs["words"])
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", id, err)
+	}
+	if words.Len() != c.Vocab {
+		return nil, fmt.Errorf("model %s: vocabulary of %d words, config says %d", id, words.Len(), c.Vocab)
+	}
+	m := &Model{ID: id, Cfg: c, P: p, Words: words}
+	if t, ok := f.Meta["title"].(string); ok {
+		m.Title = t
+	}
+	return m, nil
+}
+
+// Info describes the model.
+func (m *Model) Info() model.Info {
+	return model.Info{ID: m.ID, Kind: "caption", Title: m.Title, TgtLang: "en", Attention: m.Cfg.Attention,
+		Params: m.P.Count(), Metrics: m.Metrics}
+}
+
+// Encoded is an image's region features, projected and ready to decode.
+type Encoded struct {
+	m      *Model
+	x      []float32 // (R, D) projected regions
+	ux     []float32 // (R, A) U x_i + b_a
+	mean   []float32 // (D)
+	h0, c0 []float32 // (K)
+}
+
+// Encode projects region features feat (R, F), row-major over the grid.
+func (m *Model) Encode(feat []float32) (*Encoded, error) {
+	c, p := m.Cfg, m.P
+	R, F, D, A, K := c.R(), c.Feat, c.Proj, c.Att, c.Hidden
+	if len(feat) != R*F {
+		return nil, fmt.Errorf("caption: %d feature values, want %d regions x %d", len(feat), R, F)
+	}
+	e := &Encoded{m: m, x: make([]float32, R*D), ux: make([]float32, R*A), mean: make([]float32, D),
+		h0: make([]float32, K), c0: make([]float32, K)}
+	proj := nn.Linear{In: F, Out: D, W: p.ProjW.Data, B: p.ProjB.Data}
+	u := nn.Linear{In: D, Out: A, W: p.AttU.Data, B: p.AttB.Data}
+	for i := 0; i < R; i++ {
+		xi := e.x[i*D : (i+1)*D]
+		proj.Forward(xi, feat[i*F:(i+1)*F]) // x_i = W_p f_i + b_p  (D)
+		u.Forward(e.ux[i*A:(i+1)*A], xi)    // U x_i + b_a         (A)
+		for j, v := range xi {
+			e.mean[j] += v / float32(R)
+		}
+	}
+	(&nn.Linear{In: D, Out: K, W: p.InitHW.Data, B: p.InitHB.Data}).Forward(e.h0, e.mean)
+	(&nn.Linear{In: D, Out: K, W: p.InitCW.Data, B: p.InitCB.Data}).Forward(e.c0, e.mean)
+	nn.TanhInPlace(e.h0) // h_0 = tanh(W_h mean(x) + b_h)
+	nn.TanhInPlace(e.c0) // c_0 = tanh(W_c mean(x) + b_c)
+	return e, nil
+}
+
+// Source describes the region grid.
+func (e *Encoded) Source() model.Source {
+	return model.Source{Kind: "image", Rows: e.m.Cfg.Rows, Cols: e.m.Cfg.Cols}
+}
+
+type state struct {
+	h, c []float32
+	beta float32 // the gate value that produced this state
+}
+
+type scratch struct {
+	wh, score, att, ctx, z, gates, pre, probs []float32
+}
+
+// step advances st by feeding prev; the distribution is left in sc.probs
+// and the attention in sc.att. It returns the gate β_t.
+func (e *Encoded) step(st *state, prev int, sc *scratch) float32 {
+	c, p := e.m.Cfg, e.m.P
+	R, D, E, A, K := c.R(), c.Proj, c.Emb, c.Att, c.Hidden
+	beta := float32(1)
+	if c.Attention {
+		clear(sc.wh)
+		nn.MatVecAdd(sc.wh, st.h, p.AttW.Data, A) // W h_{t-1}  (A)
+		for i := 0; i < R; i++ {
+			for j := 0; j < A; j++ {
+				sc.score[j] = nn.Tanh(sc.wh[j] + e.ux[i*A+j])
+			}
+			sc.att[i] = nn.Dot(p.AttV.Data, sc.score) // e_ti
+		}
+		nn.SoftmaxInPlace(sc.att) // α_t  (R)
+		clear(sc.ctx)
+		for i := 0; i < R; i++ {
+			a := sc.att[i]
+			for j, v := range e.x[i*D : (i+1)*D] {
+				sc.ctx[j] += a * v // Σ α_ti x_i  (D)
+			}
+		}
+		beta = nn.Sigmoid(nn.Dot(p.GateW.Data, st.h) + p.GateB.Data[0]) // β_t
+	} else {
+		for i := range sc.att {
+			sc.att[i] = 1 / float32(R) // the fixed mean is uniform attention
+		}
+		copy(sc.ctx, e.mean)
+	}
+	for j, v := range sc.ctx {
+		sc.z[j] = beta * v // z_t = β_t Σ α_ti x_i  (D)
+	}
+	emb := p.Emb.Data[prev*E : (prev+1)*E]
+	copy(sc.gates, p.DecB.Data)
+	nn.MatVecAdd(sc.gates, emb, p.DecWy.Data, 4*K)  // emb(y_{t-1})·Wy  (4K)
+	nn.MatVecAdd(sc.gates, sc.z, p.DecWz.Data, 4*K) // + z_t·Wz         (4K)
+	nn.MatVecAdd(sc.gates, st.h, p.DecWh.Data, 4*K) // + h_{t-1}·Wh     (4K)
+	nn.LSTMCell(sc.gates, st.h, st.c)               // h_t              (K)
+	copy(sc.pre, emb)
+	nn.MatVecAdd(sc.pre, st.h, p.OutLh.Data, E) // + L_h h_t  (E)
+	nn.MatVecAdd(sc.pre, sc.z, p.OutLz.Data, E) // + L_z z_t  (E)
+	(&nn.Linear{In: E, Out: c.Vocab, W: p.OutW.Data, B: p.OutB.Data}).Forward(sc.probs, sc.pre)
+	nn.SoftmaxInPlace(sc.probs) // p_t  (V)
+	return beta
+}
+
+type decoder struct {
+	e  *Encoded
+	sc *scratch
+}
+
+func (d decoder) Start() *state {
+	return &state{h: append([]float32(nil), d.e.h0...), c: append([]float32(nil), d.e.c0...), beta: 1}
+}
+
+func (d decoder) Step(st *state, prev int) (*state, []float32, []float32) {
+	next := &state{h: append([]float32(nil), st.h...), c: append([]float32(nil), st.c...)}
+	next.beta = d.e.step(next, prev, d.sc)
+	return next, d.sc.probs, d.sc.att
+}
+
+func (d decoder) Word(id int) string       { return d.e.m.Words.Word(id) }
+func (d decoder) Unknown([]float32) string { return "" }
+
+// Decode yields the caption one word at a time (see search.Decode).
+func (e *Encoded) Decode(ctx context.Context, opts model.Options) iter.Seq2[model.Step, error] {
+	c := e.m.Cfg
+	sc := &scratch{wh: make([]float32, c.Att), score: make([]float32, c.Att), att: make([]float32, c.R()),
+		ctx: make([]float32, c.Proj), z: make([]float32, c.Proj), gates: make([]float32, 4*c.Hidden),
+		pre: make([]float32, c.Emb), probs: make([]float32, c.Vocab)}
+	return search.Decode(ctx, decoder{e: e, sc: sc}, opts)
+}
