@@ -1,0 +1,345 @@
+package viz
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+
+	"github.com/disintegration/imaging"
+)
+
+// ErrInput is wrapped by every error that comes from bad arguments (wrong
+// lengths, sizes, NaN weights), so a caller can report it as the request's
+// fault rather than its own.
+var ErrInput = errors.New("viz: invalid input")
+
+func inputErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInput, fmt.Sprintf(format, args...))
+}
+
+// maxSide bounds every image dimension, so that a bad size fails with an
+// error instead of an enormous allocation.
+const maxSide = 1 << 14
+
+// heatFilter upsamples the region grid. A Gaussian kernel gives round blobs
+// with no seams at cell borders; interpolating kernels (linear, Catmull-Rom)
+// trace the grid's squares and diamonds, which suggests a precision the
+// coarse grid does not have.
+var heatFilter = imaging.Gaussian
+
+// stripOpacity is how strongly the heat layer covers each thumbnail in Strip:
+// enough to read the focus, little enough to see what is under it.
+const stripOpacity = 0.7
+
+var white = color.NRGBA{0xff, 0xff, 0xff, 0xff}
+
+// HeatLayer draws attention over a rows x cols grid of image regions as a
+// width x height image to stack over the photo. weights are in row-major
+// order (len rows*cols) and must be finite and non-negative; they need not
+// sum to 1.
+//
+// The weights are divided by the word's largest weight, upsampled smoothly
+// (a Gaussian of standard deviation half a region, centred on each region)
+// and stretched so that the hottest pixel is 1: a word whose attention peaks
+// at 0.1 shows its focus as clearly as one that peaks at 0.9. So the layer
+// shows where the decoder looks, not how sharply; to compare that between
+// words, use the weights themselves. Each pixel takes the colour map's colour
+// for its value v and alpha v, so weakly attended regions let the photo
+// through and the page can set the overall opacity in CSS. Uniform attention
+// gives a uniform, opaque layer; all-zero attention a transparent one.
+func HeatLayer(weights []float32, rows, cols, width, height int, cmap Colormap) (*image.NRGBA, error) {
+	if err := checkGrid(weights, rows, cols); err != nil {
+		return nil, err
+	}
+	if err := checkSize("heat layer", width, height); err != nil {
+		return nil, err
+	}
+	peak := float32(0)
+	for _, w := range weights {
+		peak = max(peak, w)
+	}
+	out := image.NewNRGBA(image.Rect(0, 0, width, height))
+	if peak == 0 {
+		return out, nil
+	}
+	grid := image.NewGray(image.Rect(0, 0, cols, rows))
+	for i, w := range weights {
+		grid.Pix[i] = uint8(math.Round(float64(w / peak * 255)))
+	}
+	// imaging centres source cells on the output, so cell (r, c) lands on the
+	// photo's region (r, c).
+	up := imaging.Resize(grid, width, height, heatFilter)
+	// A blurring kernel lowers an isolated peak; stretch back so the hottest
+	// pixel is 1 again.
+	top := uint8(0)
+	for i := 0; i < len(up.Pix); i += 4 {
+		top = max(top, up.Pix[i])
+	}
+	if top == 0 {
+		return out, nil
+	}
+	var lut [256]color.NRGBA
+	for k := range lut {
+		v := uint8(min(255, (k*255+int(top)/2)/int(top)))
+		lut[k] = cmap.entry(v, v)
+	}
+	for i := 0; i < len(up.Pix); i += 4 {
+		c, p := lut[up.Pix[i]], out.Pix[i:i+4:i+4]
+		p[0], p[1], p[2], p[3] = c.R, c.G, c.B, c.A
+	}
+	return out, nil
+}
+
+// Overlay returns the photo, the size it is, with the heat layer of weights
+// (see HeatLayer) blended over it at opacity in [0, 1]. Transparent parts of
+// the photo are flattened onto white.
+func Overlay(photo image.Image, weights []float32, rows, cols int, opacity float64, cmap Colormap) (*image.NRGBA, error) {
+	base, err := flatten(photo)
+	if err != nil {
+		return nil, err
+	}
+	if !(opacity >= 0 && opacity <= 1) {
+		return nil, inputErr("opacity %v is outside [0, 1]", opacity)
+	}
+	b := base.Bounds()
+	heat, err := HeatLayer(weights, rows, cols, b.Dx(), b.Dy(), cmap)
+	if err != nil {
+		return nil, err
+	}
+	return imaging.Overlay(base, heat, image.Point{}, opacity), nil
+}
+
+// flatten copies photo onto an opaque white canvas at the origin, which
+// also spares imaging.Overlay from dividing by zero on transparent pixels.
+func flatten(photo image.Image) (*image.NRGBA, error) {
+	if photo == nil {
+		return nil, inputErr("no photo")
+	}
+	b := photo.Bounds()
+	if err := checkSize("photo", b.Dx(), b.Dy()); err != nil {
+		return nil, err
+	}
+	return imaging.Overlay(imaging.New(b.Dx(), b.Dy(), white), photo, image.Point{}, 1), nil
+}
+
+// Grid draws attention over the region grid as it is: one flat square of
+// cell x cell pixels per region, separated by 1-pixel white lines. Like
+// HeatLayer, colours are normalised by the largest weight; all-zero
+// attention is drawn in the map's lowest colour.
+func Grid(weights []float32, rows, cols int, cell int, cmap Colormap) (*image.NRGBA, error) {
+	if err := checkGrid(weights, rows, cols); err != nil {
+		return nil, err
+	}
+	if err := checkCell(cell, rows, cols); err != nil {
+		return nil, err
+	}
+	peak := float32(0)
+	for _, w := range weights {
+		peak = max(peak, w)
+	}
+	if peak == 0 {
+		peak = 1
+	}
+	img := imaging.New(cols*cell+cols-1, rows*cell+rows-1, white)
+	drawCells(img, image.Point{}, rows, cols, cell, func(r, c int) color.NRGBA {
+		return cmap.At(float64(weights[r*cols+c] / peak))
+	})
+	return img, nil
+}
+
+// drawCells fills a rows x cols block of cell-sized squares, 1 pixel apart,
+// from the top-left corner at. Grid and Alignment share it so their cells
+// look alike.
+func drawCells(img *image.NRGBA, at image.Point, rows, cols, cell int, colour func(r, c int) color.NRGBA) {
+	for r := range rows {
+		for c := range cols {
+			col := colour(r, c)
+			x0, y0 := at.X+c*(cell+1), at.Y+r*(cell+1)
+			for y := y0; y < y0+cell; y++ {
+				for x := x0; x < x0+cell; x++ {
+					img.SetNRGBA(x, y, col)
+				}
+			}
+		}
+	}
+}
+
+// Strip layout. stripPerRow keeps the figure about as wide as a page column.
+const stripPerRow = 6
+
+// Strip draws the figure of the Show, Attend and Tell paper: for each word,
+// a thumbnail of the photo with that word's attention (see HeatLayer) at a
+// fixed opacity, and the word written underneath, six to a row, on white.
+// weights[i] is the rows x cols attention of words[i]. The photo is scaled
+// so that its longer side is thumb pixels.
+func Strip(photo image.Image, words []string, weights [][]float32, rows, cols int, thumb int, cmap Colormap) (*image.NRGBA, error) {
+	base, err := flatten(photo)
+	if err != nil {
+		return nil, err
+	}
+	if len(words) == 0 {
+		return nil, inputErr("no words")
+	}
+	if len(weights) != len(words) {
+		return nil, inputErr("%d words but %d attention maps", len(words), len(weights))
+	}
+	if thumb <= 0 || thumb > maxSide {
+		return nil, inputErr("thumbnail size %d is outside 1..%d", thumb, maxSide)
+	}
+	for i, w := range weights {
+		if err := checkGrid(w, rows, cols); err != nil {
+			return nil, fmt.Errorf("word %d (%q): %w", i, words[i], err)
+		}
+	}
+
+	b := base.Bounds()
+	tw, th := thumb, thumb
+	if b.Dx() > b.Dy() {
+		th = max(1, int(math.Round(float64(thumb)*float64(b.Dy())/float64(b.Dx()))))
+	} else {
+		tw = max(1, int(math.Round(float64(thumb)*float64(b.Dx())/float64(b.Dy()))))
+	}
+	small := imaging.Resize(base, tw, th, imaging.Lanczos)
+
+	// Labels scale with the thumbnails but stay readable when they are small.
+	lab, err := newLabeller(math.Max(12, float64(thumb)/7))
+	if err != nil {
+		return nil, err
+	}
+	lineH, err := lab.lineHeight()
+	if err != nil {
+		return nil, err
+	}
+	gap := max(4, thumb/16)
+	perRow := min(len(words), stripPerRow)
+	nRows := (len(words) + stripPerRow - 1) / stripPerRow
+	cellW, cellH := tw+gap, th+gap/2+lineH+gap
+	img := imaging.New(gap+perRow*cellW, gap+nRows*cellH, white)
+
+	for i, word := range words {
+		heat, err := HeatLayer(weights[i], rows, cols, tw, th, cmap)
+		if err != nil {
+			return nil, fmt.Errorf("word %d (%q): %w", i, word, err)
+		}
+		at := image.Pt(gap+(i%stripPerRow)*cellW, gap+(i/stripPerRow)*cellH)
+		paste(img, imaging.Overlay(small, heat, image.Point{}, stripOpacity), at)
+		label, err := lab.render(word, tw+gap/2)
+		if err != nil {
+			return nil, err
+		}
+		lx := at.X + (tw-label.Bounds().Dx())/2
+		paste(img, label, image.Pt(lx, at.Y+th+gap/2))
+	}
+	return img, nil
+}
+
+// Alignment draws a translation's attention as a grid: one row per target
+// word (written down the left), one column per source word (written along
+// the top, reading upwards), each cell cell pixels square. weights[i][j] is
+// how much target word i attended to source word j. Unlike HeatLayer the
+// weights are not normalised, so diffuse and sharp rows look different;
+// they must be finite and non-negative, and values above 1 draw as 1.
+func Alignment(src, tgt []string, weights [][]float32, cell int, cmap Colormap) (*image.NRGBA, error) {
+	if len(src) == 0 || len(tgt) == 0 {
+		return nil, inputErr("alignment needs source and target words, got %d and %d", len(src), len(tgt))
+	}
+	if len(weights) != len(tgt) {
+		return nil, inputErr("%d target words but %d rows of weights", len(tgt), len(weights))
+	}
+	for i, row := range weights {
+		if len(row) != len(src) {
+			return nil, inputErr("row %d (%q) has %d weights for %d source words", i, tgt[i], len(row), len(src))
+		}
+		if err := checkValues(row); err != nil {
+			return nil, fmt.Errorf("row %d (%q): %w", i, tgt[i], err)
+		}
+	}
+	if err := checkCell(cell, len(tgt), len(src)); err != nil {
+		return nil, err
+	}
+
+	lab, err := newLabeller(math.Max(11, math.Min(18, float64(cell)*0.6)))
+	if err != nil {
+		return nil, err
+	}
+	pad := max(4, cell/4)
+	maxLabel := int(lab.size * 12) // long tokens are elided past this
+	render := func(words []string) ([]*image.NRGBA, int, error) {
+		out := make([]*image.NRGBA, len(words))
+		widest := 0
+		for i, w := range words {
+			img, err := lab.render(w, maxLabel)
+			if err != nil {
+				return nil, 0, err
+			}
+			out[i] = img
+			widest = max(widest, img.Bounds().Dx())
+		}
+		return out, widest, nil
+	}
+	srcLabels, top, err := render(src)
+	if err != nil {
+		return nil, err
+	}
+	tgtLabels, left, err := render(tgt)
+	if err != nil {
+		return nil, err
+	}
+	origin := image.Pt(pad+left+pad, pad+top+pad)
+	img := imaging.New(origin.X+len(src)*(cell+1)-1+pad, origin.Y+len(tgt)*(cell+1)-1+pad, white)
+	drawCells(img, origin, len(tgt), len(src), cell, func(r, c int) color.NRGBA {
+		return cmap.At(float64(weights[r][c]))
+	})
+	for j, l := range srcLabels {
+		up := imaging.Rotate90(l) // reads upwards, starting at the grid
+		x := origin.X + j*(cell+1) + (cell-up.Bounds().Dx())/2
+		paste(img, up, image.Pt(x, origin.Y-pad-up.Bounds().Dy()))
+	}
+	for i, l := range tgtLabels {
+		y := origin.Y + i*(cell+1) + (cell-l.Bounds().Dy())/2
+		paste(img, l, image.Pt(origin.X-pad-l.Bounds().Dx(), y))
+	}
+	return img, nil
+}
+
+func checkGrid(weights []float32, rows, cols int) error {
+	if rows <= 0 || cols <= 0 {
+		return inputErr("region grid %dx%d: rows and cols must be positive", rows, cols)
+	}
+	// Division rather than rows*cols, which could overflow.
+	if len(weights)%cols != 0 || len(weights)/cols != rows {
+		return inputErr("%d weights for a %dx%d region grid", len(weights), rows, cols)
+	}
+	return checkValues(weights)
+}
+
+func checkValues(weights []float32) error {
+	for i, w := range weights {
+		if math.IsNaN(float64(w)) || math.IsInf(float64(w), 0) {
+			return inputErr("weight %d is %v", i, w)
+		}
+		if w < 0 {
+			return inputErr("weight %d is negative (%v)", i, w)
+		}
+	}
+	return nil
+}
+
+func checkSize(what string, width, height int) error {
+	if width <= 0 || height <= 0 || width > maxSide || height > maxSide {
+		return inputErr("%s size %dx%d is outside 1..%d", what, width, height, maxSide)
+	}
+	return nil
+}
+
+func checkCell(cell, rows, cols int) error {
+	if cell <= 0 || cell > maxSide {
+		return inputErr("cell size %d is outside 1..%d", cell, maxSide)
+	}
+	if (cell+1)*max(rows, cols) > maxSide {
+		return inputErr("a %dx%d grid of %dpx cells is too large", rows, cols, cell)
+	}
+	return nil
+}
