@@ -55,7 +55,7 @@ func run() error {
 		return fmt.Errorf("no model %q (trained models: %d); train it with cmd/train", *id, len(models))
 	}
 	var pairs []translate.Pair
-	splitName := *split
+	var splitName string
 	switch m.Cfg.TgtLang {
 	case "de":
 		name := map[string]string{"test": "test_2016_flickr", "dev": "val"}[*split]

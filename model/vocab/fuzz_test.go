@@ -9,7 +9,7 @@ import (
 // FuzzTokenize: tokens are never empty and never hold spaces or control
 // characters, whatever the input, and detokenising never panics.
 func FuzzTokenize(f *testing.F) {
-	for _, s := range []string{"Hello, world!", "l'homme d'aujourd'hui", "don't", "😀 ‏שלום‎", "a\x00b", "\xff\xfe", "'''", "-a-", "T-shirt's"} {
+	for _, s := range []string{"Hello, world!", "l'homme d'aujourd'hui", "don't", "😀 \u200fשלום\u200e", "a\x00b", "\xff\xfe", "'''", "-a-", "T-shirt's"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
