@@ -97,16 +97,23 @@ func batches(ex []Example, size int, seed uint64, epoch int) [][]Example {
 		out = append(out, b)
 	}
 	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
-	// Within windows of batches, put batches of the same padded shape next
-	// to each other, so that few unrolled graphs need to be kept in memory.
-	const window = 48
-	for i := 0; i < len(out); i += window {
-		w := out[i:min(i+window, len(out))]
-		sort.SliceStable(w, func(a, b int) bool {
-			sa, ta := batchShape(w[a])
-			sb, tb := batchShape(w[b])
-			return sa < sb || (sa == sb && ta < tb)
-		})
+	// Run the batches of one padded shape together (the groups in random
+	// order): each unrolled graph is then built once per epoch, and only
+	// one needs to be in memory.
+	groups := map[[2]int][][]Example{}
+	var keys [][2]int
+	for _, b := range out {
+		S, T := batchShape(b)
+		k := [2]int{S, T}
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], b)
+	}
+	rng.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+	out = out[:0]
+	for _, k := range keys {
+		out = append(out, groups[k]...)
 	}
 	return out
 }
