@@ -88,6 +88,9 @@ func clip(s string, n int) string {
 
 func (s *Server) translate(c echo.Context) error {
 	r := c.Request()
+	if !s.perAddr.allow(r.RemoteAddr, time.Now()) {
+		return Errorf(ERateLimited, "too many requests from your address; wait a moment")
+	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 		return Errorf(EUnsupported, "send JSON with Content-Type: application/json")
 	}

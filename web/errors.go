@@ -13,6 +13,7 @@ const (
 	ETooLarge    = "too_large"
 	EUnsupported = "unsupported"
 	EBusy        = "busy"
+	ERateLimited = "rate_limited"
 	EBadMessage  = "bad_message"
 	EInternal    = "internal"
 )
@@ -43,6 +44,8 @@ func status(code string) int {
 		return http.StatusUnsupportedMediaType
 	case EBusy:
 		return http.StatusServiceUnavailable
+	case ERateLimited:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }

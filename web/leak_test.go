@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"attention/web"
 )
 
 func heapMB() float64 {
@@ -22,7 +24,7 @@ func TestAbandonedSessionsLeaveNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long: 1,000 sessions")
 	}
-	srv := newServer(t)
+	srv := newServerWith(t, web.Config{AddrRate: 1e9, AddrBurst: 1e9}) // every session really decodes
 	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
 	// Warm up once so lazily built state does not count as a leak.
 	c := dial(t, srv)

@@ -38,6 +38,9 @@ type Config struct {
 	// MaxQueue bounds how many requests may wait for a decode (default 256);
 	// beyond it requests are told the server is busy.
 	MaxQueue int
+	// AddrRate and AddrBurst limit decode requests per client address
+	// (default 20 a second, bursts of 60: a classroom may share an address).
+	AddrRate, AddrBurst float64
 }
 
 // Server holds the dependencies of every handler.
@@ -47,6 +50,7 @@ type Server struct {
 	translators map[string]model.Translator
 	order       []string
 	decodes     *queue
+	perAddr     *limiter // decode requests per client address
 }
 
 // New builds a server and registers its routes.
@@ -60,8 +64,11 @@ func New(cfg Config) *Server {
 	if cfg.MaxQueue <= 0 {
 		cfg.MaxQueue = 256
 	}
+	if cfg.AddrRate <= 0 {
+		cfg.AddrRate, cfg.AddrBurst = 20, 60
+	}
 	s := &Server{echo: echo.New(), log: cfg.Logger, translators: map[string]model.Translator{},
-		decodes: newQueue(cfg.MaxDecodes, cfg.MaxQueue)}
+		decodes: newQueue(cfg.MaxDecodes, cfg.MaxQueue), perAddr: newLimiter(cfg.AddrRate, cfg.AddrBurst)}
 	for _, t := range cfg.Translators {
 		id := t.Info().ID
 		s.translators[id] = t

@@ -29,6 +29,12 @@ var (
 // newServer starts the real Echo instance with the embedded models.
 func newServer(t *testing.T) *httptest.Server {
 	t.Helper()
+	return newServerWith(t, web.Config{})
+}
+
+// newServerWith starts it with the given limits.
+func newServerWith(t *testing.T, cfg web.Config) *httptest.Server {
+	t.Helper()
 	loadOnce.Do(func() {
 		ms, err := trained.Translators("")
 		loadErr = err
@@ -42,7 +48,8 @@ func newServer(t *testing.T) *httptest.Server {
 	if len(loaded) == 0 {
 		t.Fatal("no embedded translation models in model/trained/weights")
 	}
-	srv := httptest.NewServer(web.New(web.Config{Translators: loaded, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	cfg.Translators, cfg.Logger = loaded, slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := httptest.NewServer(web.New(cfg))
 	t.Cleanup(func() {
 		srv.Close()
 		http.DefaultClient.CloseIdleConnections()
@@ -342,5 +349,28 @@ func TestWebsocketCrossOriginRefused(t *testing.T) {
 	_, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/ws", h)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-origin upgrade: err %v, resp %v", err, resp)
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	srv := newServerWith(t, web.Config{AddrRate: 0.01, AddrBurst: 2})
+	for i := 0; i < 2; i++ {
+		if code, body := post(t, srv.URL, "application/json", `{"text": "A dog.", "model": "en-de"}`); code != 200 {
+			t.Fatalf("request %d: %d %s", i, code, body)
+		}
+	}
+	code, body := post(t, srv.URL, "application/json", `{"text": "A dog.", "model": "en-de"}`)
+	var e apiError
+	json.Unmarshal(body, &e)
+	if code != http.StatusTooManyRequests || e.Error.Code != web.ERateLimited {
+		t.Fatalf("third request: %d %s", code, body)
+	}
+	// The page and the health check are not limited.
+	for _, path := range []string{"/", "/healthz"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s while limited: %v %v", path, resp, err)
+		}
+		resp.Body.Close()
 	}
 }

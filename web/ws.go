@@ -22,6 +22,8 @@ const (
 	pingPeriod = pongWait * 9 / 10 // how often we ping; must be below pongWait
 	sendBuffer = 256               // messages queued for a client before it counts as stuck
 	decodeWait = 30 * time.Second  // longest one request may wait for a decode slot
+	wsRate     = 4                 // translate requests a second per session...
+	wsBurst    = 8                 // ...in bursts of at most this many
 )
 
 // ProtocolVersion is the envelope version this server speaks.
@@ -91,6 +93,9 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	limit bucket
+	addr  string
+
 	mu           sync.Mutex
 	cancelDecode context.CancelFunc
 	decodes      sync.WaitGroup
@@ -103,7 +108,7 @@ func (s *Server) websocket(c echo.Context) error {
 	}
 	// The connection is hijacked: from here on, return nil on every path.
 	ctx, cancel := context.WithCancel(context.Background())
-	ss := &session{s: s, conn: conn, send: make(chan []byte, sendBuffer), ctx: ctx, cancel: cancel}
+	ss := &session{s: s, conn: conn, send: make(chan []byte, sendBuffer), ctx: ctx, cancel: cancel, addr: c.Request().RemoteAddr}
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
@@ -171,6 +176,11 @@ func (ss *session) handle(data []byte) {
 	}
 	switch typ {
 	case MsgTranslate:
+		now := time.Now()
+		if !ss.limit.take(wsRate, wsBurst, now) || !ss.s.perAddr.allow(ss.addr, now) {
+			ss.post(MsgError, ErrorPayload{ID: req.ID, Code: ERateLimited, Message: "too many requests; wait a moment"})
+			return
+		}
 		t, p, e := ss.s.check(req)
 		if e != nil {
 			ss.post(MsgError, ErrorPayload{ID: req.ID, Code: e.Code, Message: e.Message})
