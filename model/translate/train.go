@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -13,8 +12,6 @@ import (
 	"sort"
 	"sync"
 	"time"
-
-	"github.com/schollz/progressbar/v3"
 
 	"attention/model"
 	"attention/model/bleu"
@@ -125,21 +122,9 @@ func batchShape(b []Example) (S, T int) {
 	return roundUp(S, 8), roundUp(T, 8)
 }
 
-// trainState is what -resume restores.
-type trainState struct {
-	Epoch     int     `json:"epoch"`
-	Batch     int     `json:"batch"` // batches done in Epoch
-	Step      int     `json:"step"`
-	LR        float64 `json:"lr"`
-	BestBLEU  float64 `json:"best_bleu"`
-	BadEpochs int     `json:"bad_epochs"`
-	ElapsedS  float64 `json:"elapsed_s"`
-	Tokens    int64   `json:"tokens"`
-}
-
 const kindTrainState = "translation-train-state"
 
-func saveState(path string, c Config, p *Params, a *nn.Adam, src, tgt *vocab.Vocab, st trainState) error {
+func saveState(path string, c Config, p *Params, a *nn.Adam, src, tgt *vocab.Vocab, st nn.LoopState) error {
 	f, err := ToCheckpoint(c, p, src.Words(), tgt.Words(), nil, false)
 	if err != nil {
 		return err
@@ -155,8 +140,8 @@ func saveState(path string, c Config, p *Params, a *nn.Adam, src, tgt *vocab.Voc
 	return checkpoint.Save(path, f)
 }
 
-func loadState(path string) (Config, *Params, *nn.Adam, *vocab.Vocab, *vocab.Vocab, trainState, error) {
-	var st trainState
+func loadState(path string) (Config, *Params, *nn.Adam, *vocab.Vocab, *vocab.Vocab, nn.LoopState, error) {
+	var st nn.LoopState
 	f, err := checkpoint.Load(path)
 	if err != nil {
 		return Config{}, nil, nil, nil, nil, st, err
@@ -193,7 +178,7 @@ func loadState(path string) (Config, *Params, *nn.Adam, *vocab.Vocab, *vocab.Voc
 }
 
 // ErrRestart asks the caller to resume in a fresh process.
-var ErrRestart = errors.New("restart requested: resume with -resume")
+var ErrRestart = nn.ErrRestart
 
 // Train trains a model from scratch (or resumes), keeping the best by dev
 // BLEU (greedy) in o.Out.
@@ -209,7 +194,7 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs, devPairs []Pair, o Train
 	p := NewParams(c)
 	p.Init(rand.New(rand.NewPCG(o.Seed, 7)))
 	opt := nn.NewAdam(p.List())
-	st := trainState{LR: o.LR, BestBLEU: -1}
+	st := nn.LoopState{LR: o.LR, Best: -1}
 	if _, err := os.Stat(statePath); o.Resume && errors.Is(err, os.ErrNotExist) {
 		fmt.Fprintf(log, "no state in %s yet: starting a new run\n", o.Dir)
 		o.Resume = false
@@ -220,7 +205,7 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs, devPairs []Pair, o Train
 			return TrainResult{}, fmt.Errorf("resume: %w", err)
 		}
 		c, p, opt, src, tgt, st = rc, rp, ra, rs, rt, rst
-		fmt.Fprintf(log, "resumed from %s: epoch %d batch %d, best dev BLEU %.2f\n", statePath, st.Epoch+1, st.Batch, st.BestBLEU)
+		fmt.Fprintf(log, "resumed from %s: epoch %d batch %d, best dev BLEU %.2f\n", statePath, st.Epoch+1, st.Batch, st.Best)
 	}
 	if o.Init != "" && !o.Resume {
 		f, err := checkpoint.Load(o.Init)
@@ -239,9 +224,9 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs, devPairs []Pair, o Train
 		}
 		c, p, opt = ic, ip, nn.NewAdam(ip.List())
 		if b, ok := f.Meta["dev_bleu_greedy"].(float64); ok {
-			st.BestBLEU = b
+			st.Best = b
 		}
-		fmt.Fprintf(log, "starting from the weights in %s (dev BLEU %.2f)\n", o.Init, st.BestBLEU)
+		fmt.Fprintf(log, "starting from the weights in %s (dev BLEU %.2f)\n", o.Init, st.Best)
 	}
 	fmt.Fprintf(log, "model %s, %d parameters\n", c, p.Count())
 	ex := Examples(trainPairs, c, src, tgt, o.MaxLen)
@@ -270,114 +255,61 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs, devPairs []Pair, o Train
 		return g, nil
 	}
 
-	procStart := time.Now()
-	start := time.Now().Add(-time.Duration(st.ElapsedS * float64(time.Second)))
-	lastSave := time.Now()
 	dropRng := rand.New(rand.NewPCG(o.Seed, uint64(st.Step)+99))
 	grads := make([][]float32, len(p.List()))
-	var res TrainResult
-	save := func() error {
-		st.ElapsedS = time.Since(start).Seconds()
-		lastSave = time.Now()
-		return saveState(statePath, c, p, opt, src, tgt, st)
-	}
-	stop := false
-	for !stop && st.Epoch < o.MaxEpochs {
-		bs := batches(ex, o.Batch, o.Seed, st.Epoch)
-		bar := progressbar.NewOptions(len(bs), progressbar.OptionSetWriter(log), progressbar.OptionSetWidth(30),
-			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(2*time.Second),
-			progressbar.OptionSetDescription(fmt.Sprintf("epoch %d", st.Epoch+1)), progressbar.OptionShowElapsedTimeOnFinish())
-		bar.Set(st.Batch)
-		epochStart, epochTok, lossSum, lossN := time.Now(), 0, 0.0, 0
-		for ; st.Batch < len(bs); st.Batch++ {
-			b := bs[st.Batch]
-			S, T := batchShape(b)
-			g, err := getGraph(S, T)
+	var epochBatches [][]Example
+	epochOf := -1
+	loop := nn.Loop{
+		Log: log, MaxEpochs: o.MaxEpochs, Patience: o.Patience,
+		Budget: o.Budget, SaveEvery: o.SaveEvery, RestartAfter: o.RestartAfter,
+		Batches: func(epoch int) int {
+			epochBatches, epochOf = batches(ex, o.Batch, o.Seed, epoch), epoch
+			return len(epochBatches)
+		},
+		Step: func(epoch, i int, lr float64) (float64, int, error) {
+			if epoch != epochOf {
+				return 0, 0, fmt.Errorf("translate: batches of epoch %d asked for in epoch %d", epochOf, epoch)
+			}
+			b := epochBatches[i]
+			g, err := getGraph(batchShape(b))
 			if err != nil {
-				return res, err
+				return 0, 0, err
 			}
 			ntok := g.fill(c, b, o.Dropout, dropRng)
 			loss, err := g.run()
 			if err != nil {
-				return res, err
-			}
-			if math.IsNaN(float64(loss)) {
-				return res, errors.New("training diverged: loss is NaN (try a lower -lr)")
+				return 0, 0, err
 			}
 			for i := range grads {
 				grads[i] = g.grad(i)
 			}
-			opt.Step(p.List(), grads, st.LR, o.Clip)
-			st.Step++
-			st.Tokens += int64(ntok)
-			epochTok += ntok
-			lossSum += float64(loss)
-			lossN++
-			if st.Batch%10 == 0 {
-				bar.Describe(fmt.Sprintf("epoch %d loss %.3f %.0f tok/s", st.Epoch+1, lossSum/float64(lossN), float64(epochTok)/time.Since(epochStart).Seconds()))
-			}
-			bar.Add(1)
-			if time.Since(lastSave) > o.SaveEvery {
-				if err := save(); err != nil {
-					return res, err
-				}
-			}
-			if o.RestartAfter > 0 && time.Since(procStart) > o.RestartAfter && st.Batch+1 < len(bs) {
-				st.Batch++
-				if err := save(); err != nil {
-					return res, err
-				}
-				fmt.Fprintf(log, "\nsaved state at epoch %d batch %d; restarting\n", st.Epoch+1, st.Batch)
-				return res, ErrRestart
-			}
-			if o.Budget > 0 && time.Since(start) > o.Budget {
-				stop = true
-				st.Batch++
-				break
-			}
-		}
-		bar.Finish()
-		fmt.Fprintln(log)
-		res.TokPerS = float64(epochTok) / time.Since(epochStart).Seconds()
-		// Dev BLEU with the serving path: this is what the page will show.
-		m := &Model{Cfg: c, P: p, Src: src, Tgt: tgt}
-		score, _ := Evaluate(m, devPairs, model.Options{Beam: 1, MaxLen: 80}, 0)
-		fmt.Fprintf(log, "epoch %d: train loss %.3f, %.0f tok/s, dev %s\n", st.Epoch+1, lossSum/max(float64(lossN), 1), res.TokPerS, score)
-		if score.BLEU > st.BestBLEU {
-			st.BestBLEU, st.BadEpochs = score.BLEU, 0
-			meta := map[string]any{}
+			opt.Step(p.List(), grads, lr, o.Clip)
+			return float64(loss), ntok, nil
+		},
+		// Dev BLEU with the serving path: what the page will show.
+		Evaluate: func() (float64, string) {
+			score, _ := Evaluate(&Model{Cfg: c, P: p, Src: src, Tgt: tgt}, devPairs, model.Options{Beam: 1, MaxLen: 80}, 0)
+			return score.BLEU, score.String()
+		},
+		SaveBest: func(score, epochs float64) error {
+			meta := map[string]any{"dev_bleu_greedy": score, "epochs": epochs}
 			for k, v := range o.Meta {
 				meta[k] = v
 			}
-			meta["dev_bleu_greedy"] = score.BLEU
-			meta["epochs"] = float64(st.Epoch) + float64(st.Batch)/float64(len(bs))
 			f, err := ToCheckpoint(c, p, src.Words(), tgt.Words(), meta, true)
 			if err != nil {
-				return res, err
+				return err
 			}
 			if err := checkpoint.Save(o.Out, f); err != nil {
-				return res, err
+				return err
 			}
 			fmt.Fprintf(log, "  new best: saved %s\n", o.Out)
-		} else {
-			st.BadEpochs++
-			st.LR /= 2
-			fmt.Fprintf(log, "  no improvement (%d); learning rate now %.2g\n", st.BadEpochs, st.LR)
-			if st.BadEpochs >= o.Patience {
-				stop = true
-			}
-		}
-		res.Epochs = float64(st.Epoch) + float64(st.Batch)/float64(len(bs))
-		if st.Batch >= len(bs) {
-			st.Epoch, st.Batch = st.Epoch+1, 0
-		}
-		if err := save(); err != nil {
-			return res, err
-		}
+			return nil
+		},
+		SaveState: func(st nn.LoopState) error { return saveState(statePath, c, p, opt, src, tgt, st) },
 	}
-	res.BestBLEU = st.BestBLEU
-	res.Elapsed = time.Since(start)
-	return res, nil
+	r, err := loop.Run(st)
+	return TrainResult{Epochs: r.Epochs, BestBLEU: r.Best, Elapsed: r.Elapsed, TokPerS: r.TokPerS}, err
 }
 
 // Evaluate translates every pair and scores the detokenised output against

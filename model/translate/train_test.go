@@ -1,0 +1,81 @@
+package translate
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"attention/model"
+	"attention/model/vocab"
+)
+
+// A toy task (copy a sentence, upper-cased) trains end to end: the dev
+// score improves, the best model is saved and loads, and a run resumes
+// from its saved state.
+func TestTrainToyTask(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	words := strings.Fields("red blue green cat dog bird runs sits jumps the a big small")
+	pair := func() Pair {
+		n := 2 + rng.IntN(4)
+		var s []string
+		for i := 0; i < n; i++ {
+			s = append(s, words[rng.IntN(len(words))])
+		}
+		src := strings.Join(s, " ")
+		return Pair{Src: src, Refs: []string{strings.ToUpper(src)}}
+	}
+	var train, dev []Pair
+	for i := 0; i < 600; i++ {
+		train = append(train, pair())
+	}
+	for i := 0; i < 40; i++ {
+		dev = append(dev, pair())
+	}
+	cfg := Config{SrcLang: "en", TgtLang: "de", Emb: 16, EncHidden: 16, DecHidden: 32, Att: 16, PreOut: 16, Attention: true}
+	var ss, ts [][]string
+	for _, p := range train {
+		ss, ts = append(ss, vocab.Tokenize(p.Src, "en")), append(ts, vocab.Tokenize(p.Refs[0], "de"))
+	}
+	src, tgt := vocab.Build(ss, 1), vocab.Build(ts, 1)
+	cfg.SrcVocab, cfg.TgtVocab = src.Len(), tgt.Len()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "toy.ckpt")
+	var log bytes.Buffer
+	opts := TrainOptions{Batch: 16, LR: 1e-2, Clip: 5, MaxEpochs: 2, Patience: 5, MaxLen: 20, Seed: 3,
+		SaveEvery: time.Hour, Dir: filepath.Join(dir, "run"), Out: out, Graphs: 2, Log: &log, Meta: map[string]any{"title": "toy"}}
+	res, err := Train(cfg, src, tgt, train, dev, opts)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	first := res.BestBLEU
+	opts.MaxEpochs, opts.Resume = 6, true
+	res, err = Train(cfg, src, tgt, train, dev, opts)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	if !strings.Contains(log.String(), "resumed from") {
+		t.Fatalf("did not resume:\n%s", log.String())
+	}
+	t.Logf("dev BLEU after 2 epochs %.1f, after 6 %.1f", first, res.BestBLEU)
+	if res.BestBLEU <= first || res.BestBLEU < 20 {
+		t.Fatalf("dev BLEU did not improve enough: %.1f -> %.1f\n%s", first, res.BestBLEU, log.String())
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load("toy", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(m.Translate(strings.Fields("the big dog runs"), defaultOpts()), " ")
+	fmt.Fprintln(&log, "toy translation:", got)
+	t.Logf("the big dog runs -> %s", got)
+}
+
+func defaultOpts() model.Options { return model.Options{Beam: 1, MaxLen: 20} }
