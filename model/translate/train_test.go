@@ -2,7 +2,6 @@ package translate
 
 import (
 	"bytes"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -74,7 +73,6 @@ func TestTrainToyTask(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := strings.Join(m.Translate(strings.Fields("the big dog runs"), defaultOpts()), " ")
-	fmt.Fprintln(&log, "toy translation:", got)
 	t.Logf("the big dog runs -> %s", got)
 }
 
