@@ -1,7 +1,6 @@
 package translate
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -130,13 +129,7 @@ func saveState(path string, c Config, p *Params, a *nn.Adam, src, tgt *vocab.Voc
 		return err
 	}
 	f.Kind = kindTrainState
-	raw, _ := json.Marshal(st)
-	f.Meta = map[string]any{"state": string(raw), "adam_t": a.T}
-	for i, q := range p.List() {
-		f.Tensors = append(f.Tensors,
-			&checkpoint.Tensor{Name: "adam_m/" + q.Name, Shape: q.Shape, DType: "f32", Data: a.M[i]},
-			&checkpoint.Tensor{Name: "adam_v/" + q.Name, Shape: q.Shape, DType: "f32", Data: a.V[i]})
-	}
+	nn.AddTrainState(f, p.List(), a, st)
 	return checkpoint.Save(path, f)
 }
 
@@ -154,20 +147,9 @@ func loadState(path string) (Config, *Params, *nn.Adam, *vocab.Vocab, *vocab.Voc
 	if err != nil {
 		return c, nil, nil, nil, nil, st, err
 	}
-	a := nn.NewAdam(p.List())
-	for i, q := range p.List() {
-		if a.M[i], err = f.Tensor("adam_m/"+q.Name, q.Shape...); err != nil {
-			return c, nil, nil, nil, nil, st, err
-		}
-		if a.V[i], err = f.Tensor("adam_v/"+q.Name, q.Shape...); err != nil {
-			return c, nil, nil, nil, nil, st, err
-		}
-	}
-	t, _ := f.Meta["adam_t"].(float64)
-	a.T = int(t)
-	raw, _ := f.Meta["state"].(string)
-	if err := json.Unmarshal([]byte(raw), &st); err != nil {
-		return c, nil, nil, nil, nil, st, fmt.Errorf("%s: state: %w", path, err)
+	a, st, err := nn.ReadTrainState(f, p.List())
+	if err != nil {
+		return c, nil, nil, nil, nil, st, fmt.Errorf("%s: %w", path, err)
 	}
 	src, err := vocab.New(f.Vocabs["src"])
 	if err != nil {
@@ -176,9 +158,6 @@ func loadState(path string) (Config, *Params, *nn.Adam, *vocab.Vocab, *vocab.Voc
 	tgt, err := vocab.New(f.Vocabs["tgt"])
 	return c, p, a, src, tgt, st, err
 }
-
-// ErrRestart asks the caller to resume in a fresh process.
-var ErrRestart = nn.ErrRestart
 
 // Train trains a model from scratch (or resumes), keeping the best by dev
 // BLEU (greedy) in o.Out.

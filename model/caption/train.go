@@ -1,0 +1,243 @@
+package caption
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"attention/model"
+	"attention/model/bleu"
+	"attention/model/checkpoint"
+	"attention/model/nn"
+	"attention/model/vocab"
+)
+
+// TrainOptions control a training run.
+type TrainOptions struct {
+	Batch        int
+	LR, Clip     float64
+	Dropout      float64
+	Reg          Reg
+	MaxEpochs    int
+	Patience     int
+	Seed         uint64
+	Budget       time.Duration
+	SaveEvery    time.Duration
+	RestartAfter time.Duration
+	Dir, Out     string
+	Resume       bool
+	Meta         map[string]any
+	Log          io.Writer
+}
+
+// Image is one image's features and its reference captions.
+type Image struct {
+	Name string
+	Feat []float32
+	Refs [][]string
+}
+
+// Score is a caption evaluation.
+type Score struct {
+	BLEU      bleu.Score // BLEU-4 on lower-cased words
+	Sharpness float64    // mean over words of the largest attention weight
+}
+
+func (s Score) String() string {
+	return fmt.Sprintf("%s, attention sharpness %.3f", s.BLEU, s.Sharpness)
+}
+
+// Evaluate captions every image and scores against its references.
+func Evaluate(m *Model, imgs []Image, opts model.Options) (Score, [][]string) {
+	hyps := make([][]string, len(imgs))
+	peaks := make([][2]float64, len(imgs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				e, err := m.Encode(imgs[i].Feat)
+				if err != nil {
+					continue
+				}
+				for st := range e.Decode(context.Background(), opts) {
+					hyps[i] = append(hyps[i], st.Token)
+					peak := float32(0)
+					for _, a := range st.Attention {
+						peak = max(peak, a)
+					}
+					peaks[i][0] += float64(peak)
+					peaks[i][1]++
+				}
+			}
+		}()
+	}
+	for i := range imgs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	var s bleu.Stats
+	var sum, n float64
+	for i, img := range imgs {
+		s.Add(hyps[i], img.Refs...)
+		sum += peaks[i][0]
+		n += peaks[i][1]
+	}
+	return Score{BLEU: s.Score(), Sharpness: sum / max(n, 1)}, hyps
+}
+
+func captionBatches(ex []Example, size int, seed uint64, epoch int) [][]Example {
+	rng := rand.New(rand.NewPCG(seed, uint64(epoch)))
+	idx := rng.Perm(len(ex))
+	sort.SliceStable(idx, func(i, j int) bool { return len(ex[idx[i]].Words) < len(ex[idx[j]].Words) })
+	groups := map[int][][]Example{}
+	var keys []int
+	for i := 0; i < len(idx); i += size {
+		var b []Example
+		for _, k := range idx[i:min(i+size, len(idx))] {
+			b = append(b, ex[k])
+		}
+		T := batchLen(b)
+		if _, ok := groups[T]; !ok {
+			keys = append(keys, T)
+		}
+		groups[T] = append(groups[T], b)
+	}
+	// Batches of one padded length run together (groups in random order):
+	// one unrolled graph in memory, built once per group.
+	rng.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+	var out [][]Example
+	for _, k := range keys {
+		g := groups[k]
+		rng.Shuffle(len(g), func(i, j int) { g[i], g[j] = g[j], g[i] })
+		out = append(out, g...)
+	}
+	return out
+}
+
+func batchLen(b []Example) int {
+	T := 0
+	for _, e := range b {
+		T = max(T, len(e.Words)+1)
+	}
+	return (T + 3) / 4 * 4
+}
+
+const kindTrainState = "caption-train-state"
+
+// Train trains a captioner on train (one example per caption), keeping the
+// best by dev BLEU-4 (greedy) in o.Out.
+func Train(c Config, words *vocab.Vocab, train []Example, dev []Image, o TrainOptions) (nn.LoopResult, error) {
+	log := o.Log
+	if log == nil {
+		log = os.Stderr
+	}
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return nn.LoopResult{}, err
+	}
+	statePath := filepath.Join(o.Dir, "state.ckpt")
+	p := NewParams(c)
+	p.Init(rand.New(rand.NewPCG(o.Seed, 7)))
+	opt := nn.NewAdam(p.List())
+	st := nn.LoopState{LR: o.LR, Best: -1}
+	if _, err := os.Stat(statePath); o.Resume && errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(log, "no state in %s yet: starting a new run\n", o.Dir)
+		o.Resume = false
+	}
+	if o.Resume {
+		f, err := checkpoint.Load(statePath)
+		if err != nil {
+			return nn.LoopResult{}, err
+		}
+		if f.Kind != kindTrainState {
+			return nn.LoopResult{}, fmt.Errorf("%s: a %q file, not a caption training state", statePath, f.Kind)
+		}
+		f.Kind = Kind
+		if c, p, err = FromCheckpoint(f); err != nil {
+			return nn.LoopResult{}, err
+		}
+		if words, err = vocab.New(f.Vocabs["words"]); err != nil {
+			return nn.LoopResult{}, err
+		}
+		if opt, st, err = nn.ReadTrainState(f, p.List()); err != nil {
+			return nn.LoopResult{}, fmt.Errorf("%s: %w", statePath, err)
+		}
+		fmt.Fprintf(log, "resumed from %s: epoch %d batch %d, best dev BLEU-4 %.2f\n", statePath, st.Epoch+1, st.Batch, st.Best)
+	}
+	fmt.Fprintf(log, "caption model R%dx%d F%d D%d E%d K%d A%d V%d attention=%v, %d parameters; %d training captions, %d dev images\n",
+		c.Rows, c.Cols, c.Feat, c.Proj, c.Emb, c.Hidden, c.Att, c.Vocab, c.Attention, p.Count(), len(train), len(dev))
+
+	var g *graph
+	dropRng := rand.New(rand.NewPCG(o.Seed, uint64(st.Step)+99))
+	grads := make([][]float32, len(p.List()))
+	var epochBatches [][]Example
+	loop := nn.Loop{
+		Log: log, MaxEpochs: o.MaxEpochs, Patience: o.Patience,
+		Budget: o.Budget, SaveEvery: o.SaveEvery, RestartAfter: o.RestartAfter,
+		Batches: func(epoch int) int {
+			epochBatches = captionBatches(train, o.Batch, o.Seed, epoch)
+			return len(epochBatches)
+		},
+		Step: func(epoch, i int, lr float64) (float64, int, error) {
+			b := epochBatches[i]
+			if T := batchLen(b); g == nil || g.T != T {
+				g = nil
+				runtime.GC()
+				var err error
+				if g, err = buildGraph(c, p, o.Reg, o.Batch, T); err != nil {
+					return 0, 0, err
+				}
+			}
+			ntok := g.fill(c, o.Reg, b, o.Dropout, dropRng)
+			loss, _, _, err := g.run()
+			if err != nil {
+				return 0, 0, err
+			}
+			for i := range grads {
+				grads[i] = g.grad(i)
+			}
+			opt.Step(p.List(), grads, lr, o.Clip)
+			return float64(loss), ntok, nil
+		},
+		Evaluate: func() (float64, string) {
+			s, _ := Evaluate(&Model{Cfg: c, P: p, Words: words}, dev, model.Options{Beam: 1, MaxLen: 30})
+			return s.BLEU.BLEU, s.String()
+		},
+		SaveBest: func(score, epochs float64) error {
+			meta := map[string]any{"dev_bleu4_greedy": score, "epochs": epochs}
+			for k, v := range o.Meta {
+				meta[k] = v
+			}
+			f, err := ToCheckpoint(c, p, words.Words(), meta, true)
+			if err != nil {
+				return err
+			}
+			if err := checkpoint.Save(o.Out, f); err != nil {
+				return err
+			}
+			fmt.Fprintf(log, "  new best: saved %s\n", o.Out)
+			return nil
+		},
+		SaveState: func(st nn.LoopState) error {
+			f, err := ToCheckpoint(c, p, words.Words(), nil, false)
+			if err != nil {
+				return err
+			}
+			f.Kind = kindTrainState
+			nn.AddTrainState(f, p.List(), opt, st)
+			return checkpoint.Save(statePath, f)
+		},
+	}
+	return loop.Run(st)
+}

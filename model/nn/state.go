@@ -1,0 +1,45 @@
+package nn
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"attention/model/checkpoint"
+)
+
+// AddTrainState appends the optimiser's moments and the loop's progress to
+// a checkpoint of the weights, making it a resumable training state.
+func AddTrainState(f *checkpoint.File, ps []*Param, opt *Adam, st LoopState) {
+	raw, _ := json.Marshal(st)
+	if f.Meta == nil {
+		f.Meta = map[string]any{}
+	}
+	f.Meta["state"], f.Meta["adam_t"] = string(raw), opt.T
+	for i, q := range ps {
+		f.Tensors = append(f.Tensors,
+			&checkpoint.Tensor{Name: "adam_m/" + q.Name, Shape: q.Shape, DType: "f32", Data: opt.M[i]},
+			&checkpoint.Tensor{Name: "adam_v/" + q.Name, Shape: q.Shape, DType: "f32", Data: opt.V[i]})
+	}
+}
+
+// ReadTrainState restores what AddTrainState wrote, for parameters ps.
+func ReadTrainState(f *checkpoint.File, ps []*Param) (*Adam, LoopState, error) {
+	var st LoopState
+	opt := NewAdam(ps)
+	var err error
+	for i, q := range ps {
+		if opt.M[i], err = f.Tensor("adam_m/"+q.Name, q.Shape...); err != nil {
+			return nil, st, err
+		}
+		if opt.V[i], err = f.Tensor("adam_v/"+q.Name, q.Shape...); err != nil {
+			return nil, st, err
+		}
+	}
+	t, _ := f.Meta["adam_t"].(float64)
+	opt.T = int(t)
+	raw, _ := f.Meta["state"].(string)
+	if err := json.Unmarshal([]byte(raw), &st); err != nil {
+		return nil, st, fmt.Errorf("training state: %w", err)
+	}
+	return opt, st, nil
+}
