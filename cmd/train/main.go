@@ -15,6 +15,9 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"attention/model/caption"
+	"attention/model/checkpoint"
+	"attention/model/nn"
 	"attention/model/translate"
 	"attention/model/vocab"
 )
@@ -28,7 +31,7 @@ func main() {
 
 func run() error {
 	var (
-		name      = flag.String("model", "en-de", "which model: en-de (Multi30k) or en-fr (Tatoeba)")
+		name      = flag.String("model", "en-de", "which model: en-de (Multi30k), en-fr (Tatoeba) or caption (Flickr8k)")
 		data      = flag.String("data", "../shared/data", "the shared data directory")
 		noAtt     = flag.Bool("no-attention", false, "train the baseline without attention (fixed context vector)")
 		out       = flag.String("out", "", "where to write the best model (default model/trained/NAME.ckpt)")
@@ -50,7 +53,11 @@ func run() error {
 		graphs    = flag.Int("graphs", 4, "unrolled graphs (batch shapes) kept in memory")
 		memLimit  = flag.Int("mem-gb", 5, "soft memory limit in GiB")
 		heapProf  = flag.String("memprofile", "", "write a heap profile here at the end")
-		restart   = flag.Duration("restart-after", 0, "save and exit with status 3 after this long, to be resumed in a fresh process (see runs/train.sh)")
+		restart   = flag.Duration("restart-after", 0, "save and exit with status 3 after this long, to be resumed in a fresh process (see scripts/train.sh)")
+		features  = flag.String("features", filepath.Join("runs", "features", "flickr8k.ckpt"), "caption: the region-feature cache from cmd/features")
+		capHidden = flag.Int("cap-hidden", 512, "caption: decoder LSTM size")
+		lambda    = flag.Float64("lambda", 1, "caption: weight of the doubly stochastic attention regulariser")
+		tauWord   = flag.Bool("tau-per-word", true, "caption: regulariser target (caption length)/regions instead of the paper's 1")
 	)
 	flag.Parse()
 	if *cpuProf != "" {
@@ -67,10 +74,17 @@ func run() error {
 		id += "-noatt"
 	}
 	if *out == "" {
-		*out = filepath.Join("model", "trained", id+".ckpt")
+		*out = filepath.Join("model", "trained", "weights", id+".ckpt")
 	}
 	if *runDir == "" {
 		*runDir = filepath.Join("runs", id)
+	}
+	var lr0, d0 = *lr, *dropout
+	if *name == "caption" {
+		return trainCaption(*data, *features, *out, *runDir, id, !*noAtt, *capHidden, *minCount, caption.TrainOptions{
+			Batch: *batch, LR: lr0, Clip: 5, Dropout: d0, Reg: caption.Reg{Lambda: *lambda, TauPerWord: *tauWord},
+			MaxEpochs: *epochs, Patience: *patience, Seed: *seed, Budget: *budget, SaveEvery: *saveEvery,
+			RestartAfter: *restart, Resume: *resume})
 	}
 	var (
 		train, dev []translate.Pair
@@ -96,7 +110,7 @@ func run() error {
 		cfg = translate.Config{SrcLang: "en", TgtLang: "fr", Emb: 256, EncHidden: 256, DecHidden: *decHidden, Att: 256, PreOut: 256}
 		title = "English → French (Tatoeba)"
 	default:
-		return fmt.Errorf("unknown -model %q: want en-de or en-fr", *name)
+		return fmt.Errorf("unknown -model %q: want en-de, en-fr or caption", *name)
 	}
 	cfg.Attention = !*noAtt
 	if *noAtt {
@@ -124,7 +138,7 @@ func run() error {
 			f.Close()
 		}
 	}
-	if errors.Is(err, translate.ErrRestart) {
+	if errors.Is(err, nn.ErrRestart) {
 		os.Exit(3)
 	}
 	if err != nil {
@@ -132,5 +146,63 @@ func run() error {
 	}
 	fmt.Printf("done: %.2f epochs in %s, %.0f target tok/s, best dev BLEU (greedy) %.2f, model %s\n",
 		res.Epochs, res.Elapsed.Round(time.Second), res.TokPerS, res.BestBLEU, *out)
+	return nil
+}
+
+func trainCaption(data, features, out, runDir, id string, attention bool, hidden, minCount int, o caption.TrainOptions) error {
+	fl, err := caption.LoadFlickr8k(filepath.Join(data, "flickr8k"))
+	if err != nil {
+		return err
+	}
+	cf, err := checkpoint.Load(features)
+	if err != nil {
+		return fmt.Errorf("%w (make the cache with: go run ./cmd/features)", err)
+	}
+	feats, err := caption.FeaturesFromFile(cf)
+	if err != nil {
+		return err
+	}
+	var sents [][]string
+	for _, name := range fl.Train {
+		sents = append(sents, fl.Captions[name]...)
+	}
+	words := vocab.Build(sents, minCount)
+	cfg := caption.Config{Rows: feats.Rows, Cols: feats.Cols, Feat: feats.Depth, Proj: 512, Emb: 256, Hidden: hidden, Att: 256,
+		Vocab: words.Len(), Attention: attention}
+	var train []caption.Example
+	for _, name := range fl.Train {
+		f, ok := feats.Of(name)
+		if !ok {
+			return fmt.Errorf("%s: no features for %s", features, name)
+		}
+		for _, c := range fl.Captions[name] {
+			train = append(train, caption.Example{Feat: f, Words: words.IDs(c)})
+		}
+	}
+	var dev []caption.Image
+	for _, name := range fl.Dev {
+		f, ok := feats.Of(name)
+		if !ok {
+			return fmt.Errorf("%s: no features for %s", features, name)
+		}
+		dev = append(dev, caption.Image{Name: name, Feat: f, Refs: fl.Captions[name]})
+	}
+	title := "Image captions (Flickr8k)"
+	if !attention {
+		title += ", no attention"
+	}
+	o.Dir, o.Out, o.Meta = runDir, out, map[string]any{"title": title, "id": id}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
+	res, err := caption.Train(cfg, words, train, dev, o)
+	if errors.Is(err, nn.ErrRestart) {
+		os.Exit(3)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Printf("done: %.2f epochs in %s, %.0f words/s, best dev BLEU-4 (greedy) %.2f, model %s\n",
+		res.Epochs, res.Elapsed.Round(time.Second), res.TokPerS, res.Best, out)
 	return nil
 }

@@ -35,7 +35,7 @@ type TrainOptions struct {
 	Out       string        // the best model (float16), written whenever dev BLEU improves
 	Resume    bool
 	Init      string // start from this model file's weights (fresh optimiser)
-	// RestartAfter, if set, saves the state and returns ErrRestart once the
+	// RestartAfter, if set, saves the state and returns nn.ErrRestart once the
 	// process has trained this long; a wrapper resumes in a fresh process,
 	// which keeps the heap of a long run from growing.
 	RestartAfter time.Duration

@@ -1,0 +1,123 @@
+// Command features runs every Flickr8k image of the standard splits through
+// the MobileNetV2 encoder once and caches the region features (float16) for
+// caption training and evaluation.
+//
+//	go run ./cmd/features                     # writes runs/features/flickr8k.ckpt
+package main
+
+import (
+	"flag"
+	"fmt"
+	"image"
+	_ "image/jpeg"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"attention/model/caption"
+	"attention/model/checkpoint"
+	"attention/model/mobilenet"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "features:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	data := flag.String("data", "../shared/data", "the shared data directory")
+	out := flag.String("out", filepath.Join("runs", "features", "flickr8k.ckpt"), "cache file to write")
+	workers := flag.Int("workers", runtime.GOMAXPROCS(0), "images encoded at once")
+	limit := flag.Int("n", 0, "encode only the first n images (0: all), for a quick check")
+	flag.Parse()
+
+	weights, err := os.ReadFile(filepath.Join(*data, "weights", "mobilenet_v2_1.0_224_quant.tflite"))
+	if err != nil {
+		return err
+	}
+	enc, err := mobilenet.Load(weights)
+	if err != nil {
+		return err
+	}
+	fl, err := caption.LoadFlickr8k(filepath.Join(*data, "flickr8k"))
+	if err != nil {
+		return err
+	}
+	names := append(append(append([]string(nil), fl.Train...), fl.Dev...), fl.Test...)
+	if *limit > 0 && *limit < len(names) {
+		names = names[:*limit]
+	}
+	// Probe the grid size on the first image.
+	first, err := load(filepath.Join(*data, "flickr8k", "images", names[0]))
+	if err != nil {
+		return err
+	}
+	_, rows, cols, depth, err := enc.Regions(mobilenet.Preprocess(first))
+	if err != nil {
+		return err
+	}
+	n := rows * cols * depth
+	feats := &caption.Features{Rows: rows, Cols: cols, Depth: depth, Data: make([]float32, len(names)*n)}
+	bar := progressbar.NewOptions(len(names), progressbar.OptionSetDescription("encoding"), progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(time.Second), progressbar.OptionSetWidth(30))
+	start := time.Now()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	next := make(chan int)
+	for w := 0; w < *workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				img, err := load(filepath.Join(*data, "flickr8k", "images", names[i]))
+				var f []float32
+				if err == nil {
+					f, _, _, _, err = enc.Regions(mobilenet.Preprocess(img))
+				}
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = fmt.Errorf("%s: %w", names[i], err)
+				}
+				mu.Unlock()
+				copy(feats.Data[i*n:(i+1)*n], f)
+				bar.Add(1)
+			}
+		}()
+	}
+	for i := range names {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	bar.Finish()
+	if firstErr != nil {
+		return firstErr
+	}
+	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
+		return err
+	}
+	if err := checkpoint.Save(*out, feats.ToFile(names)); err != nil {
+		return err
+	}
+	el := time.Since(start)
+	fmt.Printf("\n%d images, %dx%dx%d features each, in %s (%.0f ms/image with %d workers): %s\n",
+		len(names), rows, cols, depth, el.Round(time.Second), el.Seconds()*1000/float64(len(names)), *workers, *out)
+	return nil
+}
+
+func load(path string) (image.Image, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	return img, err
+}
