@@ -124,13 +124,7 @@ func ToCheckpoint(c Config, p *Params, words []string, meta map[string]any, half
 		return nil, err
 	}
 	f := &checkpoint.File{Kind: Kind, Config: cfg, Meta: meta, Vocabs: map[string][]string{"words": words}}
-	dt := "f32"
-	if half {
-		dt = "f16"
-	}
-	for _, q := range p.List() {
-		f.Tensors = append(f.Tensors, &checkpoint.Tensor{Name: q.Name, Shape: q.Shape, DType: dt, Data: q.Data})
-	}
+	f.Tensors = nn.Tensors(p.List(), half)
 	return f, nil
 }
 
@@ -144,12 +138,8 @@ func FromCheckpoint(f *checkpoint.File) (Config, *Params, error) {
 		return c, nil, fmt.Errorf("caption: config: %w", err)
 	}
 	p := NewParams(c)
-	for _, q := range p.List() {
-		data, err := f.Tensor(q.Name, q.Shape...)
-		if err != nil {
-			return c, nil, err
-		}
-		q.Data = data
+	if err := nn.LoadParams(f, p.List()); err != nil {
+		return c, nil, err
 	}
 	return c, p, nil
 }

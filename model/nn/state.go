@@ -43,3 +43,30 @@ func ReadTrainState(f *checkpoint.File, ps []*Param) (*Adam, LoopState, error) {
 	}
 	return opt, st, nil
 }
+
+// Tensors wraps parameters as checkpoint tensors (no copy); half stores
+// them as float16.
+func Tensors(ps []*Param, half bool) []*checkpoint.Tensor {
+	dt := "f32"
+	if half {
+		dt = "f16"
+	}
+	out := make([]*checkpoint.Tensor, len(ps))
+	for i, q := range ps {
+		out[i] = &checkpoint.Tensor{Name: q.Name, Shape: q.Shape, DType: dt, Data: q.Data}
+	}
+	return out
+}
+
+// LoadParams points each parameter at the checkpoint tensor of the same
+// name, checking its shape.
+func LoadParams(f *checkpoint.File, ps []*Param) error {
+	for _, q := range ps {
+		data, err := f.Tensor(q.Name, q.Shape...)
+		if err != nil {
+			return err
+		}
+		q.Data = data
+	}
+	return nil
+}

@@ -139,13 +139,7 @@ func ToCheckpoint(c Config, p *Params, src, tgt []string, meta map[string]any, h
 	}
 	f := &checkpoint.File{Kind: KindTranslation, Config: cfg, Meta: meta,
 		Vocabs: map[string][]string{"src": src, "tgt": tgt}}
-	for _, q := range p.List() {
-		dt := "f32"
-		if half {
-			dt = "f16"
-		}
-		f.Tensors = append(f.Tensors, &checkpoint.Tensor{Name: q.Name, Shape: q.Shape, DType: dt, Data: q.Data})
-	}
+	f.Tensors = nn.Tensors(p.List(), half)
 	return f, nil
 }
 
@@ -159,12 +153,8 @@ func FromCheckpoint(f *checkpoint.File) (Config, *Params, error) {
 		return c, nil, fmt.Errorf("translate: config: %w", err)
 	}
 	p := NewParams(c)
-	for _, q := range p.List() {
-		data, err := f.Tensor(q.Name, q.Shape...)
-		if err != nil {
-			return c, nil, err
-		}
-		q.Data = data
+	if err := nn.LoadParams(f, p.List()); err != nil {
+		return c, nil, err
 	}
 	return c, p, nil
 }
