@@ -1,0 +1,84 @@
+// Package photo turns an uploaded file into an image the encoder can read:
+// size and pixel limits checked before any pixel is decoded, the formats a
+// phone produces, EXIF orientation honoured.
+package photo
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/gif" // GIF: the first frame
+	_ "image/jpeg"
+	_ "image/png"
+	"io"
+
+	"github.com/disintegration/imaging"
+	_ "golang.org/x/image/webp"
+)
+
+// Limits bound what is decoded.
+type Limits struct {
+	MaxBytes  int64 // file size
+	MaxPixels int64 // width x height, read from the header
+}
+
+// DefaultLimits: 10 MB files, 40 megapixels.
+var DefaultLimits = Limits{MaxBytes: 10 << 20, MaxPixels: 40_000_000}
+
+// Errors for the caller to map to 4xx responses. Each says what to do.
+var (
+	ErrEmpty    = errors.New("the file is empty")
+	ErrTooLarge = errors.New("the file is too large")
+	ErrTooBig   = errors.New("the image has too many pixels")
+	ErrNotImage = errors.New("the file is not a JPEG, PNG, GIF or WebP image")
+	ErrCorrupt  = errors.New("the image is damaged or cut short and cannot be read")
+	ErrNoPixels = errors.New("the image has no pixels")
+)
+
+// Info describes a decoded upload.
+type Info struct {
+	Format        string
+	Width, Height int // as stored, before orientation
+}
+
+// Decode reads at most l.MaxBytes from r and decodes the image, rotated
+// upright by its EXIF orientation.
+func Decode(r io.Reader, l Limits) (image.Image, Info, error) {
+	data, err := io.ReadAll(io.LimitReader(r, l.MaxBytes+1))
+	if err != nil {
+		return nil, Info{}, fmt.Errorf("reading the upload: %w", err)
+	}
+	if len(data) == 0 {
+		return nil, Info{}, ErrEmpty
+	}
+	if int64(len(data)) > l.MaxBytes {
+		return nil, Info{}, fmt.Errorf("%w: the limit is %d MB", ErrTooLarge, l.MaxBytes>>20)
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		if errors.Is(err, image.ErrFormat) {
+			return nil, Info{}, ErrNotImage
+		}
+		return nil, Info{}, ErrCorrupt
+	}
+	info := Info{Format: format, Width: cfg.Width, Height: cfg.Height}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, info, ErrNoPixels
+	}
+	// Checked before decoding: a small file can claim huge dimensions.
+	if int64(cfg.Width)*int64(cfg.Height) > l.MaxPixels {
+		return nil, info, fmt.Errorf("%w: %dx%d is over the limit of %d megapixels", ErrTooBig, cfg.Width, cfg.Height, l.MaxPixels/1_000_000)
+	}
+	img, err := imaging.Decode(bytes.NewReader(data), imaging.AutoOrientation(true))
+	if err != nil {
+		return nil, info, ErrCorrupt
+	}
+	return img, info, nil
+}
+
+// Square resizes and centre-crops img to size x size (the whole short side
+// is kept; the long side is cropped equally at both ends).
+func Square(img image.Image, size int) *image.NRGBA {
+	return imaging.Fill(img, size, size, imaging.Center, imaging.Lanczos)
+}

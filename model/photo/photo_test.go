@@ -1,0 +1,199 @@
+package photo
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"testing"
+)
+
+func solid(w, h int, c color.Color) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Set(x, y, c)
+		}
+	}
+	return img
+}
+
+func encodePNG(t *testing.T, img image.Image) []byte {
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func encodeJPEG(t *testing.T, img image.Image) []byte {
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// withOrientation inserts an EXIF APP1 segment with the given orientation
+// tag right after the JPEG's start-of-image marker.
+func withOrientation(jpg []byte, o uint16) []byte {
+	var tiff bytes.Buffer
+	tiff.WriteString("II*\x00")
+	binary.Write(&tiff, binary.LittleEndian, uint32(8)) // first IFD
+	binary.Write(&tiff, binary.LittleEndian, uint16(1)) // one entry
+	binary.Write(&tiff, binary.LittleEndian, uint16(0x0112))
+	binary.Write(&tiff, binary.LittleEndian, uint16(3)) // SHORT
+	binary.Write(&tiff, binary.LittleEndian, uint32(1))
+	binary.Write(&tiff, binary.LittleEndian, uint16(o))
+	binary.Write(&tiff, binary.LittleEndian, uint16(0))
+	binary.Write(&tiff, binary.LittleEndian, uint32(0)) // no next IFD
+	payload := append([]byte("Exif\x00\x00"), tiff.Bytes()...)
+	seg := []byte{0xFF, 0xE1, 0, 0}
+	binary.BigEndian.PutUint16(seg[2:], uint16(len(payload)+2))
+	out := append([]byte{0xFF, 0xD8}, seg...)
+	out = append(out, payload...)
+	return append(out, jpg[2:]...)
+}
+
+// pngHeaderOnly claims w x h pixels in a few dozen bytes: a decompression bomb.
+func pngHeaderOnly(w, h uint32) []byte {
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr, w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8], ihdr[9] = 8, 2
+	chunk := func(typ string, data []byte) []byte {
+		b := make([]byte, 4)
+		binary.BigEndian.PutUint32(b, uint32(len(data)))
+		b = append(append(b, typ...), data...)
+		crc := make([]byte, 4)
+		binary.BigEndian.PutUint32(crc, crc32.ChecksumIEEE(append([]byte(typ), data...)))
+		return append(b, crc...)
+	}
+	return append(append([]byte("\x89PNG\r\n\x1a\n"), chunk("IHDR", ihdr)...), chunk("IEND", nil)...)
+}
+
+// tinyWebP is a 4x3 red lossless WebP (made with cwebp from a PNG).
+const tinyWebP = "524946461c000000574542505650384c0f0000002f038000000710fd8ffe0722a2ff0100"
+
+func TestDecodeFormats(t *testing.T) {
+	red := color.NRGBA{255, 0, 0, 255}
+	webp, _ := hex.DecodeString(tinyWebP)
+	var anim bytes.Buffer
+	pal := color.Palette{color.NRGBA{0, 0, 255, 255}, color.NRGBA{0, 255, 0, 255}}
+	f1, f2 := image.NewPaletted(image.Rect(0, 0, 3, 3), pal), image.NewPaletted(image.Rect(0, 0, 3, 3), pal)
+	for i := range f2.Pix {
+		f2.Pix[i] = 1
+	}
+	gif.EncodeAll(&anim, &gif.GIF{Image: []*image.Paletted{f1, f2}, Delay: []int{10, 10}})
+	deep := image.NewNRGBA64(image.Rect(0, 0, 5, 4))
+	for i := range deep.Pix {
+		deep.Pix[i] = 0xFF
+	}
+	cases := []struct {
+		name   string
+		data   []byte
+		format string
+		w, h   int
+		first  color.NRGBA // top-left pixel after decoding (approximately for JPEG)
+	}{
+		{"png", encodePNG(t, solid(6, 4, red)), "png", 6, 4, red},
+		{"16-bit png", encodePNG(t, deep), "png", 5, 4, color.NRGBA{255, 255, 255, 255}},
+		{"jpeg", encodeJPEG(t, solid(8, 8, red)), "jpeg", 8, 8, red},
+		{"webp", webp, "webp", 4, 3, red},
+		{"animated gif: first frame", anim.Bytes(), "gif", 3, 3, color.NRGBA{0, 0, 255, 255}},
+		{"1x1", encodePNG(t, solid(1, 1, red)), "png", 1, 1, red},
+	}
+	for _, c := range cases {
+		img, info, err := Decode(bytes.NewReader(c.data), DefaultLimits)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		b := img.Bounds()
+		if info.Format != c.format || b.Dx() != c.w || b.Dy() != c.h {
+			t.Errorf("%s: %s %dx%d, want %s %dx%d", c.name, info.Format, b.Dx(), b.Dy(), c.format, c.w, c.h)
+		}
+		got := color.NRGBAModel.Convert(img.At(b.Min.X, b.Min.Y)).(color.NRGBA)
+		if d := diff(got, c.first); d > 8 {
+			t.Errorf("%s: first pixel %v, want %v", c.name, got, c.first)
+		}
+		if sq := Square(img, 224); sq.Bounds().Dx() != 224 || sq.Bounds().Dy() != 224 {
+			t.Errorf("%s: square is %v", c.name, sq.Bounds())
+		}
+	}
+}
+
+func diff(a, b color.NRGBA) int {
+	d := 0
+	for _, p := range [][2]uint8{{a.R, b.R}, {a.G, b.G}, {a.B, b.B}} {
+		if p[0] > p[1] {
+			d = max(d, int(p[0]-p[1]))
+		} else {
+			d = max(d, int(p[1]-p[0]))
+		}
+	}
+	return d
+}
+
+// A phone photo taken in portrait is stored landscape with an EXIF
+// orientation: it must come out upright.
+func TestEXIFOrientation(t *testing.T) {
+	jpg := withOrientation(encodeJPEG(t, solid(16, 8, color.NRGBA{0, 128, 255, 255})), 6) // rotate 90° clockwise
+	img, info, err := Decode(bytes.NewReader(jpg), DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dx() != 8 || b.Dy() != 16 || info.Width != 16 {
+		t.Fatalf("oriented image is %v (stored %dx%d), want 8x16", b, info.Width, info.Height)
+	}
+}
+
+func TestBadUploads(t *testing.T) {
+	jpg := encodeJPEG(t, solid(64, 64, color.NRGBA{10, 200, 30, 255}))
+	cases := []struct {
+		name string
+		data []byte
+		l    Limits
+		want error
+	}{
+		{"zero bytes", nil, DefaultLimits, ErrEmpty},
+		{"text renamed .jpg", []byte("hello, this is not a picture\n"), DefaultLimits, ErrNotImage},
+		{"truncated jpeg", jpg[:len(jpg)/2], DefaultLimits, ErrCorrupt},
+		{"decompression bomb", pngHeaderOnly(100_000, 100_000), DefaultLimits, ErrTooBig},
+		{"zero width", pngHeaderOnly(0, 10), DefaultLimits, ErrCorrupt},
+		{"too large a file", jpg, Limits{MaxBytes: 100, MaxPixels: 1 << 30}, ErrTooLarge},
+	}
+	for _, c := range cases {
+		_, _, err := Decode(bytes.NewReader(c.data), c.l)
+		if !errors.Is(err, c.want) {
+			t.Errorf("%s: got %v, want %v", c.name, err, c.want)
+		}
+	}
+}
+
+// FuzzDecode: any bytes give an image or one of the package's errors,
+// never a panic, within the limits.
+func FuzzDecode(f *testing.F) {
+	webp, _ := hex.DecodeString(tinyWebP)
+	var b bytes.Buffer
+	png.Encode(&b, solid(3, 2, color.NRGBA{1, 2, 3, 255}))
+	for _, s := range [][]byte{webp, b.Bytes(), pngHeaderOnly(50_000, 50_000), []byte("GIF89a"), {0xFF, 0xD8, 0xFF}} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		img, _, err := Decode(bytes.NewReader(data), Limits{MaxBytes: 1 << 20, MaxPixels: 1 << 20})
+		if err != nil {
+			return
+		}
+		if b := img.Bounds(); b.Dx()*b.Dy() > 1<<20 || b.Empty() {
+			t.Fatalf("decoded %v past the limits", b)
+		}
+		Square(img, 8)
+	})
+}
