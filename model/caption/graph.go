@@ -131,7 +131,7 @@ func buildGraph(c Config, p *Params, reg Reg, B, T int) (*graph, error) {
 	if gr.grads, err = G.Grad(gr.loss, wrt...); err != nil {
 		return nil, fmt.Errorf("caption: gradients: %w", err)
 	}
-	gr.vm = G.NewTapeMachine(g.G)
+	gr.vm = g.Machine()
 	return gr, nil
 }
 

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"runtime"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -154,4 +155,14 @@ func (g *Graph) Additive(h, w, ux3, v, maskBias *G.Node) *G.Node {
 		e = g.Add(e, maskBias)
 	}
 	return g.Must(G.SoftMax(e)) // a  (B, S)
+}
+
+// Machine compiles g into a tape machine that the garbage collector can
+// free. gorgonia sets a finalizer on every tape machine (it only matters for
+// CUDA); a finalizer on an object inside a reference cycle keeps the whole
+// cycle alive, so each rebuilt graph, with every value it held, would leak.
+func (g *Graph) Machine() G.VM {
+	vm := G.NewTapeMachine(g.G)
+	runtime.SetFinalizer(vm, nil)
+	return vm
 }

@@ -143,7 +143,7 @@ func buildGraph(c Config, p *Params, B, S, T int) (*graph, error) {
 	if gr.grads, err = G.Grad(gr.loss, wrt...); err != nil {
 		return nil, fmt.Errorf("translate: gradients: %w", err)
 	}
-	gr.vm = G.NewTapeMachine(g.G)
+	gr.vm = g.Machine()
 	return gr, nil
 }
 
