@@ -1,0 +1,12 @@
+//go:build openblas
+
+package translate
+
+import (
+	"gonum.org/v1/netlib/blas/netlib"
+	G "gorgonia.org/gorgonia"
+)
+
+// With -tags openblas the gradient checks run on the BLAS that training
+// uses.
+func init() { G.Use(netlib.Implementation{}) }
