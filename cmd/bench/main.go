@@ -1,0 +1,159 @@
+// Command bench times this project's inference against the libraries a
+// user would pick instead (PyTorch on the CPU, onnxruntime), on the same
+// trained weights, in one invocation: the peers run as child processes fed
+// the weights exported to a temporary directory, and every row first checks
+// that the peer computes what ours does.
+//
+//	go run ./cmd/bench [-json] [-seconds 2] [-ckpt model/trained/weights/en-de.ckpt]
+//
+// Times are medians after a warm-up; ratios are ours/peer (lower is better).
+// It exits non-zero when a parity check or a peer fails; a peer that is not
+// installed is reported and skipped.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+)
+
+type options struct {
+	ckpt, tflite, image, data string
+	python, ortDir            string
+	seconds                   float64
+	json, keep                bool
+	log                       io.Writer
+}
+
+// row is one line of the table. The floors are memory-bound lower limits
+// for a decode step: the bytes it must read over a measured bandwidth.
+type row struct {
+	Name        string  `json:"name"`
+	Ours        float64 `json:"ours"`
+	Peer        float64 `json:"peer"`
+	Unit        string  `json:"unit"`
+	Ratio       float64 `json:"ratio"`
+	Floor       float64 `json:"floor,omitempty"`        // weights / 256 MB copy bandwidth
+	FloorCached float64 `json:"floor_cached,omitempty"` // weights / bandwidth of a copy their size
+	Note        string  `json:"note,omitempty"`
+	failed      bool
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.ckpt, "ckpt", filepath.Join("model", "trained", "weights", "en-de.ckpt"), "translation checkpoint")
+	flag.StringVar(&o.data, "data", filepath.Join("..", "shared", "data"), "the shared data directory")
+	flag.StringVar(&o.tflite, "tflite", "", "MobileNetV2 TFLite file (default: DATA/weights/mobilenet_v2_1.0_224_quant.tflite)")
+	flag.StringVar(&o.image, "image", "", "JPEG photo for the encoder row (default: the first Flickr8k test image)")
+	flag.StringVar(&o.python, "python", "/usr/bin/python3", "Python that can import Debian's torch")
+	flag.StringVar(&o.ortDir, "ort", filepath.Join("runs", "ort"), "directory where onnxruntime-node is installed (holds node_modules)")
+	flag.Float64Var(&o.seconds, "seconds", 2, "timing budget per side and row, after warm-up")
+	flag.BoolVar(&o.json, "json", false, "print one JSON object per row instead of a table")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory of exported weights and peer scripts, and print its path")
+	flag.Parse()
+	if o.tflite == "" {
+		o.tflite = filepath.Join(o.data, "weights", "mobilenet_v2_1.0_224_quant.tflite")
+	}
+	o.log = os.Stderr
+	if !o.json {
+		o.log = os.Stdout
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	work, err := os.MkdirTemp("", "attention-bench-")
+	if err != nil {
+		return err
+	}
+	if o.keep {
+		fmt.Fprintf(o.log, "work directory: %s\n", work)
+	} else {
+		defer os.RemoveAll(work)
+	}
+	for name, b := range map[string][]byte{"peer_torch.py": peerTorch, "peer_ort.js": peerORT} {
+		if err := os.WriteFile(filepath.Join(work, name), b, 0o644); err != nil {
+			return err
+		}
+	}
+
+	fmt.Fprintf(o.log, "GOMAXPROCS %d; timing %.1f s per side and row\n", runtime.GOMAXPROCS(0), o.seconds)
+	rows, err := translationRows(ctx, o, work)
+	if err != nil {
+		return err
+	}
+	enc, err := encoderRow(ctx, o, work)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, enc)
+
+	failed := false
+	for i := range rows {
+		r := &rows[i]
+		if r.Peer > 0 && !r.failed {
+			r.Ratio = r.Ours / r.Peer
+		} else {
+			r.Peer = 0 // a peer that failed parity has no time worth comparing
+		}
+		failed = failed || r.failed
+		r.Ours, r.Peer, r.Floor, r.FloorCached = round(r.Ours, 1), round(r.Peer, 1), round(r.Floor, 1), round(r.FloorCached, 1)
+		r.Ratio = round(r.Ratio, 3)
+	}
+	if o.json {
+		enc := json.NewEncoder(os.Stdout)
+		for _, r := range rows {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+	} else {
+		printTable(os.Stdout, rows)
+	}
+	if failed {
+		return fmt.Errorf("a parity check or a peer failed (see the rows)")
+	}
+	return nil
+}
+
+// round keeps the JSON free of digits the timing cannot support.
+func round(v float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(v*p) / p
+}
+
+func printTable(w io.Writer, rows []row) {
+	num := func(v float64) string {
+		if v == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.1f", v)
+	}
+	const format = "%-40s %9s %9s %5s %10s %12s %12s\n"
+	fmt.Fprintf(w, format, "row", "ours", "peer", "unit", "ours/peer", "floor(256MB)", "floor(cache)")
+	for _, r := range rows {
+		ratio := "-"
+		if r.Ratio > 0 {
+			ratio = fmt.Sprintf("%.2fx", r.Ratio)
+		}
+		fmt.Fprintf(w, format, r.Name, num(r.Ours), num(r.Peer), r.Unit, ratio, num(r.Floor), num(r.FloorCached))
+	}
+	fmt.Fprintln(w)
+	for _, r := range rows {
+		if r.Note != "" {
+			fmt.Fprintf(w, "%s: %s\n", r.Name, r.Note)
+		}
+	}
+}

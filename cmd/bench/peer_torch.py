@@ -1,0 +1,324 @@
+"""PyTorch peer for cmd/bench: the same model, written the way a PyTorch user
+would write it for CPU inference, fed the weights that cmd/bench exported.
+
+Usage: peer_torch.py translate|mobilenet DIR. DIR holds req.json and raw
+little-endian float32 tensors; one JSON object goes to stdout.
+
+Shapes: S source length, E embedding, D = 2H encoder output, K decoder
+hidden, A attention, O pre-output, V target vocabulary, B beam.
+"""
+
+import json
+import math
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+PAD, BOS, EOS = 0, 2, 3
+
+
+def load(d, ref):
+    with open(os.path.join(d, ref["file"]), "rb") as f:
+        buf = bytearray(f.read())
+    return torch.frombuffer(buf, dtype=torch.float32).reshape(ref["shape"])
+
+
+def timed(fn, seconds, warmup=20):
+    """Median wall time of fn in microseconds, over as many calls as fit."""
+    for _ in range(warmup):
+        fn()
+    ts = []
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end or len(ts) < 5:
+        t0 = time.perf_counter_ns()
+        fn()
+        ts.append(time.perf_counter_ns() - t0)
+    ts.sort()
+    return {"median": ts[len(ts) // 2] / 1e3, "n": len(ts)}
+
+
+class Translator:
+    def __init__(self, cfg, p, src_ids):
+        self.cfg = cfg
+        E, H, K = cfg["emb"], cfg["enc_hidden"], cfg["dec_hidden"]
+        self.K = K
+        # Encoder (run once per sentence; not timed).
+        emb = p["src_emb"][torch.tensor(src_ids)]  # (S, E)
+        S = emb.shape[0]
+        outs = []
+        for d, order in (("fwd", range(S)), ("bwd", range(S - 1, -1, -1))):
+            xs = emb @ p[f"enc_{d}_wx"] + p[f"enc_{d}_b"]  # (S, 4H)
+            h, c = torch.zeros(H), torch.zeros(H)
+            out = torch.zeros(S, H)
+            for t in order:
+                h, c = lstm(xs[t] + h @ p[f"enc_{d}_wh"], c)
+                out[t] = h
+            outs.append(out)
+        self.x = torch.cat(outs, 1).contiguous()  # (S, D)
+        self.xT = self.x.t().contiguous()  # (D, S)
+        self.ux = (self.x @ p["att_u"] + p["att_b"]).contiguous()  # (S, A)
+        self.h0 = torch.tanh(self.x.mean(0) @ p["init_w"] + p["init_b"])  # (K)
+
+        self.emb = p["tgt_emb"]  # (V, E)
+        self.v = p["att_v"]  # (A)
+        # Batch 1 uses addmv on (out, in) matrices; batch B uses addmm on (in, out).
+        self.attW = p["att_w"]  # (K, A)
+        self.attWt = self.attW.t().contiguous()  # (A, K)
+        # LSTM input [emb; c; h] and pre-output input [h; c; emb], stacked.
+        self.decW = torch.cat((p["dec_wy"], p["dec_wc"], p["dec_wh"]), 0).contiguous()  # (E+D+K, 4K)
+        self.decWt = self.decW.t().contiguous()  # (4K, E+D+K)
+        self.decB = p["dec_b"]
+        self.preW = torch.cat((p["pre_wh"], p["pre_wc"], p["pre_wy"]), 0).contiguous()  # (K+D+E, O)
+        self.preWt = self.preW.t().contiguous()
+        self.preB = p["pre_b"]
+        self.outW = p["out_w"]  # (O, V)
+        self.outWt = self.outW.t().contiguous()  # (V, O)
+        self.outB = p["out_b"]
+
+    def step(self, h, c, prev):
+        """One decoder step at batch 1: h, c (K); prev an int."""
+        wh = torch.mv(self.attWt, h)  # W h_{t-1}                  (A)
+        e = torch.mv(torch.tanh(self.ux + wh), self.v)  # e_i = v·tanh(W h + U x_i + b)  (S)
+        a = torch.softmax(e, 0)  # a_t                                  (S)
+        ctx = torch.mv(self.xT, a)  # c_t = Σ a_i x_i                  (D)
+        y = self.emb[prev]  # emb(y_{t-1})                              (E)
+        gates = torch.addmv(self.decB, self.decWt, torch.cat((y, ctx, h)))  # (4K)
+        h, c = lstm(gates, c)  # (K)
+        pre = torch.tanh(torch.addmv(self.preB, self.preWt, torch.cat((h, ctx, y))))  # (O)
+        probs = torch.softmax(torch.addmv(self.outB, self.outWt, pre), 0)  # p_t (V)
+        return h, c, probs, a
+
+    def step_batch(self, h, c, prev):
+        """One decoder step for B hypotheses: h, c (B, K); prev (B) ids."""
+        wh = torch.mm(h, self.attW)  # (B, A)
+        e = torch.matmul(torch.tanh(self.ux.unsqueeze(0) + wh.unsqueeze(1)), self.v)  # (B, S)
+        a = torch.softmax(e, 1)  # (B, S)
+        ctx = torch.mm(a, self.x)  # (B, D)
+        y = self.emb[prev]  # (B, E)
+        gates = torch.addmm(self.decB, torch.cat((y, ctx, h), 1), self.decW)  # (B, 4K)
+        h, c = lstm(gates, c)  # (B, K)
+        pre = torch.tanh(torch.addmm(self.preB, torch.cat((h, ctx, y), 1), self.preW))  # (B, O)
+        probs = torch.softmax(torch.addmm(self.outB, pre, self.outW), 1)  # (B, V)
+        return h, c, probs, a
+
+
+def lstm(gates, c):
+    """Gates in the order input, forget, cell, output (as model/nn.LSTMCell)."""
+    i, f, g, o = gates.chunk(4, -1)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c), c
+
+
+def mask(p, t):
+    """model/search: no padding, no start token, no empty output."""
+    p[..., PAD] = 0
+    p[..., BOS] = 0
+    if t == 0:
+        p[..., EOS] = 0
+
+
+def lp(n):
+    return ((5 + n) / 6) ** 0.6
+
+
+def beam2(m, B):
+    """The first two steps of model/search's beam search, with the second
+    step's hypotheses as one batch; returns the best hypothesis's steps."""
+    h, c, p, a = m.step(m.h0, torch.zeros(m.K), BOS)
+    mask(p, 0)
+    first = [(math.log(float(p[i]) + 1e-30), int(i)) for i in torch.topk(p, B).indices]
+    first.sort(key=lambda x: -x[0])
+    beams = [(lg, [(i, p, a)], i) for lg, i in first[:B]]
+    hb, cb, pb, ab = m.step_batch(h.expand(len(beams), -1), c.expand(len(beams), -1), torch.tensor([b[2] for b in beams]))
+    mask(pb, 1)
+    cands = []
+    for k, (lg, steps, _) in enumerate(beams):
+        for i in torch.topk(pb[k], B).indices:
+            i = int(i)
+            cands.append((lg + math.log(float(pb[k, i]) + 1e-30), i, steps, pb[k], ab[k]))
+    cands.sort(key=lambda x: -x[0])
+    done, live = [], []
+    for lg, i, steps, pk, ak in cands:
+        if len(done) + len(live) >= B:
+            break
+        if i == EOS:
+            done.append((lg, steps))
+        else:
+            live.append((lg, steps + [(i, pk, ak)]))
+    hyps = done + live
+    best = hyps[0]
+    for hy in hyps[1:]:
+        if hy[0] / lp(len(hy[1]) + 1) > best[0] / lp(len(best[1]) + 1):
+            best = hy
+    return best[1]
+
+
+def report(steps, checks):
+    """Our probabilities at the ids cmd/bench names, and attention."""
+    out = []
+    for (i, p, a), chk in zip(steps, checks):
+        out.append({"id": i, "probs": [float(p[j]) for j in chk["ids"]], "att": a.tolist()})
+    return out
+
+
+def translate(d, req):
+    cfg = req["config"]
+    p = {r["name"]: load(d, r) for r in req["tensors"]}
+    m = Translator(cfg, p, req["src_ids"])
+    res = {}
+
+    # Parity: greedy steps fed the words our decoder chose.
+    h, c = m.h0, torch.zeros(m.K)
+    steps = []
+    for t, chk in enumerate(req["greedy"]):
+        h, c, pr, a = m.step(h, c, chk["prev"])
+        mask(pr, t)
+        steps.append((int(torch.argmax(pr)), pr, a))
+    res["greedy"] = report(steps, req["greedy"])
+    res["beam"] = report(beam2(m, req["beam"]), req["beam_check"])
+
+    # Decode step, batch 1: the step, the search's mask and its top-5.
+    st = {"h": m.h0, "c": torch.zeros(m.K), "prev": BOS, "t": 0}
+
+    def greedy_step():
+        h, c, pr, a = m.step(st["h"], st["c"], st["prev"])
+        mask(pr, st["t"])
+        top = torch.topk(pr, 5).indices
+        nxt = int(top[0])
+        if nxt == EOS or st["t"] >= 30:
+            st.update(h=m.h0, c=torch.zeros(m.K), prev=BOS, t=0)
+        else:
+            st.update(h=h, c=c, prev=nxt, t=st["t"] + 1)
+
+    res["step_us"] = timed(greedy_step, req["seconds"])
+
+    # Beam step: B hypotheses as one batch, then the search's bookkeeping
+    # (mask, log-probabilities, top-B per hypothesis, best B of B*B).
+    B = req["beam"]
+    h1, c1, p1, _ = m.step(m.h0, torch.zeros(m.K), BOS)
+    mask(p1, 0)
+    top1 = torch.topk(p1, B)
+    hB, cB = h1.expand(B, -1).contiguous(), c1.expand(B, -1).contiguous()
+    prevB, scoreB = top1.indices.clone(), torch.log(top1.values + 1e-30).double()
+
+    def beam_step():
+        h, c, pr, _ = m.step_batch(hB, cB, prevB)
+        mask(pr, 1)
+        top = torch.topk(pr, B, 1)  # (B, B)
+        cand = scoreB.unsqueeze(1) + torch.log(top.values.double() + 1e-30)  # (B, B)
+        best = torch.topk(cand.flatten(), B).indices
+        rows = torch.div(best, B, rounding_mode="floor")
+        return h[rows], c[rows], top.indices.flatten()[best]
+
+    res["beam_step_us"] = timed(beam_step, req["seconds"])
+
+    if req.get("onnx"):
+        try:
+            export_onnx(m, req["onnx"])
+        except Exception as e:  # reported, not fatal: the other rows stand
+            res["onnx_error"] = f"{type(e).__name__}: {e}"
+    return res
+
+
+class Step(torch.nn.Module):
+    """The batch-1 step as a module, for torch.onnx.export. Row vectors
+    times (in, out) matrices: onnxruntime runs a (1, in) x (in, out) MatMul
+    as a fast GEMM, while (out, in) x (in) ran ~10x slower here. (The
+    exporter of torch 1.13 has no addmv anyway.)"""
+
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, prev, h, c, xT, ux):
+        m = self.m
+        h, c = h.unsqueeze(0), c.unsqueeze(0)  # (1, K)
+        wh = h @ m.attW  # (1, A)
+        a = torch.softmax(torch.tanh(ux + wh) @ m.v, 0)  # (S)
+        ctx = (xT @ a).unsqueeze(0)  # (1, D)
+        y = m.emb[prev].unsqueeze(0)  # (1, E)
+        h, c = lstm(torch.cat((y, ctx, h), 1) @ m.decW + m.decB, c)  # (1, K)
+        pre = torch.tanh(torch.cat((h, ctx, y), 1) @ m.preW + m.preB)  # (1, O)
+        probs = torch.softmax(pre @ m.outW + m.outB, 1)  # (1, V)
+        return probs.squeeze(0), a, h.squeeze(0), c.squeeze(0)
+
+
+def export_onnx(m, d):
+    os.makedirs(d, exist_ok=True)
+    args = (torch.tensor(BOS), m.h0, torch.zeros(m.K), m.xT, m.ux)
+    torch.onnx.export(Step(m), args, os.path.join(d, "step.onnx"),
+                      input_names=["prev", "h", "c", "xT", "ux"],
+                      output_names=["probs", "att", "h_out", "c_out"],
+                      dynamic_axes={"xT": [1], "ux": [0], "att": [0]},
+                      opset_version=13)
+    for name, t in (("xT", m.xT), ("ux", m.ux), ("h0", m.h0)):
+        with open(os.path.join(d, name + ".f32"), "wb") as f:
+            f.write(t.contiguous().numpy().tobytes())
+
+
+def mobilenet(d, req):
+    consts = {int(k): load(d, r) for k, r in req["consts"].items()}
+    acts = {"NONE": None, "RELU": (0.0, float("inf")), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}
+    plan = []
+    for op in req["ops"]:
+        if op["op"] == "ADD":
+            plan.append(("add", op["in"], op["out"], acts[op["act"]]))
+            continue
+        w = consts[op["in"][1]]
+        if op["op"] == "CONV_2D":
+            w, groups = w.permute(0, 3, 1, 2).contiguous(), 1  # [O KH KW C] -> [O C KH KW]
+        else:
+            w, groups = w.permute(3, 0, 1, 2).contiguous(), op["groups"]  # [1 KH KW C] -> [C 1 KH KW]
+        b = consts[op["in"][2]] if len(op["in"]) > 2 and op["in"][2] >= 0 else None
+        # TF SAME padding puts an odd extra pixel after: conv2d cannot, F.pad can.
+        t, bt, l, r = op["pad"]
+        pad, fpad = (t, l), None
+        if t != bt or l != r:
+            pad, fpad = 0, (l, r, t, bt)
+        plan.append(("conv", [op["in"][0]], op["out"], acts[op["act"]],
+                     dict(weight=w, bias=b, stride=op["stride"], padding=pad, dilation=op["dilation"], groups=groups), fpad))
+    zero, scale = req["input"]["zero"], req["input"]["scale"]
+    Hin, Win = req["input"]["height"], req["input"]["width"]
+    with open(os.path.join(d, req["image"]), "rb") as f:
+        pix = torch.frombuffer(bytearray(f.read()), dtype=torch.uint8)
+
+    def run():
+        x = pix.float().sub_(zero).mul_(scale).reshape(1, Hin, Win, 3).permute(0, 3, 1, 2).contiguous()
+        vals = {req["input"]["tensor"]: x}
+        for kind, ins, out, act, *rest in plan:
+            if kind == "add":
+                y = vals[ins[0]] + vals[ins[1]]
+            else:
+                kw, fpad = rest
+                xi = vals[ins[0]]
+                if fpad is not None:
+                    xi = F.pad(xi, fpad)
+                y = F.conv2d(xi, **kw)
+            if act is not None:
+                y = torch.clamp_(y, act[0], act[1])
+            vals[out] = y
+        return vals[req["feature"]]
+
+    feat = run().permute(0, 2, 3, 1).contiguous()  # NHWC, as ours
+    with open(os.path.join(d, "peer_feat.f32"), "wb") as f:
+        f.write(feat.numpy().tobytes())
+    return {"encode_us": timed(run, req["seconds"], warmup=3)}
+
+
+def main():
+    task, d = sys.argv[1], sys.argv[2]
+    torch.set_num_threads(int(os.environ.get("BENCH_TORCH_THREADS", "1")))
+    with open(os.path.join(d, "req.json")) as f:
+        req = json.load(f)
+    with torch.inference_mode():
+        res = {"translate": translate, "mobilenet": mobilenet}[task](d, req)
+    res["version"] = torch.__version__
+    res["threads"] = f"torch {torch.get_num_threads()}, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '')}"
+    json.dump(res, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
