@@ -87,7 +87,7 @@ func NewParams(c Config) *Params {
 	}
 }
 
-// Init fills the weights: Glorot-uniform matrices, N(0, 0.1) embeddings,
+// Init fills the weights: Glorot-uniform matrices, N(0, 1) embeddings,
 // zero biases except the LSTM forget gate (1).
 func (p *Params) Init(rng *rand.Rand) {
 	for _, q := range p.List() {
@@ -96,7 +96,7 @@ func (p *Params) Init(rng *rand.Rand) {
 			clear(q.Data)
 		case q == p.Emb:
 			for i := range q.Data {
-				q.Data[i] = float32(rng.NormFloat64() * 0.1)
+				q.Data[i] = float32(rng.NormFloat64())
 			}
 		default:
 			lim := math.Sqrt(6 / float64(q.Shape[0]+q.Shape[1]))

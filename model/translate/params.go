@@ -97,8 +97,10 @@ func NewParams(c Config) *Params {
 	}
 }
 
-// Init fills the weights: uniform Glorot for matrices, N(0, 0.1) for
-// embeddings, zero biases except the LSTM forget gates (1).
+// Init fills the weights: uniform Glorot for matrices, N(0, 1) for
+// embeddings, zero biases except the LSTM forget gates (1). Unit-scale
+// embeddings matter: at 0.1 the encoder's outputs start so small that the
+// decoder learns to ignore the source and trains as a language model.
 func (p *Params) Init(rng *rand.Rand) {
 	for _, q := range p.List() {
 		switch {
@@ -106,7 +108,7 @@ func (p *Params) Init(rng *rand.Rand) {
 			clear(q.Data)
 		case q == p.SrcEmb || q == p.TgtEmb:
 			for i := range q.Data {
-				q.Data[i] = float32(rng.NormFloat64() * 0.1)
+				q.Data[i] = float32(rng.NormFloat64())
 			}
 		default:
 			lim := math.Sqrt(6 / float64(q.Shape[0]+q.Shape[1]))

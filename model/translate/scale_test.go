@@ -54,6 +54,12 @@ func TestGradientsOnLongerBatch(t *testing.T) {
 		g := gr.grad(pi)
 		for k := 0; k < 4; k++ {
 			i := rng.IntN(len(q.Data))
+			switch q { // rows of words the batch uses
+			case p.SrcEmb:
+				i = batch[k].Src[0]*c.Emb + rng.IntN(c.Emb)
+			case p.TgtEmb:
+				i = batch[k].Tgt[0]*c.Emb + rng.IntN(c.Emb)
+			}
 			old := q.Data[i]
 			const eps = 1e-2
 			q.Data[i] = old + eps
