@@ -39,6 +39,15 @@ func MatVecAdd(y, x, w []float32, out int) {
 }
 
 func axpy(a float32, x, y []float32) {
+	y = y[:len(x)] // also the bounds check the assembly relies on
+	if useAVX2 {
+		axpyAVX2(a, x, y)
+		return
+	}
+	axpyGo(a, x, y)
+}
+
+func axpyGo(a float32, x, y []float32) {
 	y = y[:len(x)]
 	n := len(x) &^ 3
 	for j := 0; j < n; j += 4 {
@@ -54,6 +63,14 @@ func axpy(a float32, x, y []float32) {
 
 // Dot returns the inner product of a and b.
 func Dot(a, b []float32) float32 {
+	b = b[:len(a)]
+	if useAVX2 {
+		return dotAVX2(a, b)
+	}
+	return dotGo(a, b)
+}
+
+func dotGo(a, b []float32) float32 {
 	b = b[:len(a)]
 	var s0, s1, s2, s3 float32
 	n := len(a) &^ 3
