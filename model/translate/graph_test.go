@@ -55,16 +55,18 @@ func tinyModel(att bool, seed uint64) *Model {
 			q.Data[i] += float32(rng.NormFloat64() * 0.3)
 		}
 	}
-	words := func(n int) []string {
-		w := []string{"<pad>", "<unk>", "<s>", "</s>"}
-		for i := 4; i < n; i++ {
-			w = append(w, string(rune('a'+i)))
-		}
-		return w
-	}
-	src, _ := vocab.New(words(c.SrcVocab))
-	tgt, _ := vocab.New(words(c.TgtVocab))
+	src, _ := vocab.New(testWords(c.SrcVocab))
+	tgt, _ := vocab.New(testWords(c.TgtVocab))
 	return &Model{Cfg: c, P: p, Src: src, Tgt: tgt}
+}
+
+// testWords is a vocabulary of n one-letter words after the reserved ones.
+func testWords(n int) []string {
+	w := []string{"<pad>", "<unk>", "<s>", "</s>"}
+	for i := 4; i < n; i++ {
+		w = append(w, string(rune('a'+i)))
+	}
+	return w
 }
 
 // The training graph computes the same loss as the serving path, and its

@@ -15,15 +15,8 @@ func TestGradientsOnLongerBatch(t *testing.T) {
 	p := NewParams(c)
 	rng := rand.New(rand.NewPCG(21, 1))
 	p.Init(rng)
-	words := func(n int) []string {
-		w := []string{"<pad>", "<unk>", "<s>", "</s>"}
-		for i := 4; i < n; i++ {
-			w = append(w, string(rune('A'+i)))
-		}
-		return w
-	}
-	src, _ := vocab.New(words(c.SrcVocab))
-	tgt, _ := vocab.New(words(c.TgtVocab))
+	src, _ := vocab.New(testWords(c.SrcVocab))
+	tgt, _ := vocab.New(testWords(c.TgtVocab))
 	m := &Model{Cfg: c, P: p, Src: src, Tgt: tgt}
 	var batch []Example
 	for b := 0; b < 7; b++ {
