@@ -112,10 +112,10 @@ func (g *Graph) Sum(a *G.Node, along ...int) *G.Node { return g.Must(G.Sum(a, al
 func (g *Graph) Bias(x, b *G.Node) *G.Node { return g.Must(G.BroadcastAdd(x, b, nil, []byte{0})) }
 
 // Rows is rows [t*n, (t+1)*n) of x: step t of a time-major matrix.
-func (g *Graph) Rows(x *G.Node, t, n int) *G.Node { return g.Must(G.Slice(x, G.S(t*n, (t+1)*n))) }
+func (g *Graph) Rows(x *G.Node, t, n int) *G.Node { return g.Must(Block(x, 0, t*n, n)) }
 
 // Cols is columns [i*n, (i+1)*n) of x.
-func (g *Graph) Cols(x *G.Node, i, n int) *G.Node { return g.Must(G.Slice(x, nil, G.S(i*n, (i+1)*n))) }
+func (g *Graph) Cols(x *G.Node, i, n int) *G.Node { return g.Must(Block(x, 1, i*n, n)) }
 
 // Reshape views x with a new shape.
 func (g *Graph) Reshape(x *G.Node, s ...int) *G.Node { return g.Must(G.Reshape(x, s)) }

@@ -67,3 +67,44 @@ func TestGradientsOnLongerBatch(t *testing.T) {
 		}
 	}
 }
+
+// The graph computes the serving path's loss whatever the padded batch
+// shape: large batches and long padding put time steps at row offsets past
+// 256, where gorgonia's own Slice returned wrong rows.
+func TestGraphMatchesServingPathAcrossShapes(t *testing.T) {
+	for _, att := range []bool{true, false} {
+		c := Config{SrcLang: "en", TgtLang: "de", SrcVocab: 40, TgtVocab: 30, Emb: 8, EncHidden: 6, DecHidden: 10, Att: 7, PreOut: 9, Attention: att}
+		p := NewParams(c)
+		rng := rand.New(rand.NewPCG(21, 1))
+		p.Init(rng)
+		src, _ := vocab.New(testWords(c.SrcVocab))
+		tgt, _ := vocab.New(testWords(c.TgtVocab))
+		m := &Model{Cfg: c, P: p, Src: src, Tgt: tgt}
+		var batch []Example
+		for b := 0; b < 8; b++ {
+			var ex Example
+			for i := 0; i < 20+rng.IntN(13); i++ {
+				ex.Src = append(ex.Src, 4+rng.IntN(c.SrcVocab-4))
+			}
+			for i := 0; i < 10+rng.IntN(12); i++ {
+				ex.Tgt = append(ex.Tgt, 4+rng.IntN(c.TgtVocab-4))
+			}
+			batch = append(batch, ex)
+		}
+		want := referenceLoss(m, batch)
+		for _, sh := range [][3]int{{8, 32, 24}, {16, 32, 24}, {32, 40, 40}, {64, 32, 32}} {
+			gr, err := buildGraph(c, p, sh[0], sh[1], sh[2])
+			if err != nil {
+				t.Fatal(err)
+			}
+			gr.fill(c, batch, 0, nil)
+			loss, err := gr.run()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(float64(loss)-want) > 1e-4 {
+				t.Errorf("attention=%v B=%d S=%d T=%d: graph loss %.6f, serving path %.6f", att, sh[0], sh[1], sh[2], loss, want)
+			}
+		}
+	}
+}
