@@ -8,27 +8,39 @@ import (
 	"attention/model/vocab"
 )
 
-// The gradient check again on a longer, wider batch: larger graphs make
-// gorgonia reuse more memory, which a tiny graph would not exercise.
-func TestGradientsOnLongerBatch(t *testing.T) {
-	c := Config{SrcLang: "en", TgtLang: "de", SrcVocab: 40, TgtVocab: 30, Emb: 8, EncHidden: 6, DecHidden: 10, Att: 7, PreOut: 9, Attention: true}
+// smallModel is a small random model (seeded) and the generator that made it.
+func smallModel(att bool) (*Model, *rand.Rand) {
+	c := Config{SrcLang: "en", TgtLang: "de", SrcVocab: 40, TgtVocab: 30, Emb: 8, EncHidden: 6, DecHidden: 10, Att: 7, PreOut: 9, Attention: att}
 	p := NewParams(c)
 	rng := rand.New(rand.NewPCG(21, 1))
 	p.Init(rng)
 	src, _ := vocab.New(testWords(c.SrcVocab))
 	tgt, _ := vocab.New(testWords(c.TgtVocab))
-	m := &Model{Cfg: c, P: p, Src: src, Tgt: tgt}
+	return &Model{Cfg: c, P: p, Src: src, Tgt: tgt}, rng
+}
+
+// randomBatch draws n sentence pairs whose source and target lengths are
+// min + [0, span) words.
+func randomBatch(rng *rand.Rand, c Config, n int, srcLen, tgtLen [2]int) []Example {
 	var batch []Example
-	for b := 0; b < 7; b++ {
+	for b := 0; b < n; b++ {
 		var ex Example
-		for i := 0; i < 5+rng.IntN(11); i++ {
+		for i := 0; i < srcLen[0]+rng.IntN(srcLen[1]); i++ {
 			ex.Src = append(ex.Src, 4+rng.IntN(c.SrcVocab-4))
 		}
-		for i := 0; i < 3+rng.IntN(12); i++ {
+		for i := 0; i < tgtLen[0]+rng.IntN(tgtLen[1]); i++ {
 			ex.Tgt = append(ex.Tgt, 4+rng.IntN(c.TgtVocab-4))
 		}
 		batch = append(batch, ex)
 	}
+	return batch
+}
+
+// The gradient check again on a longer, wider batch than graph_test.go's.
+func TestGradientsOnLongerBatch(t *testing.T) {
+	m, rng := smallModel(true)
+	c, p := m.Cfg, m.P
+	batch := randomBatch(rng, c, 7, [2]int{5, 11}, [2]int{3, 12})
 	S, T := batchShape(batch)
 	gr, err := buildGraph(c, p, 8, S, T)
 	if err != nil {
@@ -73,24 +85,9 @@ func TestGradientsOnLongerBatch(t *testing.T) {
 // 256, where gorgonia's own Slice returned wrong rows.
 func TestGraphMatchesServingPathAcrossShapes(t *testing.T) {
 	for _, att := range []bool{true, false} {
-		c := Config{SrcLang: "en", TgtLang: "de", SrcVocab: 40, TgtVocab: 30, Emb: 8, EncHidden: 6, DecHidden: 10, Att: 7, PreOut: 9, Attention: att}
-		p := NewParams(c)
-		rng := rand.New(rand.NewPCG(21, 1))
-		p.Init(rng)
-		src, _ := vocab.New(testWords(c.SrcVocab))
-		tgt, _ := vocab.New(testWords(c.TgtVocab))
-		m := &Model{Cfg: c, P: p, Src: src, Tgt: tgt}
-		var batch []Example
-		for b := 0; b < 8; b++ {
-			var ex Example
-			for i := 0; i < 20+rng.IntN(13); i++ {
-				ex.Src = append(ex.Src, 4+rng.IntN(c.SrcVocab-4))
-			}
-			for i := 0; i < 10+rng.IntN(12); i++ {
-				ex.Tgt = append(ex.Tgt, 4+rng.IntN(c.TgtVocab-4))
-			}
-			batch = append(batch, ex)
-		}
+		m, rng := smallModel(att)
+		c, p := m.Cfg, m.P
+		batch := randomBatch(rng, c, 8, [2]int{20, 13}, [2]int{10, 12})
 		want := referenceLoss(m, batch)
 		for _, sh := range [][3]int{{8, 32, 24}, {16, 32, 24}, {32, 40, 40}, {64, 32, 32}} {
 			gr, err := buildGraph(c, p, sh[0], sh[1], sh[2])
