@@ -6,6 +6,7 @@ package model
 
 import (
 	"context"
+	"image"
 	"iter"
 )
 
@@ -105,4 +106,15 @@ type Prepared interface {
 	Source() Source
 	// Decode yields steps as they are made; it stops when ctx is cancelled.
 	Decode(ctx context.Context, opts Options) iter.Seq2[Step, error]
+}
+
+// Captioner turns a photo into a grid of regions and decodes a caption
+// about it step by step.
+type Captioner interface {
+	Info() Info
+	// Prepare encodes img, which must already be the square crop the
+	// model sees (see CropSize).
+	Prepare(img image.Image) (Prepared, error)
+	// CropSize is the side of the square the photo is cropped to.
+	CropSize() int
 }

@@ -5,5 +5,5 @@ import "embed"
 
 // FS holds the files served under /static/.
 //
-//go:embed *.js *.css *.svg
+//go:embed *.js *.css *.svg examples/*.jpg
 var FS embed.FS

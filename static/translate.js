@@ -3,7 +3,7 @@
 // choices. The same rendering path serves the websocket stream, the HTTP
 // fallback and replays, so all three look identical.
 
-const $ = (id) => document.getElementById(id);
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, Player, Socket, Status } from "./common.js";
 
 const els = {
   form: $("translate-form"),
@@ -27,61 +27,8 @@ const els = {
   result: $("result"),
 };
 
-const SLOW_MS = 700; // one word every 0.7 s: slow enough to talk over
-const REPLAY_MIN_MS = 150; // live replays still need visible gaps between words
 const MIN_CELL = 36;
 const MAX_CELL = 54;
-
-// ---------------------------------------------------------------- colour map
-
-// Viridis sampled at 0, 0.1, ..., 1 (matplotlib). Perceptually uniform and
-// readable with the common forms of colour blindness; linear interpolation
-// between these anchors is visually indistinguishable from the full table.
-const VIRIDIS = [
-  "#440154", "#482475", "#414487", "#355f8d", "#2a788e", "#21918c",
-  "#22a884", "#44bf70", "#7ad151", "#bddf26", "#fde725",
-].map((h) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16)));
-
-function colour(t) {
-  const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0)) * (VIRIDIS.length - 1);
-  const i = Math.min(VIRIDIS.length - 2, Math.floor(x));
-  const f = x - i;
-  return VIRIDIS[i].map((c, k) => Math.round(c + (VIRIDIS[i + 1][k] - c) * f));
-}
-
-const css = ([r, g, b]) => `rgb(${r}, ${g}, ${b})`;
-
-// Text on a coloured cell must stay readable: pick black or white by the
-// WCAG relative luminance of the background.
-function inkFor([r, g, b]) {
-  const lin = (c) => {
-    c /= 255;
-    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-  };
-  const L = 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
-  return L > 0.179 ? "#111" : "#fff";
-}
-
-// Whole percents, except below 1% where a rounded "0%" would hide that a
-// word still had some chance.
-function pct(p) {
-  if (!Number.isFinite(p)) return "–";
-  if (p <= 0) return "0%";
-  if (p < 0.001) return "<0.1%";
-  if (p < 0.0095) return `${(p * 100).toFixed(1)}%`;
-  return `${Math.round(p * 100)}%`;
-}
-
-// Special tokens are spelled out for students; the raw form stays in a tooltip.
-const SPECIAL = { "</s>": "(end)", "<unk>": "(unknown)", "<s>": "(start)", "<pad>": "(padding)" };
-
-// The legend is drawn from the same table as the cells so they cannot drift
-// apart. CSSOM writes are allowed under the page's style-src policy; style
-// attributes in markup are not.
-function drawLegend() {
-  const stops = VIRIDIS.map((c, i) => `${css(c)} ${(i * 100) / (VIRIDIS.length - 1)}%`);
-  els.legendBar.style.backgroundImage = `linear-gradient(to right, ${stops.join(", ")})`;
-}
 
 // ---------------------------------------------------------------- state
 
@@ -92,15 +39,12 @@ const state = {
   via: null, // "ws" or "http"
   source: null, // {tokens, unknown}
   steps: [],
-  arrivals: [], // arrival times, so a live replay keeps the real rhythm
   done: null,
-  cur: -1, // index of the step on screen; -1 = none yet
-  following: true, // playback advances on its own until the user scrubs
-  replaying: false,
-  timer: 0,
   hover: null, // {row, col}: what the pointer or focus is on, either may be null
   activeCell: null, // the grid cell that holds the grid's single tab stop
 };
+
+const player = new Player(els.pace, show);
 
 // Per-request DOM, rebuilt on each new source.
 let srcChips = [];
@@ -108,47 +52,22 @@ let colHeads = [];
 let tgtChips = [];
 let rows = []; // {tr, head, cells[]}
 
-function h(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
 // ---------------------------------------------------------------- status
-
-let statusTopic = ""; // "req" while a request owns the line, "conn" for socket news
-
-function setStatus(text, kind = "", topic = "req") {
-  statusTopic = text ? topic : "";
-  els.status.textContent = text;
-  els.status.classList.toggle("is-error", kind === "error");
-  els.status.classList.toggle("is-busy", kind === "busy");
-  els.status.classList.toggle("is-ok", kind === "ok");
-}
 
 function requestInFlight() {
   return state.reqId !== null && state.done === null;
 }
 
-// Socket news must not hide an error or a running request's progress.
-function setConnStatus(text) {
-  if (requestInFlight() || els.status.classList.contains("is-error")) return;
-  if (statusTopic === "req" && els.status.textContent && !text.startsWith("Connection lost")) return;
-  setStatus(text, text.startsWith("Connection lost") ? "busy" : "", "conn");
-}
+const status = new Status(els.status, requestInFlight);
+const setStatus = (text, kind) => status.set(text, kind);
 
 // ---------------------------------------------------------------- rendering
 
 function clearResult() {
-  stopTimer();
+  player.reset();
   state.source = null;
   state.steps = [];
-  state.arrivals = [];
   state.done = null;
-  state.cur = -1;
-  state.following = true;
-  state.replaying = false;
   state.hover = null;
   state.activeCell = null;
   srcChips = [];
@@ -231,7 +150,6 @@ function onStep(step) {
   if (!state.source || !step) return;
   const i = state.steps.length;
   state.steps.push(step);
-  state.arrivals.push(performance.now());
 
   const chip = h("span", "tok tgt-tok", step.token);
   chip.dataset.row = String(i);
@@ -276,7 +194,7 @@ function onStep(step) {
   // Long outputs get smaller chips so the sentence stays on a few lines.
   els.target.classList.toggle("is-long", state.steps.length > 14);
   updateSlider();
-  pump();
+  player.arrive();
 }
 
 function onDone(payload) {
@@ -294,11 +212,11 @@ function onDone(payload) {
   }
   els.replay.disabled = n === 0;
   els.go.disabled = false;
-  pump();
+  player.finish();
 }
 
 function onError(payload) {
-  stopTimer();
+  player.stop();
   const msg = (payload && payload.message) || "Something went wrong.";
   setStatus(msg, "error");
   state.reqId = null;
@@ -306,57 +224,11 @@ function onError(payload) {
   els.go.disabled = false;
 }
 
-function onQueued(payload) {
-  const ahead = payload && Number(payload.ahead);
-  if (Number.isFinite(ahead) && ahead > 0) {
-    setStatus(`Queued: ${ahead} ahead of you…`, "busy");
-  } else {
-    setStatus("Queued: you are next…", "busy");
-  }
-}
-
 // ---------------------------------------------------------------- playback
-
-function stopTimer() {
-  if (state.timer) clearTimeout(state.timer);
-  state.timer = 0;
-}
-
-function gapBefore(i) {
-  if (els.pace.value === "slow") return SLOW_MS;
-  const real = state.arrivals[i] - state.arrivals[i - 1];
-  return Math.max(REPLAY_MIN_MS, Number.isFinite(real) ? real : 0);
-}
-
-// Advance the display toward the newest step, at the chosen pacing. The
-// server never waits for us, so steps queue here.
-function pump() {
-  if (!state.following || state.timer) return;
-  const last = state.steps.length - 1;
-  if (state.cur >= last) {
-    if (state.done) state.replaying = false;
-    return;
-  }
-  if (els.pace.value === "live" && !state.replaying) {
-    show(last);
-    return;
-  }
-  const next = state.cur + 1;
-  const delay = next === 0 ? 0 : gapBefore(next);
-  state.timer = setTimeout(() => {
-    state.timer = 0;
-    show(next, true);
-    pump();
-  }, delay);
-}
 
 // follow: keep the newest row in view, for word-by-word playback and
 // stepping; a live decode that appears at once leaves the page where it is.
-function show(k, follow = false) {
-  const n = state.steps.length;
-  k = Math.max(-1, Math.min(n - 1, k));
-  const grew = k > state.cur;
-  state.cur = k;
+function show(k, grew, follow) {
   tgtChips.forEach((chip, i) => {
     const visible = i <= k;
     if (visible && chip.hidden && grew) chip.classList.add("is-new");
@@ -383,9 +255,9 @@ function updateSlider() {
   const n = state.steps.length;
   els.step.max = String(Math.max(0, n - 1));
   els.step.disabled = n === 0;
-  els.step.value = String(Math.max(0, state.cur));
-  const word = state.cur >= 0 ? state.steps[state.cur].token : "";
-  const text = state.cur >= 0 ? `word ${state.cur + 1} of ${n}` : n ? `0 of ${n}` : "–";
+  els.step.value = String(Math.max(0, player.cur));
+  const word = player.cur >= 0 ? state.steps[player.cur].token : "";
+  const text = player.cur >= 0 ? `word ${player.cur + 1} of ${n}` : n ? `0 of ${n}` : "–";
   els.stepReadout.textContent = text;
   els.step.setAttribute("aria-valuetext", word ? `${text}: ${word}` : text);
   els.replay.disabled = !(state.done && n > 0);
@@ -419,8 +291,8 @@ function applyHighlight() {
   const hv = state.hover;
   let row = hv ? hv.row : null;
   const col = hv ? hv.col : null;
-  if (!hv && state.cur >= 0) row = state.cur;
-  if (row !== null && row > state.cur) row = null;
+  if (!hv && player.cur >= 0) row = player.cur;
+  if (row !== null && row > player.cur) row = null;
 
   const att = row !== null ? state.steps[row].attention || [] : null;
   srcChips.forEach((chip, j) => {
@@ -428,7 +300,7 @@ function applyHighlight() {
     chip.classList.toggle("is-hl", col === j);
   });
   tgtChips.forEach((chip, i) => {
-    const w = col !== null && i <= state.cur ? (state.steps[i].attention || [])[col] ?? 0 : null;
+    const w = col !== null && i <= player.cur ? (state.steps[i].attention || [])[col] ?? 0 : null;
     shade(chip, w);
     chip.classList.toggle("is-hl", hv !== null && row === i);
   });
@@ -441,7 +313,7 @@ function applyHighlight() {
   els.grid.classList.toggle("has-col", col !== null);
 
   renderReadout(row, col, hv !== null);
-  renderTopK(row !== null ? row : state.cur);
+  renderTopK(els.topk, els.topkTitle, state.steps, row !== null ? row : player.cur);
 }
 
 function renderReadout(row, col, hovering) {
@@ -464,39 +336,6 @@ function renderReadout(row, col, hovering) {
     text = `Shading the output by how much each word looked at “${tok[col]}”.`;
   }
   els.readout.textContent = text;
-}
-
-function renderTopK(i) {
-  els.topk.textContent = "";
-  if (i === null || i < 0 || !state.steps[i]) {
-    els.topkTitle.textContent = "Top choices for this word";
-    return;
-  }
-  const step = state.steps[i];
-  els.topkTitle.textContent = `Top choices for word ${i + 1}`;
-  const alts = step.top_k && step.top_k.length ? step.top_k : [{ token: step.token, prob: step.prob }];
-  let chosenMarked = false;
-  alts.forEach((alt) => {
-    const li = h("li", "topk-item");
-    const chosen = !chosenMarked && (alt.token === step.token || (step.unknown && alt.token === "<unk>"));
-    if (chosen) {
-      chosenMarked = true;
-      li.classList.add("is-chosen");
-    }
-    const word = h("span", "topk-word", SPECIAL[alt.token] || alt.token);
-    if (SPECIAL[alt.token]) {
-      word.classList.add("is-special");
-      word.title = alt.token === "</s>" ? "end of sentence (</s>)" : alt.token;
-    }
-    const bar = h("span", "topk-bar");
-    const fill = h("span", "topk-fill");
-    fill.style.width = `${Math.max(0, Math.min(1, alt.prob || 0)) * 100}%`;
-    bar.append(fill);
-    const p = h("span", "topk-pct", pct(alt.prob));
-    li.append(word, bar, p);
-    if (chosen) li.append(h("span", "topk-tag", "chosen"));
-    els.topk.append(li);
-  });
 }
 
 function targetOf(e) {
@@ -560,7 +399,7 @@ function wireGridKeys() {
       default: return;
     }
     e.preventDefault();
-    r = Math.max(0, Math.min(state.cur, r));
+    r = Math.max(0, Math.min(player.cur, r));
     c = Math.max(0, Math.min(ncol - 1, c));
     const next = rows[r] && rows[r].cells[c];
     if (next) {
@@ -576,70 +415,11 @@ function wireGridKeys() {
 
 // ---------------------------------------------------------------- transport
 
-const sock = { ws: null, open: false, everOpen: false, attempts: 0, timer: 0 };
-
-function wsURL() {
-  const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${proto}//${location.host}/ws`;
-}
-
-function connect() {
-  sock.timer = 0;
-  let ws;
-  try {
-    ws = new WebSocket(wsURL());
-  } catch {
-    scheduleReconnect();
-    return;
-  }
-  sock.ws = ws;
-  ws.addEventListener("open", () => {
-    const wasLost = sock.everOpen || sock.attempts > 0;
-    sock.open = true;
-    sock.everOpen = true;
-    sock.attempts = 0;
-    if (wasLost) setConnStatus("Connected again.");
-  });
-  ws.addEventListener("message", (e) => {
-    if (ws === sock.ws) handleMessage(e.data);
-  });
-  ws.addEventListener("close", () => {
-    if (ws !== sock.ws) return;
-    sock.ws = null;
-    sock.open = false;
-    // A decode cut off by the drop is finished over HTTP instead.
-    if (requestInFlight() && state.via === "ws" && state.pending) httpTranslate(state.pending);
-    scheduleReconnect();
-  });
-}
-
-function scheduleReconnect() {
-  if (sock.timer) return;
-  const delay = Math.min(10000, 500 * 2 ** sock.attempts);
-  sock.attempts += 1;
-  if (sock.everOpen) {
-    setConnStatus(`Connection lost — reconnecting in ${Math.max(1, Math.round(delay / 1000))} s…`);
-  }
-  sock.timer = setTimeout(connect, delay);
-}
-
-function send(type, payload) {
-  sock.ws.send(JSON.stringify({ type, v: 1, payload }));
-}
-
-function handleMessage(data) {
-  let msg;
-  try {
-    msg = JSON.parse(data);
-  } catch {
-    return;
-  }
-  if (!msg || typeof msg !== "object") return;
-  const p = msg.payload || {};
+function handleMessage(type, p) {
   // Replies to an earlier request (replaced by a newer one) are dropped.
   if (p.id && p.id !== state.reqId) return;
-  if (!p.id && msg.type !== "error") return;
-  switch (msg.type) {
+  if (!p.id && type !== "error") return;
+  switch (type) {
     case "source":
       if (state.via !== "ws") return;
       onSource(p);
@@ -652,7 +432,7 @@ function handleMessage(data) {
       if (state.via === "ws") onDone(p);
       break;
     case "queued":
-      onQueued(p);
+      status.queued(p);
       break;
     case "error":
       onError(p);
@@ -661,6 +441,15 @@ function handleMessage(data) {
       break;
   }
 }
+
+const sock = new Socket({
+  onMessage: handleMessage,
+  onStatus: (text) => status.conn(text),
+  // A decode cut off by the drop is finished over HTTP instead.
+  onDrop: () => {
+    if (requestInFlight() && state.via === "ws" && state.pending) httpTranslate(state.pending);
+  },
+});
 
 async function httpTranslate(payload) {
   const id = payload.id;
@@ -712,16 +501,8 @@ function translate(text) {
   state.reqId = payload.id;
   state.pending = payload;
   setStatus("Translating…", "busy");
-  if (sock.open && sock.ws) {
-    state.via = "ws";
-    try {
-      send("translate", payload);
-      return;
-    } catch {
-      // fall through to HTTP
-    }
-  }
-  httpTranslate(payload);
+  state.via = "ws";
+  if (!sock.send("translate", payload)) httpTranslate(payload);
 }
 
 // ---------------------------------------------------------------- controls
@@ -747,20 +528,10 @@ function wireControls() {
     });
   });
   els.model.addEventListener("change", updateModelNote);
-  els.step.addEventListener("input", () => {
-    state.following = false;
-    state.replaying = false;
-    stopTimer();
-    show(Number(els.step.value));
-  });
+  els.step.addEventListener("input", () => player.goTo(Number(els.step.value)));
   els.replay.addEventListener("click", () => {
-    if (!state.steps.length) return;
-    stopTimer();
-    state.following = true;
-    state.replaying = true;
     state.hover = null;
-    show(-1);
-    pump();
+    player.replay();
   });
   // Left/Right step through the decode from anywhere except places where
   // those keys already mean something (typing, menus, the slider, the grid).
@@ -771,10 +542,7 @@ function wireControls() {
     const t = e.target;
     if (t instanceof Element && t.closest("input, select, textarea, [contenteditable], #grid")) return;
     e.preventDefault();
-    state.following = false;
-    state.replaying = false;
-    stopTimer();
-    show(Math.max(0, state.cur + delta), true);
+    player.goTo(Math.max(0, player.cur + delta));
   });
   let resizeTimer = 0;
   window.addEventListener("resize", () => {
@@ -783,9 +551,9 @@ function wireControls() {
   });
 }
 
-drawLegend();
+drawLegend(els.legendBar);
 wireControls();
 wireHover();
 wireGridKeys();
 updateModelNote();
-connect();
+sock.connect();

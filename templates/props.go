@@ -17,3 +17,20 @@ type TranslateProps struct {
 	MaxChars int      // longest text accepted
 	Examples []string // sentences offered as one-click examples
 }
+
+// CaptionProps are the caption page's inputs.
+type CaptionProps struct {
+	Models      []ModelOption
+	Unavailable string // why captioning is off, and what to do; "" when on
+	MaxMB       int    // largest upload, in megabytes
+	MaxMP       int    // most pixels, in megapixels
+	Examples    []Example
+}
+
+// Example is a photo offered as a one-click example.
+type Example struct {
+	Src     string // under /static/
+	Alt     string
+	Credit  string
+	Licence string
+}

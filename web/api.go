@@ -19,11 +19,18 @@ import (
 )
 
 func (s *Server) listModels(c echo.Context) error {
-	infos := make([]model.Info, 0, len(s.order))
+	infos := make([]model.Info, 0, len(s.order)+len(s.capOrder))
 	for _, id := range s.order {
 		infos = append(infos, s.translators[id].Info())
 	}
-	return c.JSON(http.StatusOK, map[string]any{"models": infos})
+	for _, id := range s.capOrder {
+		infos = append(infos, s.captioners[id].Info())
+	}
+	resp := map[string]any{"models": infos}
+	if s.capOff != "" {
+		resp["caption_unavailable"] = s.capOff
+	}
+	return c.JSON(http.StatusOK, resp)
 }
 
 // TranslateRequest is the body of POST /api/v1/translate and the payload of
@@ -35,8 +42,8 @@ type TranslateRequest struct {
 	Beam  int    `json:"beam,omitempty"`
 }
 
-// TranslateResponse is the collected stream.
-type TranslateResponse struct {
+// DecodeResponse is the collected stream of one translation or caption.
+type DecodeResponse struct {
 	Model        string       `json:"model"`
 	Source       model.Source `json:"source"`
 	TargetTokens []string     `json:"target_tokens"`
@@ -44,6 +51,10 @@ type TranslateResponse struct {
 	Attention    [][]float32  `json:"attention"`
 	Steps        []model.Step `json:"steps"`
 	ElapsedMS    int64        `json:"elapsed_ms"`
+	// Captions only, as the stream sends them: the square crop the model
+	// saw, and one heat layer per step (data: URLs).
+	Image string   `json:"image,omitempty"`
+	Heat  []string `json:"heat,omitempty"`
 }
 
 // check validates a request and prepares its source.
@@ -102,6 +113,9 @@ func (s *Server) translate(c echo.Context) error {
 		}
 		return Errorf(EInvalid, "could not read the request body")
 	}
+	if !utf8.Valid(body) {
+		return Errorf(EInvalid, "the request body is not valid UTF-8")
+	}
 	var req TranslateRequest
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
@@ -118,19 +132,27 @@ func (s *Server) translate(c echo.Context) error {
 		return Errorf(EBusy, "the server is busy; try again in a moment")
 	}
 	defer s.decodes.release()
-	start := time.Now()
-	resp := TranslateResponse{Model: t.Info().ID, Source: p.Source(), TargetTokens: []string{}, Attention: [][]float32{}, Steps: []model.Step{}}
-	for st, err := range p.Decode(ctx, model.Options{Beam: req.Beam}) {
+	resp, err := collect(ctx, t.Info(), p, req.Beam, time.Now())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+// collect runs a decode to the end.
+func collect(ctx context.Context, info model.Info, p model.Prepared, beam int, start time.Time) (*DecodeResponse, error) {
+	resp := &DecodeResponse{Model: info.ID, Source: p.Source(), TargetTokens: []string{}, Attention: [][]float32{}, Steps: []model.Step{}}
+	for st, err := range p.Decode(ctx, model.Options{Beam: beam}) {
 		if err != nil {
-			return err
+			return nil, err
 		}
 		resp.Steps = append(resp.Steps, st)
 		resp.TargetTokens = append(resp.TargetTokens, st.Token)
 		resp.Attention = append(resp.Attention, st.Attention)
 	}
-	resp.Text = vocab.Detokenize(resp.TargetTokens, t.Info().TgtLang)
+	resp.Text = vocab.Detokenize(resp.TargetTokens, info.TgtLang)
 	resp.ElapsedMS = time.Since(start).Milliseconds()
-	return c.JSON(http.StatusOK, resp)
+	return resp, nil
 }
 
 // jsonProblem describes a JSON decoding error without echoing user data.

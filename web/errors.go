@@ -13,6 +13,7 @@ const (
 	ETooLarge    = "too_large"
 	EUnsupported = "unsupported"
 	EBusy        = "busy"
+	EUnavailable = "unavailable"
 	ERateLimited = "rate_limited"
 	EBadMessage  = "bad_message"
 	EInternal    = "internal"
@@ -42,7 +43,7 @@ func status(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case EUnsupported:
 		return http.StatusUnsupportedMediaType
-	case EBusy:
+	case EBusy, EUnavailable:
 		return http.StatusServiceUnavailable
 	case ERateLimited:
 		return http.StatusTooManyRequests

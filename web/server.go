@@ -26,13 +26,19 @@ import (
 const (
 	MaxTextChars = 300      // characters of text to translate
 	MaxBodyBytes = 64 << 10 // JSON request body
-	MaxWSMessage = 8 << 10  // one websocket message
+	// MaxWSMessage bounds one websocket message: a caption request carries
+	// its photo as base64, a third larger than the file.
+	MaxWSMessage = 14 << 20
 )
 
 // Config is what a Server is built from.
 type Config struct {
 	Translators []model.Translator
-	Logger      *slog.Logger
+	Captioners  []model.Captioner
+	// CaptionOff, when there are no captioners, says why and what to do;
+	// the caption page and API show it.
+	CaptionOff string
+	Logger     *slog.Logger
 	// MaxDecodes bounds how many decodes run at once (default: the CPUs).
 	MaxDecodes int
 	// MaxQueue bounds how many requests may wait for a decode (default 256);
@@ -49,6 +55,9 @@ type Server struct {
 	log         *slog.Logger
 	translators map[string]model.Translator
 	order       []string
+	captioners  map[string]model.Captioner
+	capOrder    []string
+	capOff      string
 	decodes     *queue
 	perAddr     *limiter // decode requests per client address
 }
@@ -68,11 +77,20 @@ func New(cfg Config) *Server {
 		cfg.AddrRate, cfg.AddrBurst = 20, 60
 	}
 	s := &Server{echo: echo.New(), log: cfg.Logger, translators: map[string]model.Translator{},
+		captioners: map[string]model.Captioner{}, capOff: cfg.CaptionOff,
 		decodes: newQueue(cfg.MaxDecodes, cfg.MaxQueue), perAddr: newLimiter(cfg.AddrRate, cfg.AddrBurst)}
 	for _, t := range cfg.Translators {
 		id := t.Info().ID
 		s.translators[id] = t
 		s.order = append(s.order, id)
+	}
+	for _, c := range cfg.Captioners {
+		id := c.Info().ID
+		s.captioners[id] = c
+		s.capOrder = append(s.capOrder, id)
+	}
+	if len(s.capOrder) == 0 && s.capOff == "" {
+		s.capOff = "this server has no caption model loaded"
 	}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
@@ -89,6 +107,9 @@ func (s *Server) routes() {
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/api/v1/models", s.listModels)
 	e.POST("/api/v1/translate", s.translate)
+	e.GET("/caption", s.captionPage)
+	e.POST("/api/v1/caption", s.caption)
+	e.POST("/api/v1/caption/strip", s.captionStrip)
 	e.GET("/ws", s.websocket)
 	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", staticHandler())))
 }
@@ -197,21 +218,43 @@ var examples = []string{
 	"A little girl climbs into a wooden playhouse.",
 }
 
+// captionExamples are photos the project may ship (static/examples/LICENSES.md).
+var captionExamples = []templates.Example{
+	{Src: "/static/examples/chelsea.jpg", Alt: "a tabby cat", Credit: "Stefan van der Walt", Licence: "CC0"},
+	{Src: "/static/examples/coffee.jpg", Alt: "a cup of coffee", Credit: "Rachel Michetti", Licence: "CC0"},
+	{Src: "/static/examples/astronaut.jpg", Alt: "an astronaut", Credit: "NASA", Licence: "public domain"},
+	{Src: "/static/examples/rocket.jpg", Alt: "a rocket launch", Credit: "SpaceX", Licence: "public domain"},
+}
+
 func (s *Server) translatePage(c echo.Context) error {
 	var opts []templates.ModelOption
 	for _, id := range s.order {
-		info := s.translators[id].Info()
-		metric := ""
-		for _, m := range info.Metrics {
-			if m.Split != "dev" {
-				metric = formatMetric(m)
-				break
-			}
-		}
-		opts = append(opts, templates.ModelOption{ID: id, Title: info.Title, SrcLang: info.SrcLang, TgtLang: info.TgtLang,
-			Attention: info.Attention, Metric: metric})
+		opts = append(opts, modelOption(s.translators[id].Info()))
 	}
 	return s.render(c, templates.TranslatePage(templates.TranslateProps{Models: opts, MaxChars: MaxTextChars, Examples: examples}))
+}
+
+func (s *Server) captionPage(c echo.Context) error {
+	var opts []templates.ModelOption
+	for _, id := range s.capOrder {
+		opts = append(opts, modelOption(s.captioners[id].Info()))
+	}
+	return s.render(c, templates.CaptionPage(templates.CaptionProps{Models: opts, Unavailable: s.capOff,
+		MaxMB: int(ImageLimits.MaxBytes >> 20), MaxMP: int(ImageLimits.MaxPixels / 1_000_000), Examples: captionExamples}))
+}
+
+// modelOption is a model as the pickers show it, with its first score
+// that is not a dev-set score.
+func modelOption(info model.Info) templates.ModelOption {
+	metric := ""
+	for _, m := range info.Metrics {
+		if m.Split != "dev" {
+			metric = formatMetric(m)
+			break
+		}
+	}
+	return templates.ModelOption{ID: info.ID, Title: info.Title, SrcLang: info.SrcLang, TgtLang: info.TgtLang,
+		Attention: info.Attention, Metric: metric}
 }
 
 func formatMetric(m model.Metric) string {

@@ -101,7 +101,7 @@ func TestTranslateAPI(t *testing.T) {
 		if code != 200 {
 			t.Fatalf("beam %d: status %d: %s", beam, code, body)
 		}
-		var r web.TranslateResponse
+		var r web.DecodeResponse
 		if err := json.Unmarshal(body, &r); err != nil {
 			t.Fatal(err)
 		}
@@ -130,7 +130,7 @@ func TestUnknownWordsAreMarked(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("status %d: %s", code, body)
 	}
-	var r web.TranslateResponse
+	var r web.DecodeResponse
 	json.Unmarshal(body, &r)
 	if len(r.Source.Unknown) != 4 || !r.Source.Unknown[1] || r.Source.Unknown[0] {
 		t.Fatalf("unknown flags %v for %q", r.Source.Unknown, r.Source.Tokens)

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"image"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
@@ -32,6 +34,7 @@ const ProtocolVersion = 1
 // Message types.
 const (
 	MsgTranslate = "translate"
+	MsgCaption   = "caption"
 	MsgCancel    = "cancel"
 	MsgSource    = "source"
 	MsgStep      = "step"
@@ -59,10 +62,15 @@ type (
 		ID     string       `json:"id"`
 		Model  string       `json:"model"`
 		Source model.Source `json:"source"`
+		// Image sources: the square crop the model saw, as a data: URL.
+		Image string `json:"image,omitempty"`
 	}
 	StepPayload struct {
 		ID   string     `json:"id"`
 		Step model.Step `json:"step"`
+		// Image sources: the step's attention as a transparent heat layer
+		// (PNG data: URL) to stretch over the photo.
+		Heat string `json:"heat,omitempty"`
 	}
 	DonePayload struct {
 		ID        string `json:"id"`
@@ -131,7 +139,7 @@ func (ss *session) readPump() {
 		mt, data, err := c.ReadMessage()
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
-				ss.post(MsgError, ErrorPayload{Code: ETooLarge, Message: "message too large: the limit is 8 KiB"})
+				ss.post(MsgError, ErrorPayload{Code: ETooLarge, Message: "message too large: the limit is 14 MiB"})
 			}
 			return
 		}
@@ -146,50 +154,96 @@ func (ss *session) readPump() {
 	}
 }
 
+// message is one parsed client message.
+type message struct {
+	typ       string
+	translate TranslateRequest
+	caption   CaptionRequest
+}
+
 // parseMessage validates one client message: a known type, version 1,
-// and for translate a well-formed payload.
-func parseMessage(data []byte) (typ string, req TranslateRequest, e *ErrorPayload) {
+// and a well-formed payload.
+func parseMessage(data []byte) (message, *ErrorPayload) {
 	var env Envelope
+	var m message
+	if !utf8.Valid(data) {
+		return m, &ErrorPayload{Code: EBadMessage, Message: "messages must be valid UTF-8 JSON"}
+	}
 	if err := json.Unmarshal(data, &env); err != nil {
-		return "", req, &ErrorPayload{Code: EBadMessage, Message: "malformed JSON: " + jsonProblem(err)}
+		return m, &ErrorPayload{Code: EBadMessage, Message: "malformed JSON: " + jsonProblem(err)}
 	}
 	if env.V != ProtocolVersion {
-		return "", req, &ErrorPayload{Code: EBadMessage, Message: "unsupported protocol version; this server speaks v=1"}
+		return m, &ErrorPayload{Code: EBadMessage, Message: "unsupported protocol version; this server speaks v=1"}
 	}
 	switch env.Type {
 	case MsgTranslate:
-		if err := strictDecode(env.Payload, &req); err != nil {
-			return "", req, &ErrorPayload{Code: EBadMessage, Message: "bad translate payload: " + jsonProblem(err)}
+		if len(env.Payload) > MaxBodyBytes {
+			return m, &ErrorPayload{Code: ETooLarge, Message: "translate message too large"}
 		}
+		if err := strictDecode(env.Payload, &m.translate); err != nil {
+			return m, &ErrorPayload{Code: EBadMessage, Message: "bad translate payload: " + jsonProblem(err)}
+		}
+	case MsgCaption:
+		if err := strictDecode(env.Payload, &m.caption); err != nil {
+			return m, &ErrorPayload{Code: EBadMessage, Message: "bad caption payload: " + jsonProblem(err)}
+		}
+		data, e := decodeImage(m.caption.Image)
+		if e != nil {
+			return m, &ErrorPayload{ID: m.caption.ID, Code: e.Code, Message: e.Message}
+		}
+		m.caption.data, m.caption.Image = data, ""
 	case MsgCancel:
 	default:
-		return "", req, &ErrorPayload{Code: EBadMessage, Message: "unknown message type; expected translate or cancel"}
+		return m, &ErrorPayload{Code: EBadMessage, Message: "unknown message type; expected translate, caption or cancel"}
 	}
-	return env.Type, req, nil
+	m.typ = env.Type
+	return m, nil
 }
 
 func (ss *session) handle(data []byte) {
-	typ, req, perr := parseMessage(data)
+	m, perr := parseMessage(data)
 	if perr != nil {
 		ss.post(MsgError, *perr)
 		return
 	}
-	switch typ {
-	case MsgTranslate:
-		now := time.Now()
-		if !ss.limit.take(wsRate, wsBurst, now) || !ss.s.perAddr.allow(ss.addr, now) {
-			ss.post(MsgError, ErrorPayload{ID: req.ID, Code: ERateLimited, Message: "too many requests; wait a moment"})
-			return
-		}
-		t, p, e := ss.s.check(req)
-		if e != nil {
-			ss.post(MsgError, ErrorPayload{ID: req.ID, Code: e.Code, Message: e.Message})
-			return
-		}
-		ss.startDecode(req, t, p)
+	var id string
+	switch m.typ {
 	case MsgCancel:
 		ss.stopDecode()
+		return
+	case MsgTranslate:
+		id = m.translate.ID
+	case MsgCaption:
+		id = m.caption.ID
 	}
+	now := time.Now()
+	if !ss.limit.take(wsRate, wsBurst, now) || !ss.s.perAddr.allow(ss.addr, now) {
+		ss.post(MsgError, ErrorPayload{ID: id, Code: ERateLimited, Message: "too many requests; wait a moment"})
+		return
+	}
+	if m.typ == MsgTranslate {
+		req := m.translate
+		t, p, e := ss.s.check(req)
+		if e != nil {
+			ss.post(MsgError, ErrorPayload{ID: id, Code: e.Code, Message: e.Message})
+			return
+		}
+		ss.startDecode(job{id: id, info: t.Info(), beam: req.Beam, prepare: func() (model.Prepared, image.Image, *Error) { return p, nil, nil }})
+		return
+	}
+	req := m.caption
+	c, e := ss.s.checkCaption(&req)
+	if e != nil {
+		ss.post(MsgError, ErrorPayload{ID: id, Code: e.Code, Message: e.Message})
+		return
+	}
+	ss.startDecode(job{id: id, info: c.Info(), beam: req.Beam, prepare: func() (model.Prepared, image.Image, *Error) {
+		pp, e := preparePhoto(c, req.data)
+		if e != nil {
+			return nil, nil, e
+		}
+		return pp.p, pp.crop, nil
+	}})
 }
 
 func strictDecode(raw json.RawMessage, v any) error {
@@ -210,8 +264,18 @@ func (ss *session) stopDecode() {
 	}
 }
 
+// job is one decode request: prepare runs once a decode slot is held
+// (encoding a photo is as costly as decoding), and for photos also
+// returns the crop the model saw.
+type job struct {
+	id      string
+	info    model.Info
+	beam    int
+	prepare func() (model.Prepared, image.Image, *Error)
+}
+
 // startDecode runs one request; a new request cancels the one in flight.
-func (ss *session) startDecode(req TranslateRequest, t model.Translator, p model.Prepared) {
+func (ss *session) startDecode(j job) {
 	ss.stopDecode()
 	ctx, cancel := context.WithTimeout(ss.ctx, 60*time.Second)
 	ss.mu.Lock()
@@ -223,32 +287,44 @@ func (ss *session) startDecode(req TranslateRequest, t model.Translator, p model
 		defer cancel()
 		wait, stopWait := context.WithTimeout(ctx, decodeWait)
 		err := ss.s.decodes.acquire(wait, func(ahead int) {
-			ss.post(MsgQueued, QueuedPayload{ID: req.ID, Ahead: ahead})
+			ss.post(MsgQueued, QueuedPayload{ID: j.id, Ahead: ahead})
 		})
 		stopWait()
 		if err != nil {
 			if ctx.Err() == nil {
-				ss.post(MsgError, ErrorPayload{ID: req.ID, Code: EBusy, Message: "the server is busy; try again in a moment"})
+				ss.post(MsgError, ErrorPayload{ID: j.id, Code: EBusy, Message: "the server is busy; try again in a moment"})
 			}
 			return
 		}
 		defer ss.s.decodes.release()
 		start := time.Now()
-		id := t.Info().ID
-		if !ss.post(MsgSource, SourcePayload{ID: req.ID, Model: id, Source: p.Source()}) {
+		p, crop, e := j.prepare()
+		if e != nil {
+			ss.post(MsgError, ErrorPayload{ID: j.id, Code: e.Code, Message: e.Message})
+			return
+		}
+		src := SourcePayload{ID: j.id, Model: j.info.ID, Source: p.Source()}
+		if crop != nil {
+			src.Image, _ = dataURL(crop, false)
+		}
+		if !ss.post(MsgSource, src) {
 			return
 		}
 		var words []string
-		for st, err := range p.Decode(ctx, model.Options{Beam: req.Beam}) {
+		for st, err := range p.Decode(ctx, model.Options{Beam: j.beam}) {
 			if err != nil {
 				return // cancelled: a newer request or a closed socket
 			}
 			words = append(words, st.Token)
-			if !ss.post(MsgStep, StepPayload{ID: req.ID, Step: st}) {
+			sp := StepPayload{ID: j.id, Step: st}
+			if src.Source.Kind == "image" {
+				sp.Heat = heatLayer(st, src.Source)
+			}
+			if !ss.post(MsgStep, sp) {
 				return
 			}
 		}
-		ss.post(MsgDone, DonePayload{ID: req.ID, Text: vocab.Detokenize(words, t.Info().TgtLang), Steps: len(words),
+		ss.post(MsgDone, DonePayload{ID: j.id, Text: vocab.Detokenize(words, j.info.TgtLang), Steps: len(words),
 			ElapsedMS: time.Since(start).Milliseconds()})
 	}()
 }

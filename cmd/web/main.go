@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"attention/model"
+	"attention/model/caption"
+	"attention/model/mobilenet"
 	"attention/model/trained"
 	"attention/web"
 )
@@ -22,7 +24,9 @@ import (
 func main() {
 	m := &Main{}
 	flag.StringVar(&m.Addr, "addr", ":8080", "address to listen on")
-	flag.StringVar(&m.ModelDir, "model-dir", "", "load translation models (*.ckpt) from this directory instead of the embedded ones")
+	flag.StringVar(&m.ModelDir, "model-dir", "", "load models (*.ckpt) from this directory instead of the embedded ones")
+	flag.StringVar(&m.EncoderWeights, "encoder-weights", "", "the image encoder, "+mobilenet.WeightsFile+" (default: the user cache directory, downloaded there once if missing)")
+	flag.BoolVar(&m.Offline, "offline", false, "never download the image encoder's weights")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -40,9 +44,11 @@ func main() {
 
 // Main is the running program, so tests can start the real server on :0.
 type Main struct {
-	Addr     string
-	ModelDir string
-	Logger   *slog.Logger
+	Addr           string
+	ModelDir       string
+	EncoderWeights string // the MobileNetV2 file; "" looks in the cache and downloads
+	Offline        bool   // never download
+	Logger         *slog.Logger
 
 	ln  net.Listener
 	srv *http.Server
@@ -53,18 +59,19 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Logger == nil {
 		m.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	models, err := trained.Translators(m.ModelDir)
+	models, err := trained.Load(m.ModelDir)
 	if err != nil {
 		return err
 	}
-	var ts []model.Translator
-	for _, t := range models {
-		ts = append(ts, t)
+	cfg := web.Config{Logger: m.Logger}
+	for _, t := range models.Translators {
+		cfg.Translators = append(cfg.Translators, t)
 	}
-	if len(ts) == 0 {
+	if len(cfg.Translators) == 0 {
 		m.Logger.Warn("no translation models found", "dir", m.ModelDir)
 	}
-	handler := web.New(web.Config{Translators: ts, Logger: m.Logger})
+	cfg.Captioners, cfg.CaptionOff = m.captioners(ctx, models.Captioners)
+	handler := web.New(cfg)
 	m.ln, err = net.Listen("tcp", m.Addr)
 	if err != nil {
 		return err
@@ -84,6 +91,33 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}()
 	return nil
+}
+
+// captioners pairs each caption decoder with the image encoder. Without
+// the encoder the server still runs; the caption page says what to do.
+func (m *Main) captioners(ctx context.Context, decs []*caption.Model) ([]model.Captioner, string) {
+	if len(decs) == 0 {
+		return nil, "no caption model is loaded: train one with go run ./cmd/train -model caption (see docs/MODELS.md)"
+	}
+	fctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	data, path, err := mobilenet.Fetch(fctx, mobilenet.Source{Path: m.EncoderWeights, Offline: m.Offline})
+	if err != nil {
+		m.Logger.Warn("captioning is off", "err", err)
+		return nil, "The image encoder is not available (" + err.Error() + "). To turn captioning on, download " +
+			mobilenet.WeightsURL + " and restart the server with -encoder-weights PATH, or let it download the file itself."
+	}
+	enc, err := mobilenet.Load(data)
+	if err != nil {
+		m.Logger.Warn("captioning is off", "err", err)
+		return nil, "The image encoder file " + path + " could not be read: " + err.Error()
+	}
+	m.Logger.Info("image encoder loaded", "path", path)
+	var out []model.Captioner
+	for _, d := range decs {
+		out = append(out, &caption.Pipeline{Enc: enc, Dec: d})
+	}
+	return out, ""
 }
 
 // URL is the address the server listens on.

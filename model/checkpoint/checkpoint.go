@@ -132,25 +132,19 @@ func Save(path string, f *File) error {
 // ErrNotCheckpoint is returned for data that does not start with Magic.
 var ErrNotCheckpoint = errors.New("checkpoint: not a model file (bad magic); expected a file written by cmd/train")
 
+// Header decodes only a checkpoint's header: kind, config, metadata,
+// vocabularies and tensor shapes, without their data.
+func Header(data []byte) (*File, error) {
+	f, _, err := header(data)
+	return f, err
+}
+
 // Read decodes a checkpoint, checking magic, version and sizes.
 func Read(data []byte) (*File, error) {
-	if len(data) < 16 || string(data[:8]) != Magic {
-		return nil, ErrNotCheckpoint
+	f, rest, err := header(data)
+	if err != nil {
+		return nil, err
 	}
-	v := binary.LittleEndian.Uint32(data[8:])
-	if v != Version {
-		return nil, fmt.Errorf("checkpoint: format version %d, this build reads version %d; retrain with this build's cmd/train or use a matching build", v, Version)
-	}
-	n := int(binary.LittleEndian.Uint32(data[12:]))
-	if n > len(data)-16 {
-		return nil, fmt.Errorf("checkpoint: header of %d bytes but the file has %d: truncated", n, len(data))
-	}
-	var f File
-	dec := json.NewDecoder(bytes.NewReader(data[16 : 16+n]))
-	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("checkpoint: header: %w", err)
-	}
-	rest := data[16+n:]
 	for _, t := range f.Tensors {
 		count := size(t.Shape)
 		width := 4
@@ -175,7 +169,7 @@ func Read(data []byte) (*File, error) {
 	if len(rest) != 0 {
 		return nil, fmt.Errorf("checkpoint: %d unexpected bytes after the last tensor", len(rest))
 	}
-	return &f, nil
+	return f, nil
 }
 
 // Load reads a checkpoint file.
@@ -189,4 +183,24 @@ func Load(path string) (*File, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return f, nil
+}
+
+func header(data []byte) (*File, []byte, error) {
+	if len(data) < 16 || string(data[:8]) != Magic {
+		return nil, nil, ErrNotCheckpoint
+	}
+	v := binary.LittleEndian.Uint32(data[8:])
+	if v != Version {
+		return nil, nil, fmt.Errorf("checkpoint: format version %d, this build reads version %d; retrain with this build's cmd/train or use a matching build", v, Version)
+	}
+	n := int(binary.LittleEndian.Uint32(data[12:]))
+	if n > len(data)-16 {
+		return nil, nil, fmt.Errorf("checkpoint: header of %d bytes but the file has %d: truncated", n, len(data))
+	}
+	var f File
+	dec := json.NewDecoder(bytes.NewReader(data[16 : 16+n]))
+	if err := dec.Decode(&f); err != nil {
+		return nil, nil, fmt.Errorf("checkpoint: header: %w", err)
+	}
+	return &f, data[16+n:], nil
 }

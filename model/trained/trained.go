@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"attention/model"
+	"attention/model/caption"
+	"attention/model/checkpoint"
 	"attention/model/translate"
 )
 
@@ -19,11 +21,18 @@ import (
 var weights embed.FS
 
 // Order is the order models are listed in; unknown ids sort after these.
-var Order = []string{"en-de", "en-fr", "en-de-noatt", "en-fr-noatt"}
+var Order = []string{"en-de", "en-fr", "caption", "en-de-noatt", "en-fr-noatt", "caption-noatt"}
 
-// Translators loads every translation model: from dir when it is not
-// empty (for models being trained), else the embedded ones.
-func Translators(dir string) ([]*translate.Model, error) {
+// Models are the trained models found in one place.
+type Models struct {
+	Translators []*translate.Model
+	Captioners  []*caption.Model // decoders; they need the image encoder to serve
+}
+
+// Load reads every model: from dir when it is not empty (for models being
+// trained), else the embedded ones. Each checkpoint says what kind of
+// model it holds.
+func Load(dir string) (*Models, error) {
 	var fsys fs.FS
 	if dir != "" {
 		fsys = os.DirFS(dir)
@@ -42,27 +51,54 @@ func Translators(dir string) ([]*translate.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []*translate.Model
+	out := &Models{}
 	for _, name := range names {
 		data, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			return nil, err
 		}
 		id := strings.TrimSuffix(name, filepath.Ext(name))
+		h, err := checkpoint.Header(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if h.Kind == caption.Kind {
+			m, err := caption.Load(id, data)
+			if err != nil {
+				return nil, err
+			}
+			m.Title = orID(m.Title, id)
+			m.Metrics = metrics[id]
+			out.Captioners = append(out.Captioners, m)
+			continue
+		}
 		m, err := translate.Load(id, data)
 		if err != nil {
 			return nil, err
 		}
-		if m.Title == "" {
-			m.Title = id
-		}
-		if ms, ok := metrics[id]; ok {
-			m.Metrics = ms
-		}
-		out = append(out, m)
+		m.Title = orID(m.Title, id)
+		m.Metrics = metrics[id]
+		out.Translators = append(out.Translators, m)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return rank(out[i].ID) < rank(out[j].ID) })
+	sort.SliceStable(out.Translators, func(i, j int) bool { return rank(out.Translators[i].ID) < rank(out.Translators[j].ID) })
+	sort.SliceStable(out.Captioners, func(i, j int) bool { return rank(out.Captioners[i].ID) < rank(out.Captioners[j].ID) })
 	return out, nil
+}
+
+// Translators loads the translation models (see Load).
+func Translators(dir string) ([]*translate.Model, error) {
+	m, err := Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	return m.Translators, nil
+}
+
+func orID(title, id string) string {
+	if title == "" {
+		return id
+	}
+	return title
 }
 
 func rank(id string) int {

@@ -1,0 +1,39 @@
+package caption
+
+import (
+	"fmt"
+	"image"
+
+	"attention/model"
+	"attention/model/mobilenet"
+)
+
+// Pipeline captions photos: the MobileNetV2 encoder turns the photo into
+// region features and the decoder writes about them. Safe for concurrent
+// use.
+type Pipeline struct {
+	Enc *mobilenet.Encoder
+	Dec *Model
+}
+
+// Info describes the decoder.
+func (p *Pipeline) Info() model.Info { return p.Dec.Info() }
+
+// CropSize is the encoder's input side (224).
+func (p *Pipeline) CropSize() int {
+	w, _ := p.Enc.InputSize()
+	return w
+}
+
+// Prepare runs the encoder on img, already cropped to CropSize square.
+func (p *Pipeline) Prepare(img image.Image) (model.Prepared, error) {
+	feat, rows, cols, depth, err := p.Enc.Regions(img)
+	if err != nil {
+		return nil, err
+	}
+	if c := p.Dec.Cfg; rows != c.Rows || cols != c.Cols || depth != c.Feat {
+		return nil, fmt.Errorf("caption: the encoder gives %dx%dx%d regions, the decoder was trained on %dx%dx%d",
+			rows, cols, depth, c.Rows, c.Cols, c.Feat)
+	}
+	return p.Dec.Encode(feat)
+}

@@ -1,0 +1,486 @@
+// Caption page: sends a photo to the server, receives the caption one word
+// at a time with where the model looked for each word, and draws the photo
+// with the current word's heat layer, the words, the top-k choices and a
+// strip of one small heatmap per word. The websocket stream, the HTTP
+// fallback and replays share one rendering path.
+
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, Player, Socket, Status } from "./common.js";
+
+const els = {
+  form: $("caption-form"),
+  drop: $("drop"),
+  file: $("file"),
+  model: $("model"),
+  beam: $("beam"),
+  pace: $("pace"),
+  view: $("view"),
+  opacity: $("opacity"),
+  modelNote: $("model-note"),
+  status: $("status"),
+  stage: $("stage"),
+  photo: $("photo"),
+  heat: $("heat"),
+  cells: $("cells"),
+  stageEmpty: $("stage-empty"),
+  legendBar: $("legend-bar"),
+  target: $("target"),
+  readout: $("readout"),
+  topk: $("topk"),
+  topkTitle: $("topk-title"),
+  step: $("step"),
+  stepReadout: $("step-readout"),
+  replay: $("replay"),
+  download: $("download"),
+  strip: $("strip"),
+  result: $("result"),
+};
+
+const TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"];
+const maxMB = Number(els.form.dataset.maxMb) || 10;
+const disabled = els.drop.hasAttribute("data-disabled");
+
+const state = {
+  seq: 0,
+  reqId: null,
+  via: null, // "ws" or "http"
+  file: null, // the photo being captioned, kept here for the HTTP fallback and the PNG export
+  beam: 1,
+  model: "",
+  source: null, // {rows, cols}
+  steps: [], // {step, heat}
+  done: null,
+  hover: null, // index of the word under the pointer or focus
+};
+
+const player = new Player(els.pace, show);
+
+let chips = [];
+let thumbs = [];
+let cells = [];
+
+function requestInFlight() {
+  return state.reqId !== null && state.done === null;
+}
+
+const status = new Status(els.status, requestInFlight);
+const setStatus = (text, kind) => status.set(text, kind);
+
+// ---------------------------------------------------------------- rendering
+
+function clearResult() {
+  player.reset();
+  state.source = null;
+  state.steps = [];
+  state.done = null;
+  state.hover = null;
+  chips = [];
+  thumbs = [];
+  els.target.textContent = "";
+  els.strip.textContent = "";
+  els.topk.textContent = "";
+  els.readout.textContent = "";
+  els.heat.hidden = true;
+  els.heat.removeAttribute("src");
+  els.download.disabled = true;
+  paintCells(null);
+  updateSlider();
+}
+
+function buildCells(rows, cols) {
+  els.cells.textContent = "";
+  els.cells.style.gridTemplateColumns = `repeat(${cols}, 1fr)`;
+  els.cells.style.gridTemplateRows = `repeat(${rows}, 1fr)`;
+  cells = [];
+  for (let i = 0; i < rows * cols; i++) {
+    const c = h("div", "cell");
+    els.cells.append(c);
+    cells.push(c);
+  }
+}
+
+function onSource(payload) {
+  const src = payload && payload.source;
+  clearResult();
+  if (!src || src.kind !== "image" || !payload.image) {
+    onError({ message: "The server did not send a photo back; try again." });
+    return;
+  }
+  state.source = { rows: src.rows, cols: src.cols };
+  els.photo.src = payload.image;
+  els.photo.hidden = false;
+  els.photo.alt = "your photo, cropped to the square the model sees";
+  els.stageEmpty.hidden = true;
+  buildCells(src.rows, src.cols);
+}
+
+function onStep(step, heat) {
+  if (!state.source || !step) return;
+  const i = state.steps.length;
+  state.steps.push({ step, heat });
+
+  const chip = h("span", "tok tgt-tok", step.token);
+  chip.dataset.row = String(i);
+  chip.tabIndex = 0;
+  chip.hidden = true;
+  chip.addEventListener("animationend", () => chip.classList.remove("is-new"));
+  els.target.append(chip);
+  chips.push(chip);
+
+  const fig = h("figure", "thumb");
+  fig.dataset.row = String(i);
+  fig.tabIndex = -1;
+  fig.hidden = true;
+  const frame = h("div", "thumb-frame");
+  const base = h("img", "thumb-photo");
+  base.src = els.photo.src;
+  base.alt = "";
+  frame.append(base);
+  if (heat) {
+    const layer = h("img", "thumb-heat");
+    layer.src = heat;
+    layer.alt = "";
+    frame.append(layer);
+  }
+  fig.append(frame, h("figcaption", "thumb-word", step.token));
+  els.strip.append(fig);
+  thumbs.push(fig);
+
+  updateSlider();
+  player.arrive();
+}
+
+function onDone(payload) {
+  if (!state.source) return;
+  state.done = payload || {};
+  const n = state.steps.length;
+  const ms = Number.isFinite(state.done.elapsed_ms) ? ` in ${state.done.elapsed_ms} ms` : "";
+  setStatus(n ? `Done${ms} · ${n} word${n === 1 ? "" : "s"}.` : `Done${ms}: the model wrote nothing.`, "ok");
+  els.download.disabled = n === 0;
+  updateSlider();
+  player.finish();
+}
+
+function onError(payload) {
+  player.stop();
+  setStatus((payload && payload.message) || "Something went wrong.", "error");
+  state.reqId = null;
+}
+
+// The word whose attention is on the photo: the hovered one, else the
+// current one.
+function shown() {
+  if (state.hover !== null && state.hover <= player.cur) return state.hover;
+  return player.cur;
+}
+
+// follow: keep the newest thumbnail in view during word-by-word playback.
+function show(k, grew, follow) {
+  chips.forEach((chip, i) => {
+    const visible = i <= k;
+    if (visible && chip.hidden && grew) chip.classList.add("is-new");
+    chip.hidden = !visible;
+    chip.classList.toggle("is-current", i === k);
+  });
+  thumbs.forEach((t, i) => {
+    t.hidden = i > k;
+    t.classList.toggle("is-current", i === k);
+  });
+  if (state.hover !== null && state.hover > k) state.hover = null;
+  updateSlider();
+  paint();
+  if (follow && grew && k >= 0) thumbs[k].scrollIntoView({ block: "nearest", inline: "nearest" });
+}
+
+function paint() {
+  const i = shown();
+  const s = i >= 0 ? state.steps[i] : null;
+  chips.forEach((c, j) => c.classList.toggle("is-hl", state.hover !== null && j === i));
+  thumbs.forEach((t, j) => t.classList.toggle("is-hl", state.hover !== null && j === i));
+  if (s && s.heat) {
+    els.heat.src = s.heat;
+    els.heat.hidden = false;
+  } else {
+    els.heat.hidden = true;
+  }
+  paintCells(s ? s.step.attention : null);
+  renderReadout(i);
+  renderTopK(els.topk, els.topkTitle, state.steps.map((x) => x.step), i);
+}
+
+// The region grid: each cell coloured by its weight relative to the word's
+// largest, labelled with the weight itself.
+function paintCells(att) {
+  const peak = att && att.length ? Math.max(...att) : 0;
+  cells.forEach((c, j) => {
+    if (!att || !(peak > 0)) {
+      c.style.removeProperty("background-color");
+      c.style.removeProperty("color");
+      c.textContent = "";
+      return;
+    }
+    const w = att[j] || 0;
+    const col = colour(w / peak);
+    c.style.backgroundColor = css(col);
+    c.style.color = inkFor(col);
+    c.textContent = w >= 0.005 ? pct(w) : "";
+  });
+}
+
+function renderReadout(i) {
+  if (i < 0 || !state.steps[i]) {
+    els.readout.textContent = "";
+    return;
+  }
+  const { step } = state.steps[i];
+  const att = step.attention || [];
+  const cols = state.source.cols;
+  let best = 0;
+  att.forEach((w, j) => {
+    if (w > att[best]) best = j;
+  });
+  const even = pct(1 / (att.length || 1));
+  els.readout.textContent = att.length
+    ? `Writing “${step.token}”: the brightest region (row ${Math.floor(best / cols) + 1}, column ${(best % cols) + 1}) got ${pct(att[best])} of the attention; evenly spread would be ${even} each.`
+    : "";
+}
+
+function updateSlider() {
+  const n = state.steps.length;
+  els.step.max = String(Math.max(0, n - 1));
+  els.step.disabled = n === 0;
+  els.step.value = String(Math.max(0, player.cur));
+  const word = player.cur >= 0 ? state.steps[player.cur].step.token : "";
+  const text = player.cur >= 0 ? `word ${player.cur + 1} of ${n}` : n ? `0 of ${n}` : "–";
+  els.stepReadout.textContent = text;
+  els.step.setAttribute("aria-valuetext", word ? `${text}: ${word}` : text);
+  els.replay.disabled = !(state.done && n > 0);
+}
+
+// ---------------------------------------------------------------- transport
+
+function handleMessage(type, p) {
+  if (p.id && p.id !== state.reqId) return;
+  if (!p.id && type !== "error") return;
+  switch (type) {
+    case "source":
+      if (state.via !== "ws") return;
+      onSource(p);
+      setStatus("Writing the caption…", "busy");
+      break;
+    case "step":
+      if (state.via === "ws") onStep(p.step, p.heat);
+      break;
+    case "done":
+      if (state.via === "ws") onDone(p);
+      break;
+    case "queued":
+      status.queued(p);
+      break;
+    case "error":
+      onError(p);
+      break;
+    default:
+      break;
+  }
+}
+
+const sock = new Socket({
+  onMessage: handleMessage,
+  onStatus: (text) => status.conn(text),
+  onDrop: () => {
+    if (requestInFlight() && state.via === "ws" && state.file) httpCaption(state.reqId);
+  },
+});
+
+function form(path) {
+  const fd = new FormData();
+  fd.append("image", state.file);
+  fd.append("beam", String(state.beam));
+  if (state.model) fd.append("model", state.model);
+  return fetch(path, { method: "POST", body: fd });
+}
+
+async function errorOf(res) {
+  const body = await res.json().catch(() => null);
+  const message = body && body.error && body.error.message;
+  return message || `The server answered ${res.status} ${res.statusText}.`;
+}
+
+async function httpCaption(id) {
+  state.via = "http";
+  let res;
+  let body = null;
+  try {
+    res = await form("/api/v1/caption");
+    if (res.ok) body = await res.json().catch(() => null);
+  } catch {
+    if (id === state.reqId) onError({ message: "Could not reach the server. Check the connection and try again." });
+    return;
+  }
+  if (id !== state.reqId) return;
+  if (!res.ok || !body) {
+    onError({ message: res.ok ? "The server sent an unreadable answer." : await errorOf(res) });
+    return;
+  }
+  onSource({ source: body.source, image: body.image });
+  if (!state.source) return;
+  (body.steps || []).forEach((s, i) => onStep(s, (body.heat || [])[i]));
+  onDone({ elapsed_ms: body.elapsed_ms });
+}
+
+function readAsDataURL(file) {
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+    r.readAsDataURL(file);
+  });
+}
+
+async function caption(file) {
+  if (disabled) return;
+  if (!file) return;
+  if (file.type && !TYPES.includes(file.type)) {
+    setStatus("That file is not a JPEG, PNG, GIF or WebP photo.", "error");
+    return;
+  }
+  if (file.size > maxMB * 1024 * 1024) {
+    setStatus(`That photo is ${(file.size / 1048576).toFixed(1)} MB; the limit is ${maxMB} MB.`, "error");
+    return;
+  }
+  clearResult();
+  state.seq += 1;
+  const id = `c${state.seq}`;
+  Object.assign(state, { reqId: id, file, beam: Number(els.beam.value) || 1, model: els.model.value || "" });
+  setStatus("Sending the photo…", "busy");
+  let image;
+  try {
+    image = await readAsDataURL(file);
+  } catch {
+    onError({ message: "Could not read that file." });
+    return;
+  }
+  if (id !== state.reqId) return;
+  state.via = "ws";
+  if (!sock.send("caption", { id, model: state.model, beam: state.beam, image })) httpCaption(id);
+}
+
+async function download() {
+  if (!state.file || !state.done) return;
+  els.download.disabled = true;
+  try {
+    const res = await form("/api/v1/caption/strip");
+    if (!res.ok) {
+      setStatus(await errorOf(res), "error");
+      return;
+    }
+    const url = URL.createObjectURL(await res.blob());
+    const a = h("a");
+    a.href = url;
+    a.download = "caption-attention.png";
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  } catch {
+    setStatus("Could not reach the server to make the PNG.", "error");
+  } finally {
+    els.download.disabled = false;
+  }
+}
+
+// ---------------------------------------------------------------- controls
+
+function rowOf(e) {
+  const t = e.target instanceof Element ? e.target.closest("[data-row]") : null;
+  return t && els.result.contains(t) ? Number(t.dataset.row) : null;
+}
+
+function setHover(i) {
+  if (i === state.hover) return;
+  state.hover = i;
+  paint();
+}
+
+function wire() {
+  els.file.addEventListener("change", () => {
+    caption(els.file.files[0]);
+    els.file.value = "";
+  });
+  ["dragenter", "dragover"].forEach((t) =>
+    els.drop.addEventListener(t, (e) => {
+      e.preventDefault();
+      els.drop.classList.add("is-over");
+    }),
+  );
+  ["dragleave", "drop"].forEach((t) => els.drop.addEventListener(t, () => els.drop.classList.remove("is-over")));
+  els.drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    const f = e.dataTransfer && e.dataTransfer.files[0];
+    if (f) caption(f);
+  });
+  // A photo dropped anywhere else must not navigate away from the page.
+  window.addEventListener("dragover", (e) => e.preventDefault());
+  window.addEventListener("drop", (e) => e.preventDefault());
+  document.addEventListener("paste", (e) => {
+    const items = e.clipboardData ? [...e.clipboardData.files] : [];
+    const f = items.find((x) => TYPES.includes(x.type));
+    if (f) {
+      e.preventDefault();
+      caption(f);
+    }
+  });
+  document.querySelectorAll(".example-photo[data-src]").forEach((btn) => {
+    btn.addEventListener("click", async () => {
+      try {
+        const res = await fetch(btn.dataset.src);
+        const blob = await res.blob();
+        caption(new File([blob], btn.dataset.src.split("/").pop(), { type: blob.type || "image/jpeg" }));
+      } catch {
+        setStatus("Could not load that example.", "error");
+      }
+    });
+  });
+  els.opacity.addEventListener("input", () => {
+    els.stage.style.setProperty("--heat-opacity", String(Number(els.opacity.value) / 100));
+  });
+  els.view.addEventListener("change", () => {
+    els.stage.dataset.view = els.view.value;
+  });
+  els.model.addEventListener("change", updateModelNote);
+  els.step.addEventListener("input", () => player.goTo(Number(els.step.value)));
+  els.replay.addEventListener("click", () => {
+    state.hover = null;
+    player.replay();
+  });
+  els.download.addEventListener("click", download);
+  els.result.addEventListener("mouseover", (e) => setHover(rowOf(e)));
+  els.result.addEventListener("mouseleave", () => setHover(null));
+  els.result.addEventListener("focusin", (e) => setHover(rowOf(e)));
+  els.result.addEventListener("focusout", () => setHover(null));
+  // Left/Right step through the words from anywhere except inputs and menus.
+  document.addEventListener("keydown", (e) => {
+    if (e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    const delta = { ArrowLeft: -1, ArrowRight: 1 }[e.key];
+    if (!delta || els.step.disabled) return;
+    const t = e.target;
+    if (t instanceof Element && t.closest("input, select, textarea, [contenteditable]")) return;
+    e.preventDefault();
+    state.hover = null;
+    player.goTo(Math.max(0, player.cur + delta));
+  });
+}
+
+function updateModelNote() {
+  const opt = els.model.selectedOptions[0];
+  const flat = opt && opt.dataset.attention === "false";
+  els.modelNote.hidden = !flat;
+  els.modelNote.textContent = flat
+    ? "This model has no attention: it sees only the average of all regions, so every word's heatmap is the same."
+    : "";
+}
+
+drawLegend(els.legendBar);
+wire();
+updateModelNote();
+if (!disabled) sock.connect();

@@ -1,0 +1,310 @@
+// What the translation and caption pages share: the colour map, number
+// formatting, the top-k panel, playback pacing and the websocket.
+
+export const $ = (id) => document.getElementById(id);
+
+export function h(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+// ---------------------------------------------------------------- colour map
+
+// Viridis sampled at 0, 0.1, ..., 1 (matplotlib), the same map the server's
+// heat layers use. Perceptually uniform and readable with the common forms
+// of colour blindness; linear interpolation between these anchors is
+// visually indistinguishable from the full table.
+export const VIRIDIS = [
+  "#440154", "#482475", "#414487", "#355f8d", "#2a788e", "#21918c",
+  "#22a884", "#44bf70", "#7ad151", "#bddf26", "#fde725",
+].map((x) => [1, 3, 5].map((i) => parseInt(x.slice(i, i + 2), 16)));
+
+export function colour(t) {
+  const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0)) * (VIRIDIS.length - 1);
+  const i = Math.min(VIRIDIS.length - 2, Math.floor(x));
+  const f = x - i;
+  return VIRIDIS[i].map((c, k) => Math.round(c + (VIRIDIS[i + 1][k] - c) * f));
+}
+
+export const css = ([r, g, b]) => `rgb(${r}, ${g}, ${b})`;
+
+// Text on a coloured cell must stay readable: pick black or white by the
+// WCAG relative luminance of the background.
+export function inkFor([r, g, b]) {
+  const lin = (c) => {
+    c /= 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  const L = 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+  return L > 0.179 ? "#111" : "#fff";
+}
+
+// The legend is drawn from the same table as the cells so they cannot drift
+// apart. CSSOM writes are allowed under the page's style-src policy; style
+// attributes in markup are not.
+export function drawLegend(bar) {
+  const stops = VIRIDIS.map((c, i) => `${css(c)} ${(i * 100) / (VIRIDIS.length - 1)}%`);
+  bar.style.backgroundImage = `linear-gradient(to right, ${stops.join(", ")})`;
+}
+
+// Whole percents, except below 1% where a rounded "0%" would hide that a
+// word still had some chance.
+export function pct(p) {
+  if (!Number.isFinite(p)) return "–";
+  if (p <= 0) return "0%";
+  if (p < 0.001) return "<0.1%";
+  if (p < 0.0095) return `${(p * 100).toFixed(1)}%`;
+  return `${Math.round(p * 100)}%`;
+}
+
+// Special tokens are spelled out for students; the raw form stays in a tooltip.
+export const SPECIAL = { "</s>": "(end)", "<unk>": "(unknown)", "<s>": "(start)", "<pad>": "(padding)" };
+
+// ---------------------------------------------------------------- top-k
+
+// renderTopK fills list with the alternatives at step i (null: none).
+export function renderTopK(list, title, steps, i) {
+  list.textContent = "";
+  if (i === null || i < 0 || !steps[i]) {
+    title.textContent = "Top choices for this word";
+    return;
+  }
+  const step = steps[i];
+  title.textContent = `Top choices for word ${i + 1}`;
+  const alts = step.top_k && step.top_k.length ? step.top_k : [{ token: step.token, prob: step.prob }];
+  let chosenMarked = false;
+  alts.forEach((alt) => {
+    const li = h("li", "topk-item");
+    const chosen = !chosenMarked && (alt.token === step.token || (step.unknown && alt.token === "<unk>"));
+    if (chosen) {
+      chosenMarked = true;
+      li.classList.add("is-chosen");
+    }
+    const word = h("span", "topk-word", SPECIAL[alt.token] || alt.token);
+    if (SPECIAL[alt.token]) {
+      word.classList.add("is-special");
+      word.title = alt.token === "</s>" ? "end of sentence (</s>)" : alt.token;
+    }
+    const bar = h("span", "topk-bar");
+    const fill = h("span", "topk-fill");
+    fill.style.width = `${Math.max(0, Math.min(1, alt.prob || 0)) * 100}%`;
+    bar.append(fill);
+    const p = h("span", "topk-pct", pct(alt.prob));
+    li.append(word, bar, p);
+    if (chosen) li.append(h("span", "topk-tag", "chosen"));
+    list.append(li);
+  });
+}
+
+// ---------------------------------------------------------------- playback
+
+const SLOW_MS = 700; // one word every 0.7 s: slow enough to talk over
+const REPLAY_MIN_MS = 150; // live replays still need visible gaps between words
+
+// Player paces the display of steps that arrive from the server, which
+// never waits for us. show(k, follow) draws step k (-1: none); the player
+// keeps cur, the step on screen.
+export class Player {
+  constructor(paceSelect, show) {
+    this.pace = paceSelect;
+    this.draw = show;
+    this.timer = 0;
+    this.reset();
+  }
+
+  reset() {
+    this.stop();
+    this.arrivals = []; // arrival times, so a live replay keeps the real rhythm
+    this.done = false;
+    this.cur = -1;
+    this.following = true; // playback advances on its own until the user scrubs
+    this.replaying = false;
+  }
+
+  get n() {
+    return this.arrivals.length;
+  }
+
+  arrive() {
+    this.arrivals.push(performance.now());
+    this.pump();
+  }
+
+  finish() {
+    this.done = true;
+    this.pump();
+  }
+
+  stop() {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = 0;
+  }
+
+  show(k, follow = false) {
+    k = Math.max(-1, Math.min(this.n - 1, k));
+    const grew = k > this.cur;
+    this.cur = k;
+    this.draw(k, grew, follow);
+  }
+
+  gapBefore(i) {
+    if (this.pace.value === "slow") return SLOW_MS;
+    const real = this.arrivals[i] - this.arrivals[i - 1];
+    return Math.max(REPLAY_MIN_MS, Number.isFinite(real) ? real : 0);
+  }
+
+  // Advance toward the newest step at the chosen pacing.
+  pump() {
+    if (!this.following || this.timer) return;
+    const last = this.n - 1;
+    if (this.cur >= last) {
+      if (this.done) this.replaying = false;
+      return;
+    }
+    if (this.pace.value === "live" && !this.replaying) {
+      this.show(last);
+      return;
+    }
+    const next = this.cur + 1;
+    const delay = next === 0 ? 0 : this.gapBefore(next);
+    this.timer = setTimeout(() => {
+      this.timer = 0;
+      this.show(next, true);
+      this.pump();
+    }, delay);
+  }
+
+  // The user takes over: show step k and stop following.
+  goTo(k) {
+    this.following = false;
+    this.replaying = false;
+    this.stop();
+    this.show(k, true);
+  }
+
+  replay() {
+    if (!this.n) return;
+    this.stop();
+    this.following = true;
+    this.replaying = true;
+    this.show(-1);
+    this.pump();
+  }
+}
+
+// ---------------------------------------------------------------- transport
+
+// Socket keeps one websocket open, reconnecting with backoff. onStatus
+// gets connection news for the status line; onDrop runs when an open
+// socket closes, so a page can finish its request another way.
+export class Socket {
+  constructor({ onMessage, onStatus, onDrop }) {
+    this.onMessage = onMessage;
+    this.onStatus = onStatus;
+    this.onDrop = onDrop;
+    this.ws = null;
+    this.open = false;
+    this.everOpen = false;
+    this.attempts = 0;
+    this.timer = 0;
+  }
+
+  url() {
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    return `${proto}//${location.host}/ws`;
+  }
+
+  connect() {
+    this.timer = 0;
+    let ws;
+    try {
+      ws = new WebSocket(this.url());
+    } catch {
+      this.scheduleReconnect();
+      return;
+    }
+    this.ws = ws;
+    ws.addEventListener("open", () => {
+      const wasLost = this.everOpen || this.attempts > 0;
+      this.open = true;
+      this.everOpen = true;
+      this.attempts = 0;
+      if (wasLost) this.onStatus("Connected again.");
+    });
+    ws.addEventListener("message", (e) => {
+      if (ws !== this.ws) return;
+      let msg;
+      try {
+        msg = JSON.parse(e.data);
+      } catch {
+        return;
+      }
+      if (msg && typeof msg === "object") this.onMessage(msg.type, msg.payload || {});
+    });
+    ws.addEventListener("close", () => {
+      if (ws !== this.ws) return;
+      this.ws = null;
+      this.open = false;
+      this.onDrop();
+      this.scheduleReconnect();
+    });
+  }
+
+  scheduleReconnect() {
+    if (this.timer) return;
+    const delay = Math.min(10000, 500 * 2 ** this.attempts);
+    this.attempts += 1;
+    if (this.everOpen) {
+      this.onStatus(`Connection lost — reconnecting in ${Math.max(1, Math.round(delay / 1000))} s…`);
+    }
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  // send returns false when the message could not be sent.
+  send(type, payload) {
+    if (!this.open || !this.ws) return false;
+    try {
+      this.ws.send(JSON.stringify({ type, v: 1, payload }));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- status
+
+// Status owns the page's one status line. Socket news must not hide an
+// error or a running request's progress.
+export class Status {
+  constructor(el, busy) {
+    this.el = el;
+    this.busy = busy; // () => true while a request is in flight
+    this.topic = ""; // "req" while a request owns the line, "conn" for socket news
+  }
+
+  set(text, kind = "", topic = "req") {
+    this.topic = text ? topic : "";
+    this.el.textContent = text;
+    this.el.classList.toggle("is-error", kind === "error");
+    this.el.classList.toggle("is-busy", kind === "busy");
+    this.el.classList.toggle("is-ok", kind === "ok");
+  }
+
+  conn(text) {
+    if (this.busy() || this.el.classList.contains("is-error")) return;
+    if (this.topic === "req" && this.el.textContent && !text.startsWith("Connection lost")) return;
+    this.set(text, text.startsWith("Connection lost") ? "busy" : "", "conn");
+  }
+
+  queued(payload) {
+    const ahead = payload && Number(payload.ahead);
+    if (Number.isFinite(ahead) && ahead > 0) {
+      this.set(`Queued: ${ahead} ahead of you…`, "busy");
+    } else {
+      this.set("Queued: you are next…", "busy");
+    }
+  }
+}

@@ -1,0 +1,292 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"image"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"attention/model"
+	"attention/model/photo"
+	"attention/viz"
+)
+
+// Image limits: the file, and its pixels as the header states them (checked
+// before any pixel is decoded).
+var ImageLimits = photo.DefaultLimits
+
+// Sizes of the pictures the server sends with a caption.
+const (
+	displaySize = 448 // the square crop the page shows, twice the encoder's input
+	heatSize    = 112 // each word's heat layer; the page stretches it over the photo
+	stripThumb  = 160 // one word's picture in the exported strip
+)
+
+// CaptionRequest is a caption request: the multipart form of
+// POST /api/v1/caption (fields image, model, beam) or the payload of a
+// websocket "caption" message, where the image is base64 (a data: URL
+// is accepted too).
+type CaptionRequest struct {
+	ID    string `json:"id,omitempty"`
+	Model string `json:"model,omitempty"`
+	Beam  int    `json:"beam,omitempty"`
+	Image string `json:"image"`
+
+	data []byte // the decoded file
+}
+
+// captioner picks the model a caption request asks for; "" means the first.
+func (s *Server) captioner(id string) (model.Captioner, *Error) {
+	if len(s.capOrder) == 0 {
+		return nil, Errorf(EUnavailable, "%s", s.capOff)
+	}
+	if id == "" {
+		id = s.capOrder[0]
+	}
+	c, ok := s.captioners[id]
+	if !ok {
+		return nil, Errorf(ENotFound, "unknown caption model %q: choose one of %s", clip(id, 40), strings.Join(s.capOrder, ", "))
+	}
+	return c, nil
+}
+
+// checkCaption validates what can be checked without decoding pixels.
+func (s *Server) checkCaption(req *CaptionRequest) (model.Captioner, *Error) {
+	c, e := s.captioner(req.Model)
+	if e != nil {
+		return nil, e
+	}
+	if req.Beam < 0 || req.Beam > model.MaxBeam {
+		return nil, Errorf(EInvalid, "beam must be between 1 and %d", model.MaxBeam)
+	}
+	if len(req.data) == 0 {
+		return nil, Errorf(EInvalid, "no image: attach a JPEG, PNG, GIF or WebP photo")
+	}
+	return c, nil
+}
+
+// photoError maps an image decoding error to what the user is told.
+func photoError(err error) *Error {
+	switch {
+	case errors.Is(err, photo.ErrEmpty):
+		return Errorf(EInvalid, "the image file is empty")
+	case errors.Is(err, photo.ErrTooLarge), errors.Is(err, photo.ErrTooBig):
+		return Errorf(ETooLarge, "%s", err.Error())
+	case errors.Is(err, photo.ErrNotImage):
+		return Errorf(EUnsupported, "%s", err.Error())
+	case errors.Is(err, photo.ErrCorrupt), errors.Is(err, photo.ErrNoPixels):
+		return Errorf(EInvalid, "%s", err.Error())
+	}
+	return Errorf(EInvalid, "the image could not be read")
+}
+
+// preparedPhoto is a photo encoded and ready to caption, with the square
+// crop the model sees.
+type preparedPhoto struct {
+	p    model.Prepared
+	crop image.Image // displaySize square
+}
+
+// preparePhoto decodes, crops and encodes. It is the expensive part of a
+// caption, so callers hold a decode slot while it runs.
+func preparePhoto(c model.Captioner, data []byte) (*preparedPhoto, *Error) {
+	img, _, err := photo.Decode(bytes.NewReader(data), ImageLimits)
+	if err != nil {
+		return nil, photoError(err)
+	}
+	crop := photo.Square(img, displaySize)
+	p, err := c.Prepare(photo.Square(crop, c.CropSize()))
+	if err != nil {
+		return nil, Errorf(EInternal, "%s", err.Error())
+	}
+	return &preparedPhoto{p: p, crop: crop}, nil
+}
+
+// readUpload reads a multipart caption request without touching the disk:
+// the image part is held in memory, bounded by the image limit.
+func readUpload(c echo.Context) (*CaptionRequest, *Error) {
+	r := c.Request()
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "multipart/form-data" {
+		return nil, Errorf(EUnsupported, "send the photo as multipart/form-data in a field named \"image\"")
+	}
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, ImageLimits.MaxBytes+64<<10)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, Errorf(EInvalid, "malformed multipart body")
+	}
+	req := &CaptionRequest{}
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, uploadError(err)
+		}
+		switch part.FormName() {
+		case "image":
+			if req.data != nil {
+				return nil, Errorf(EInvalid, "send one image per request")
+			}
+			req.data, err = io.ReadAll(io.LimitReader(part, ImageLimits.MaxBytes+1))
+			if err != nil {
+				return nil, uploadError(err)
+			}
+			if int64(len(req.data)) > ImageLimits.MaxBytes {
+				return nil, Errorf(ETooLarge, "the image file is over %d MB", ImageLimits.MaxBytes>>20)
+			}
+			if req.data == nil {
+				req.data = []byte{}
+			}
+		case "model", "beam":
+			v, err := io.ReadAll(io.LimitReader(part, 65))
+			if err != nil {
+				return nil, uploadError(err)
+			}
+			if len(v) > 64 {
+				return nil, Errorf(EInvalid, "the %s field is too long", part.FormName())
+			}
+			if part.FormName() == "model" {
+				req.Model = string(v)
+			} else if req.Beam, err = strconv.Atoi(strings.TrimSpace(string(v))); err != nil {
+				return nil, Errorf(EInvalid, "beam must be a whole number between 1 and %d", model.MaxBeam)
+			}
+		default:
+			return nil, Errorf(EInvalid, "unknown form field %q: send image, and optionally model and beam", clip(part.FormName(), 40))
+		}
+	}
+	if req.data == nil {
+		return nil, Errorf(EInvalid, "no image: attach a JPEG, PNG, GIF or WebP photo in a field named \"image\"")
+	}
+	return req, nil
+}
+
+func uploadError(err error) *Error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return Errorf(ETooLarge, "the upload is over %d MB", ImageLimits.MaxBytes>>20)
+	}
+	return Errorf(EInvalid, "the upload was cut short or is not valid multipart data")
+}
+
+// captionHTTP runs a whole caption for the HTTP endpoints.
+func (s *Server) captionHTTP(c echo.Context) (model.Captioner, *preparedPhoto, *DecodeResponse, error) {
+	r := c.Request()
+	if !s.perAddr.allow(r.RemoteAddr, time.Now()) {
+		return nil, nil, nil, Errorf(ERateLimited, "too many requests from your address; wait a moment")
+	}
+	req, e := readUpload(c)
+	if e != nil {
+		return nil, nil, nil, e
+	}
+	capt, e := s.checkCaption(req)
+	if e != nil {
+		return nil, nil, nil, e
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	if err := s.decodes.acquire(ctx, nil); err != nil {
+		return nil, nil, nil, Errorf(EBusy, "the server is busy; try again in a moment")
+	}
+	defer s.decodes.release()
+	start := time.Now()
+	pp, e := preparePhoto(capt, req.data)
+	if e != nil {
+		return nil, nil, nil, e
+	}
+	resp, err := collect(ctx, capt.Info(), pp.p, req.Beam, start)
+	return capt, pp, resp, err
+}
+
+// caption is POST /api/v1/caption.
+func (s *Server) caption(c echo.Context) error {
+	_, pp, resp, err := s.captionHTTP(c)
+	if err != nil {
+		return err
+	}
+	if resp.Image, err = dataURL(pp.crop, false); err != nil {
+		return err
+	}
+	for _, st := range resp.Steps {
+		resp.Heat = append(resp.Heat, heatLayer(st, resp.Source))
+	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+// captionStrip is POST /api/v1/caption/strip: the caption as one PNG, a
+// small heatmap per word, like the figures in the Show, Attend and Tell paper.
+func (s *Server) captionStrip(c echo.Context) error {
+	_, pp, resp, err := s.captionHTTP(c)
+	if err != nil {
+		return err
+	}
+	src := resp.Source
+	img, err := viz.Strip(pp.crop, resp.TargetTokens, resp.Attention, src.Rows, src.Cols, stripThumb, viz.Viridis)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return err
+	}
+	c.Response().Header().Set("Content-Disposition", `attachment; filename="caption-attention.png"`)
+	return c.Blob(http.StatusOK, "image/png", buf.Bytes())
+}
+
+// dataURL encodes an image for a JSON message.
+func dataURL(img image.Image, asPNG bool) (string, error) {
+	var buf bytes.Buffer
+	prefix := "data:image/jpeg;base64,"
+	var err error
+	if asPNG {
+		prefix = "data:image/png;base64,"
+		err = (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, img)
+	} else {
+		err = jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85})
+	}
+	if err != nil {
+		return "", err
+	}
+	return prefix + base64.StdEncoding.EncodeToString(buf.Bytes()), nil
+}
+
+// heatLayer is one word's attention as a transparent colour layer.
+func heatLayer(st model.Step, src model.Source) string {
+	img, err := viz.HeatLayer(st.Attention, src.Rows, src.Cols, heatSize, heatSize, viz.Viridis)
+	if err != nil {
+		return ""
+	}
+	u, _ := dataURL(img, true)
+	return u
+}
+
+// decodeImage reads the base64 image of a websocket caption request.
+func decodeImage(s string) ([]byte, *Error) {
+	if strings.HasPrefix(s, "data:") {
+		i := strings.Index(s, ",")
+		if i < 0 || !strings.HasSuffix(s[:i], ";base64") {
+			return nil, Errorf(EBadMessage, "the image must be base64 (a data: URL ending in ;base64, or plain base64)")
+		}
+		s = s[i+1:]
+	}
+	if int64(base64.StdEncoding.DecodedLen(len(s))) > ImageLimits.MaxBytes+2 {
+		return nil, Errorf(ETooLarge, "the image file is over %d MB", ImageLimits.MaxBytes>>20)
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, Errorf(EBadMessage, "the image is not valid base64")
+	}
+	return b, nil
+}
