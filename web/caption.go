@@ -105,12 +105,12 @@ func preparePhoto(c model.Captioner, data []byte) (*preparedPhoto, *Error) {
 	if err != nil {
 		return nil, photoError(err)
 	}
-	crop := photo.Square(img, displaySize)
-	p, err := c.Prepare(photo.Square(crop, c.CropSize()))
+	// The encoder's input is cropped from the original, as in training.
+	p, err := c.Prepare(photo.Square(img, c.CropSize()))
 	if err != nil {
 		return nil, Errorf(EInternal, "%s", err.Error())
 	}
-	return &preparedPhoto{p: p, crop: crop}, nil
+	return &preparedPhoto{p: p, crop: photo.Square(img, displaySize)}, nil
 }
 
 // readUpload reads a multipart caption request without touching the disk:

@@ -1,9 +1,11 @@
-// Command eval measures a trained translation model on its test split and
-// prints sacreBLEU-style corpus BLEU (13a tokenisation, cased, detokenised
-// output).
+// Command eval measures a trained model on its test split. Translation:
+// sacreBLEU-style corpus BLEU (13a tokenisation, cased, detokenised output).
+// Captions: BLEU-4 on lower-cased words against the five references of
+// each Flickr8k test image.
 //
 //	go run ./cmd/eval -model en-de -beam 5
 //	go run ./cmd/eval -model en-fr -beam 5 -record   # also update metrics.json
+//	go run ./cmd/eval -model caption -beam 3
 package main
 
 import (
@@ -30,7 +32,7 @@ func main() {
 
 func run() error {
 	var (
-		id       = flag.String("model", "en-de", "model id: en-de, en-fr, en-de-noatt, en-fr-noatt")
+		id       = flag.String("model", "en-de", "model id: en-de, en-fr, caption, or one of those with -noatt")
 		dir      = flag.String("model-dir", "", "read NAME.ckpt from this directory instead of the embedded models")
 		data     = flag.String("data", "../shared/data", "the shared data directory")
 		split    = flag.String("split", "test", "test or dev")
@@ -39,20 +41,26 @@ func run() error {
 		record   = flag.Bool("record", false, "record the result in model/trained/weights/metrics.json")
 		show     = flag.Int("show", 5, "print this many example translations")
 		hypsPath = flag.String("hyps", "", "write the detokenised translations here, one per line")
+		features = flag.String("features", filepath.Join("runs", "features", "flickr8k.ckpt"), "captions: the region-feature cache from cmd/features; without it the test images are encoded here")
 	)
 	flag.Parse()
-	models, err := trained.Translators(*dir)
+	models, err := trained.Load(*dir)
 	if err != nil {
 		return err
 	}
+	for _, c := range models.Captioners {
+		if c.ID == *id {
+			return evalCaption(c, *data, *features, *split, *beam, *limit, *show, *record)
+		}
+	}
 	var m *translate.Model
-	for _, x := range models {
+	for _, x := range models.Translators {
 		if x.ID == *id {
 			m = x
 		}
 	}
 	if m == nil {
-		return fmt.Errorf("no model %q (trained models: %d); train it with cmd/train", *id, len(models))
+		return fmt.Errorf("no model %q (trained models: %d); train it with cmd/train", *id, len(models.Translators)+len(models.Captioners))
 	}
 	var pairs []translate.Pair
 	var splitName string

@@ -15,10 +15,14 @@ import (
 	"attention/internal/testenv"
 )
 
-// startMain runs the real server on a free port.
-func startMain(t *testing.T) *Main {
+// startMain runs the real server on a free port, with the image encoder
+// from ../shared/data when encoder is true.
+func startMain(t *testing.T, encoder bool) *Main {
 	t.Helper()
-	m := &Main{Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	m := &Main{Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Offline: true}
+	if encoder {
+		m.EncoderWeights = filepath.Join(testenv.SharedData(t), "weights", "mobilenet_v2_1.0_224_quant.tflite")
+	}
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +51,7 @@ func browser(t *testing.T) context.Context {
 // A person types a sentence, presses enter, and watches the grid fill in:
 // at the end it has one row per target word and one column per source word.
 func TestBrowserTranslate(t *testing.T) {
-	m := startMain(t)
+	m := startMain(t, false)
 	ctx := browser(t)
 	const sentence = "A man in a blue shirt is riding a bike."
 	err := chromedp.Do(ctx,
@@ -90,5 +94,73 @@ func TestBrowserTranslate(t *testing.T) {
 			t.Fatal(err)
 		}
 		os.WriteFile(filepath.Join(dir, "translate-"+strconv.Itoa(tgtCount)+".png"), png, 0o644)
+	}
+}
+
+// A person uploads a photo and watches the caption appear; stepping through
+// the words moves the heatmap over the photo.
+func TestBrowserCaption(t *testing.T) {
+	m := startMain(t, true)
+	ctx := browser(t)
+	// The first Flickr8k test image: dogs playing in the snow.
+	photo := filepath.Join(testenv.SharedData(t), "flickr8k", "images", "3385593926_d3e9c21170.jpg")
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(m.URL()+"/caption"),
+		chromedp.WaitReady(chromedp.ID("file")),
+		chromedp.SetValue(chromedp.ID("pace"), "live"),
+		chromedp.SetUploadFiles(chromedp.ID("file"), []string{photo}, chromedp.NodeReady),
+		chromedp.Poll[chromedp.Void](`/done/i.test(document.querySelector('#status')?.textContent || '')`,
+			chromedp.WithPollingTimeout(60*time.Second)),
+	)
+	if err != nil {
+		status, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("status")))
+		t.Fatalf("%v (status %q)", err, status)
+	}
+	words, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#target .tgt-tok')].map(e => e.textContent)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(words) < 3 {
+		t.Fatalf("caption %q: want at least 3 words", words)
+	}
+	// Step through the words with the slider, as a person would, and
+	// collect the heat layer shown for each.
+	layers, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+		const s = document.querySelector('#step');
+		const out = [];
+		for (let i = 0; i <= Number(s.max); i++) {
+			s.value = String(i);
+			s.dispatchEvent(new Event('input', { bubbles: true }));
+			out.push(document.querySelector('#heat').getAttribute('src') || '');
+		}
+		return out;
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	thumbs, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#strip .thumb').length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	distinct := map[string]bool{}
+	for _, l := range layers {
+		if l == "" {
+			t.Fatal("a word has no heat layer over the photo")
+		}
+		distinct[l] = true
+	}
+	if len(layers) != len(words) || thumbs != len(words) {
+		t.Fatalf("%d words, %d slider positions, %d strip thumbnails", len(words), len(layers), thumbs)
+	}
+	if len(distinct) < 2 {
+		t.Fatalf("the overlay never changes across %d words", len(words))
+	}
+	t.Logf("caption %q: %d distinct heat layers", words, len(distinct))
+	if dir := os.Getenv("ATTN_SCREENSHOTS"); dir != "" {
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, "caption.png"), png, 0o644)
 	}
 }
