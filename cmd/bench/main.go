@@ -5,6 +5,7 @@
 // that the peer computes what ours does.
 //
 //	go run ./cmd/bench [-json] [-seconds 2] [-ckpt model/trained/weights/en-de.ckpt]
+//	CGO_LDFLAGS=-lopenblas go run -tags openblas ./cmd/bench   # training row as cmd/train runs
 //
 // Times are medians after a warm-up; ratios are ours/peer (lower is better).
 // It exits non-zero when a parity check or a peer fails; a peer that is not
@@ -99,6 +100,11 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	rows = append(rows, enc)
+	tr, err := trainingRow(ctx, o, work)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, tr)
 
 	failed := false
 	for i := range rows {

@@ -1,7 +1,7 @@
 """PyTorch peer for cmd/bench: the same model, written the way a PyTorch user
 would write it for CPU inference, fed the weights that cmd/bench exported.
 
-Usage: peer_torch.py translate|mobilenet DIR. DIR holds req.json and raw
+Usage: peer_torch.py translate|mobilenet|train DIR. DIR holds req.json and raw
 little-endian float32 tensors; one JSON object goes to stdout.
 
 Shapes: S source length, E embedding, D = 2H encoder output, K decoder
@@ -308,13 +308,80 @@ def mobilenet(d, req):
     return {"encode_us": timed(run, req["seconds"], warmup=3)}
 
 
+class Seq2Seq(torch.nn.Module):
+    """The translation model as a PyTorch user would write it for training:
+    nn.LSTM for the bidirectional encoder, an LSTMCell decoder whose step
+    attends with h_{t-1} (Bahdanau), a tanh pre-output layer over [h; c; y],
+    dropout where ours has it."""
+
+    def __init__(self, c):
+        super().__init__()
+        E, H, K, A, O = c["emb"], c["enc_hidden"], c["dec_hidden"], c["att"], c["pre_out"]
+        D = 2 * H
+        self.src_emb = torch.nn.Embedding(c["src_vocab"], E)
+        self.tgt_emb = torch.nn.Embedding(c["tgt_vocab"], E)
+        self.enc = torch.nn.LSTM(E, H, batch_first=True, bidirectional=True)
+        self.init = torch.nn.Linear(D, K)
+        self.att_w = torch.nn.Linear(K, A, bias=False)
+        self.att_u = torch.nn.Linear(D, A)
+        self.att_v = torch.nn.Linear(A, 1, bias=False)
+        self.dec = torch.nn.LSTMCell(E + D, K)
+        self.pre = torch.nn.Linear(K + D + E, O)
+        self.out = torch.nn.Linear(O, c["tgt_vocab"])
+        self.drop = torch.nn.Dropout(0.3)
+
+    def forward(self, src, tgt_in):
+        x, _ = self.enc(self.drop(self.src_emb(src)))  # (B, S, D)
+        h = torch.tanh(self.init(x.mean(1)))
+        c = torch.zeros_like(h)
+        ux = self.att_u(x)  # (B, S, A)
+        y = self.drop(self.tgt_emb(tgt_in))  # (B, T, E)
+        hs, cs = [], []
+        for t in range(y.shape[1]):
+            e = self.att_v(torch.tanh(ux + self.att_w(h).unsqueeze(1))).squeeze(2)  # (B, S)
+            a = torch.softmax(e, 1)
+            ctx = torch.bmm(a.unsqueeze(1), x).squeeze(1)  # (B, D)
+            h, c = self.dec(torch.cat((y[:, t], ctx), 1), (h, c))
+            hs.append(h)
+            cs.append(ctx)
+        pre = torch.tanh(self.pre(torch.cat((torch.stack(hs, 1), torch.stack(cs, 1), y), 2)))
+        return self.out(self.drop(pre))  # (B, T, V)
+
+
+def train(d, req):
+    """Training throughput: target tokens a second for full batches of
+    random sentences of the requested shape."""
+    c = req["config"]
+    B, S, T = req["batch"], req["src_len"], req["tgt_len"]
+    torch.manual_seed(0)
+    m = Seq2Seq(c)
+    opt = torch.optim.Adam(m.parameters(), lr=1e-3)
+    src = torch.randint(4, c["src_vocab"], (B, S))
+    tgt = torch.randint(4, c["tgt_vocab"], (B, T + 1))
+
+    def step():
+        opt.zero_grad()
+        logits = m(src, tgt[:, :-1])
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt[:, 1:].reshape(-1))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(m.parameters(), 5.0)
+        opt.step()
+
+    t = timed(step, req["seconds"], warmup=2)
+    params = sum(q.numel() for q in m.parameters())
+    return {"step_us": t, "tok_per_s": B * T / (t["median"] / 1e6), "params": params}
+
+
 def main():
     task, d = sys.argv[1], sys.argv[2]
     torch.set_num_threads(int(os.environ.get("BENCH_TORCH_THREADS", "1")))
     with open(os.path.join(d, "req.json")) as f:
         req = json.load(f)
-    with torch.inference_mode():
-        res = {"translate": translate, "mobilenet": mobilenet}[task](d, req)
+    if task == "train":
+        res = train(d, req)
+    else:
+        with torch.inference_mode():
+            res = {"translate": translate, "mobilenet": mobilenet}[task](d, req)
     res["version"] = torch.__version__
     res["threads"] = f"torch {torch.get_num_threads()}, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '')}"
     json.dump(res, sys.stdout)

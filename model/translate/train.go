@@ -254,16 +254,8 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs, devPairs []Pair, o Train
 			if err != nil {
 				return 0, 0, err
 			}
-			ntok := g.fill(c, b, o.Dropout, dropRng)
-			loss, err := g.run()
-			if err != nil {
-				return 0, 0, err
-			}
-			for i := range grads {
-				grads[i] = g.grad(i)
-			}
-			opt.Step(p.List(), grads, lr, o.Clip)
-			return float64(loss), ntok, nil
+			loss, ntok, err := trainStep(g, c, p, opt, grads, b, lr, o.Dropout, o.Clip, dropRng)
+			return float64(loss), ntok, err
 		},
 		// Dev BLEU with the serving path: what the page will show.
 		Evaluate: func() (float64, string) {
