@@ -4,7 +4,7 @@
 // strip of one small heatmap per word. The websocket stream, the HTTP
 // fallback and replays share one rendering path.
 
-import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, Player, Socket, Status } from "./common.js";
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, dispatch, Player, Socket, Status } from "./common.js";
 
 const els = {
   form: $("caption-form"),
@@ -259,29 +259,18 @@ function updateSlider() {
 // ---------------------------------------------------------------- transport
 
 function handleMessage(type, p) {
-  if (p.id && p.id !== state.reqId) return;
-  if (!p.id && type !== "error") return;
-  switch (type) {
-    case "source":
-      if (state.via !== "ws") return;
-      onSource(p);
+  dispatch(type, p, {
+    reqId: state.reqId,
+    via: state.via,
+    source: (x) => {
+      onSource(x);
       setStatus("Writing the caption…", "busy");
-      break;
-    case "step":
-      if (state.via === "ws") onStep(p.step, p.heat);
-      break;
-    case "done":
-      if (state.via === "ws") onDone(p);
-      break;
-    case "queued":
-      status.queued(p);
-      break;
-    case "error":
-      onError(p);
-      break;
-    default:
-      break;
-  }
+    },
+    step: (x) => onStep(x.step, x.heat),
+    done: onDone,
+    queued: (x) => status.queued(x),
+    error: onError,
+  });
 }
 
 const sock = new Socket({

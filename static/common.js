@@ -274,6 +274,34 @@ export class Socket {
   }
 }
 
+// dispatch routes one server message to the page's handlers. Replies to
+// an earlier request (replaced by a newer one) are dropped, and stream
+// messages only count while the request goes over the socket.
+export function dispatch(type, p, page) {
+  if (p.id && p.id !== page.reqId) return;
+  if (!p.id && type !== "error") return;
+  const live = page.via === "ws";
+  switch (type) {
+    case "source":
+      if (live) page.source(p);
+      break;
+    case "step":
+      if (live) page.step(p);
+      break;
+    case "done":
+      if (live) page.done(p);
+      break;
+    case "queued":
+      page.queued(p);
+      break;
+    case "error":
+      page.error(p);
+      break;
+    default:
+      break;
+  }
+}
+
 // ---------------------------------------------------------------- status
 
 // Status owns the page's one status line. Socket news must not hide an

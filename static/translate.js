@@ -3,7 +3,7 @@
 // choices. The same rendering path serves the websocket stream, the HTTP
 // fallback and replays, so all three look identical.
 
-import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, Player, Socket, Status } from "./common.js";
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, dispatch, Player, Socket, Status } from "./common.js";
 
 const els = {
   form: $("translate-form"),
@@ -416,30 +416,18 @@ function wireGridKeys() {
 // ---------------------------------------------------------------- transport
 
 function handleMessage(type, p) {
-  // Replies to an earlier request (replaced by a newer one) are dropped.
-  if (p.id && p.id !== state.reqId) return;
-  if (!p.id && type !== "error") return;
-  switch (type) {
-    case "source":
-      if (state.via !== "ws") return;
-      onSource(p);
+  dispatch(type, p, {
+    reqId: state.reqId,
+    via: state.via,
+    source: (x) => {
+      onSource(x);
       setStatus("Translating…", "busy");
-      break;
-    case "step":
-      if (state.via === "ws") onStep(p.step);
-      break;
-    case "done":
-      if (state.via === "ws") onDone(p);
-      break;
-    case "queued":
-      status.queued(p);
-      break;
-    case "error":
-      onError(p);
-      break;
-    default:
-      break;
-  }
+    },
+    step: (x) => onStep(x.step),
+    done: onDone,
+    queued: (x) => status.queued(x),
+    error: onError,
+  });
 }
 
 const sock = new Socket({

@@ -125,167 +125,134 @@ func CaptionPage(p CaptionProps) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "></label><div class=\"options\"><label class=\"option\"><span class=\"option-label\">Model</span> <select id=\"model\" name=\"model\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "></label><div class=\"options\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if len(p.Models) == 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "<option value=\"\" disabled selected>No caption model</option> ")
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
+			templ_7745c5c3_Err = modelSelect(p.Models, "No caption model").Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
 			}
-			for i, m := range p.Models {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "<option value=\"")
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				var templ_7745c5c3_Var7 string
-				templ_7745c5c3_Var7, templ_7745c5c3_Err = templruntime.NewAttributeExpression(m.ID).Resolve(ctx)
-				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/caption.templ`, Line: 32, Col: 28}
-				}
-				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var7)
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "\" data-attention=\"")
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				var templ_7745c5c3_Var8 string
-				templ_7745c5c3_Var8, templ_7745c5c3_Err = templruntime.NewAttributeExpression(strconv.FormatBool(m.Attention)).Resolve(ctx)
-				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/caption.templ`, Line: 32, Col: 79}
-				}
-				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var8)
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "\"")
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				if i == 0 {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, " selected")
-					if templ_7745c5c3_Err != nil {
-						return templ_7745c5c3_Err
-					}
-				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, ">")
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				var templ_7745c5c3_Var9 string
-				templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(modelLabel(m))
-				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/caption.templ`, Line: 32, Col: 118}
-				}
-				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var9))
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "</option>")
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
+			templ_7745c5c3_Err = searchSelect(3).Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "</select></label> <label class=\"option\"><span class=\"option-label\">Search</span> <select id=\"beam\" name=\"beam\"><option value=\"1\">greedy (beam 1)</option> <option value=\"3\" selected>beam 3</option> <option value=\"5\">beam 5</option></select></label> <label class=\"option\"><span class=\"option-label\">Pacing</span> <select id=\"pace\" name=\"pace\"><option value=\"live\">live</option> <option value=\"slow\" selected>slow (one word at a time)</option></select></label> <label class=\"option\"><span class=\"option-label\">View</span> <select id=\"view\" name=\"view\"><option value=\"smooth\" selected>smooth heatmap</option> <option value=\"grid\">region grid (7×7)</option></select></label> <label class=\"option option-range\"><span class=\"option-label\">Heatmap opacity</span> <input id=\"opacity\" type=\"range\" min=\"0\" max=\"100\" value=\"70\" step=\"5\"></label></div><p id=\"model-note\" class=\"model-note\" hidden></p></form>")
+			templ_7745c5c3_Err = paceSelect(true).Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "<label class=\"option\"><span class=\"option-label\">View</span> <select id=\"view\" name=\"view\"><option value=\"smooth\" selected>smooth heatmap</option> <option value=\"grid\">region grid (7×7)</option></select></label> <label class=\"option option-range\"><span class=\"option-label\">Heatmap opacity</span> <input id=\"opacity\" type=\"range\" min=\"0\" max=\"100\" value=\"70\" step=\"5\"></label></div><p id=\"model-note\" class=\"model-note\" hidden></p></form>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			if len(p.Examples) > 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "<div class=\"examples\" role=\"group\" aria-labelledby=\"examples-title\"><span id=\"examples-title\" class=\"examples-title\">Try:</span> ")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "<div class=\"examples\" role=\"group\" aria-labelledby=\"examples-title\"><span id=\"examples-title\" class=\"examples-title\">Try:</span> ")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				for _, ex := range p.Examples {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "<button type=\"button\" class=\"btn example example-photo\" data-src=\"")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "<button type=\"button\" class=\"btn example example-photo\" data-src=\"")
+					if templ_7745c5c3_Err != nil {
+						return templ_7745c5c3_Err
+					}
+					var templ_7745c5c3_Var7 string
+					templ_7745c5c3_Var7, templ_7745c5c3_Err = templruntime.NewAttributeExpression(ex.Src).ResolveURL(ctx)
+					if templ_7745c5c3_Err != nil {
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/caption.templ`, Line: 46, Col: 79}
+					}
+					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var7)
+					if templ_7745c5c3_Err != nil {
+						return templ_7745c5c3_Err
+					}
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "\" title=\"")
+					if templ_7745c5c3_Err != nil {
+						return templ_7745c5c3_Err
+					}
+					var templ_7745c5c3_Var8 string
+					templ_7745c5c3_Var8, templ_7745c5c3_Err = templruntime.NewAttributeExpression(ex.Credit + " · " + ex.Licence).Resolve(ctx)
+					if templ_7745c5c3_Err != nil {
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/caption.templ`, Line: 46, Col: 121}
+					}
+					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var8)
+					if templ_7745c5c3_Err != nil {
+						return templ_7745c5c3_Err
+					}
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "\"")
+					if templ_7745c5c3_Err != nil {
+						return templ_7745c5c3_Err
+					}
+					if p.Unavailable != "" {
+						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, " disabled")
+						if templ_7745c5c3_Err != nil {
+							return templ_7745c5c3_Err
+						}
+					}
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "><img src=\"")
+					if templ_7745c5c3_Err != nil {
+						return templ_7745c5c3_Err
+					}
+					var templ_7745c5c3_Var9 string
+					templ_7745c5c3_Var9, templ_7745c5c3_Err = templruntime.NewAttributeExpression(ex.Src).ResolveURL(ctx)
+					if templ_7745c5c3_Err != nil {
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/caption.templ`, Line: 47, Col: 24}
+					}
+					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var9)
+					if templ_7745c5c3_Err != nil {
+						return templ_7745c5c3_Err
+					}
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "\" alt=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var10 string
-					templ_7745c5c3_Var10, templ_7745c5c3_Err = templruntime.NewAttributeExpression(ex.Src).ResolveURL(ctx)
+					templ_7745c5c3_Var10, templ_7745c5c3_Err = templruntime.NewAttributeExpression(ex.Alt).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/caption.templ`, Line: 69, Col: 79}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/caption.templ`, Line: 47, Col: 39}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var10)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "\" title=\"")
-					if templ_7745c5c3_Err != nil {
-						return templ_7745c5c3_Err
-					}
-					var templ_7745c5c3_Var11 string
-					templ_7745c5c3_Var11, templ_7745c5c3_Err = templruntime.NewAttributeExpression(ex.Credit + " · " + ex.Licence).Resolve(ctx)
-					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/caption.templ`, Line: 69, Col: 121}
-					}
-					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var11)
-					if templ_7745c5c3_Err != nil {
-						return templ_7745c5c3_Err
-					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "\"")
-					if templ_7745c5c3_Err != nil {
-						return templ_7745c5c3_Err
-					}
-					if p.Unavailable != "" {
-						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, " disabled")
-						if templ_7745c5c3_Err != nil {
-							return templ_7745c5c3_Err
-						}
-					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "><img src=\"")
-					if templ_7745c5c3_Err != nil {
-						return templ_7745c5c3_Err
-					}
-					var templ_7745c5c3_Var12 string
-					templ_7745c5c3_Var12, templ_7745c5c3_Err = templruntime.NewAttributeExpression(ex.Src).ResolveURL(ctx)
-					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/caption.templ`, Line: 70, Col: 24}
-					}
-					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var12)
-					if templ_7745c5c3_Err != nil {
-						return templ_7745c5c3_Err
-					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "\" alt=\"")
-					if templ_7745c5c3_Err != nil {
-						return templ_7745c5c3_Err
-					}
-					var templ_7745c5c3_Var13 string
-					templ_7745c5c3_Var13, templ_7745c5c3_Err = templruntime.NewAttributeExpression(ex.Alt).Resolve(ctx)
-					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/caption.templ`, Line: 70, Col: 39}
-					}
-					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var13)
-					if templ_7745c5c3_Err != nil {
-						return templ_7745c5c3_Err
-					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "\" width=\"72\" height=\"72\"></button>")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "\" width=\"72\" height=\"72\"></button>")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "</div>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "</div>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "</section><p id=\"status\" class=\"status\" aria-live=\"polite\"></p><section id=\"result\" class=\"result caption-result\" aria-label=\"Caption\"><div class=\"caption-layout\"><figure class=\"stage-wrap\"><div id=\"stage\" class=\"stage\" data-view=\"smooth\"><img id=\"photo\" class=\"stage-photo\" alt=\"\" hidden> <img id=\"heat\" class=\"stage-heat\" alt=\"\" hidden><div id=\"cells\" class=\"stage-cells\" aria-hidden=\"true\"></div><p id=\"stage-empty\" class=\"stage-empty\">Your photo will appear here, cropped to the square the model sees.</p></div><figcaption class=\"legend\" aria-hidden=\"true\"><span class=\"legend-end\">ignored</span> <span id=\"legend-bar\" class=\"legend-bar\"></span> <span class=\"legend-end\">looked at most</span></figcaption></figure><div class=\"caption-side\"><div class=\"sentence-block\"><h2 class=\"block-title\">Caption</h2><div id=\"target\" class=\"tokens target-tokens caption-words\" aria-label=\"Caption words\"></div></div><div class=\"scrub\"><button id=\"replay\" class=\"btn\" type=\"button\" disabled>Replay</button> <label class=\"scrub-label\" for=\"step\">Word</label> <input id=\"step\" type=\"range\" min=\"0\" max=\"0\" value=\"0\" step=\"1\" disabled aria-describedby=\"step-readout\"> <output id=\"step-readout\" class=\"step-readout\" for=\"step\">–</output></div><p id=\"readout\" class=\"readout\" aria-live=\"off\"></p><section class=\"panel topk-panel\" aria-labelledby=\"topk-title\"><h2 id=\"topk-title\" class=\"block-title\">Top choices for this word</h2><ol id=\"topk\" class=\"topk\"></ol></section></div></div><section class=\"strip-panel\" aria-labelledby=\"strip-title\"><div class=\"strip-head\"><h2 id=\"strip-title\" class=\"block-title\">Every word and where it looked</h2><button id=\"download\" class=\"btn\" type=\"button\" disabled>Download as PNG</button></div><div id=\"strip\" class=\"strip\"></div></section></section><section class=\"explain\" aria-labelledby=\"explain-title\"><h2 id=\"explain-title\">How to read the heatmap</h2><p>A convolutional network (MobileNetV2, trained on ImageNet) turns the photo into a <strong>7×7 grid of regions</strong>, each described by 1,280 numbers. The caption model then writes one word at a time, and before each word it spreads its attention over the 49 regions; the weights add up to 1. The <strong>bright</strong> parts of the heatmap are the regions it looked at most for the current word.</p><p>Point at a word, or use the arrow keys, to see its heatmap again. \"Region grid\" shows the 49 weights themselves; the smooth view spreads each weight over its region and scales the word's strongest region to full brightness, so it shows where the model looked, not how sharply. The readout under the slider gives the actual peak weight (evenly spread attention would be 2% per region).</p><p>A model <strong>without attention</strong> sees only the average of all regions, so its heatmap is the same flat square for every word.</p></section><script type=\"module\" src=\"/static/caption.js\" nonce=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "</section><p id=\"status\" class=\"status\" aria-live=\"polite\"></p><section id=\"result\" class=\"result caption-result\" aria-label=\"Caption\"><div class=\"caption-layout\"><figure class=\"stage-wrap\"><div id=\"stage\" class=\"stage\" data-view=\"smooth\"><img id=\"photo\" class=\"stage-photo\" alt=\"\" hidden> <img id=\"heat\" class=\"stage-heat\" alt=\"\" hidden><div id=\"cells\" class=\"stage-cells\" aria-hidden=\"true\"></div><p id=\"stage-empty\" class=\"stage-empty\">Your photo will appear here, cropped to the square the model sees.</p></div><figcaption class=\"legend\" aria-hidden=\"true\"><span class=\"legend-end\">ignored</span> <span id=\"legend-bar\" class=\"legend-bar\"></span> <span class=\"legend-end\">looked at most</span></figcaption></figure><div class=\"caption-side\"><div class=\"sentence-block\"><h2 class=\"block-title\">Caption</h2><div id=\"target\" class=\"tokens target-tokens caption-words\" aria-label=\"Caption words\"></div></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			var templ_7745c5c3_Var14 string
-			templ_7745c5c3_Var14, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.GetNonce(ctx)).Resolve(ctx)
-			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/caption.templ`, Line: 139, Col: 76}
-			}
-			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var14)
+			templ_7745c5c3_Err = scrub("Word").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "\"></script>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "<p id=\"readout\" class=\"readout\" aria-live=\"off\"></p>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = topkPanel().Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "</div></div><section class=\"strip-panel\" aria-labelledby=\"strip-title\"><div class=\"strip-head\"><h2 id=\"strip-title\" class=\"block-title\">Every word and where it looked</h2><button id=\"download\" class=\"btn\" type=\"button\" disabled>Download as PNG</button></div><div id=\"strip\" class=\"strip\"></div></section></section><section class=\"explain\" aria-labelledby=\"explain-title\"><h2 id=\"explain-title\">How to read the heatmap</h2><p>A convolutional network (MobileNetV2, trained on ImageNet) turns the photo into a <strong>7×7 grid of regions</strong>, each described by 1,280 numbers. The caption model then writes one word at a time, and before each word it spreads its attention over the 49 regions; the weights add up to 1. The <strong>bright</strong> parts of the heatmap are the regions it looked at most for the current word.</p><p>Point at a word, or use the arrow keys, to see its heatmap again. \"Region grid\" shows the 49 weights themselves; the smooth view spreads each weight over its region and scales the word's strongest region to full brightness, so it shows where the model looked, not how sharply. The readout under the slider gives the actual peak weight (evenly spread attention would be 2% per region).</p><p>A model <strong>without attention</strong> sees only the average of all regions, so its heatmap is the same flat square for every word.</p></section><script type=\"module\" src=\"/static/caption.js\" nonce=\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var11 string
+			templ_7745c5c3_Var11, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.GetNonce(ctx)).Resolve(ctx)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/caption.templ`, Line: 108, Col: 76}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var11)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "\"></script>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -68,157 +68,98 @@ func TranslatePage(p TranslateProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "\" placeholder=\"Type a sentence and press Enter\" spellcheck=\"false\" autocapitalize=\"off\" required> <button id=\"go\" class=\"btn btn-primary\" type=\"submit\">Translate</button></div><div class=\"options\"><label class=\"option\"><span class=\"option-label\">Model</span> <select id=\"model\" name=\"model\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "\" placeholder=\"Type a sentence and press Enter\" spellcheck=\"false\" autocapitalize=\"off\" required> <button id=\"go\" class=\"btn btn-primary\" type=\"submit\">Translate</button></div><div class=\"options\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if len(p.Models) == 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<option value=\"\" disabled selected>No models loaded</option> ")
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
+			templ_7745c5c3_Err = modelSelect(p.Models, "No models loaded").Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
 			}
-			for i, m := range p.Models {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<option value=\"")
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				var templ_7745c5c3_Var5 string
-				templ_7745c5c3_Var5, templ_7745c5c3_Err = templruntime.NewAttributeExpression(m.ID).Resolve(ctx)
-				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 35, Col: 21}
-				}
-				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var5)
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "\" data-attention=\"")
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				var templ_7745c5c3_Var6 string
-				templ_7745c5c3_Var6, templ_7745c5c3_Err = templruntime.NewAttributeExpression(strconv.FormatBool(m.Attention)).Resolve(ctx)
-				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 36, Col: 57}
-				}
-				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var6)
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "\" data-src=\"")
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				var templ_7745c5c3_Var7 string
-				templ_7745c5c3_Var7, templ_7745c5c3_Err = templruntime.NewAttributeExpression(m.SrcLang).ResolveURL(ctx)
-				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 37, Col: 29}
-				}
-				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var7)
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "\" data-tgt=\"")
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				var templ_7745c5c3_Var8 string
-				templ_7745c5c3_Var8, templ_7745c5c3_Err = templruntime.NewAttributeExpression(m.TgtLang).Resolve(ctx)
-				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 38, Col: 29}
-				}
-				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var8)
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "\"")
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				if i == 0 {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, " selected")
-					if templ_7745c5c3_Err != nil {
-						return templ_7745c5c3_Err
-					}
-				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, ">")
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				var templ_7745c5c3_Var9 string
-				templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(modelLabel(m))
-				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 40, Col: 24}
-				}
-				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var9))
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "</option>")
-				if templ_7745c5c3_Err != nil {
-					return templ_7745c5c3_Err
-				}
+			templ_7745c5c3_Err = searchSelect(1).Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "</select></label> <label class=\"option\"><span class=\"option-label\">Search</span> <select id=\"beam\" name=\"beam\"><option value=\"1\" selected>greedy (beam 1)</option> <option value=\"3\">beam 3</option> <option value=\"5\">beam 5</option></select></label> <label class=\"option\"><span class=\"option-label\">Pacing</span> <select id=\"pace\" name=\"pace\"><option value=\"live\" selected>live</option> <option value=\"slow\">slow (one word at a time)</option></select></label></div><p id=\"model-note\" class=\"model-note\" hidden></p></form>")
+			templ_7745c5c3_Err = paceSelect(false).Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "</div><p id=\"model-note\" class=\"model-note\" hidden></p></form>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			if len(p.Examples) > 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "<div class=\"examples\" role=\"group\" aria-labelledby=\"examples-title\"><span id=\"examples-title\" class=\"examples-title\">Try:</span> ")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<div class=\"examples\" role=\"group\" aria-labelledby=\"examples-title\"><span id=\"examples-title\" class=\"examples-title\">Try:</span> ")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				for _, ex := range p.Examples {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "<button type=\"button\" class=\"btn example\" data-text=\"")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<button type=\"button\" class=\"btn example\" data-text=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					var templ_7745c5c3_Var10 string
-					templ_7745c5c3_Var10, templ_7745c5c3_Err = templruntime.NewAttributeExpression(ex).Resolve(ctx)
+					var templ_7745c5c3_Var5 string
+					templ_7745c5c3_Var5, templ_7745c5c3_Err = templruntime.NewAttributeExpression(ex).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 66, Col: 62}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 37, Col: 62}
 					}
-					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var10)
-					if templ_7745c5c3_Err != nil {
-						return templ_7745c5c3_Err
-					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "\">")
+					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var5)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					var templ_7745c5c3_Var11 string
-					templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(ex)
-					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 66, Col: 69}
-					}
-					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var11))
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "\">")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "</button>")
+					var templ_7745c5c3_Var6 string
+					templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(ex)
+					if templ_7745c5c3_Err != nil {
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 37, Col: 69}
+					}
+					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var6))
+					if templ_7745c5c3_Err != nil {
+						return templ_7745c5c3_Err
+					}
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "</button>")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "</div>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "</div>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "</section><p id=\"status\" class=\"status\" aria-live=\"polite\"></p><section id=\"result\" class=\"result\" aria-label=\"Translation\"><div class=\"sentence-block\"><h2 class=\"block-title\">Input</h2><div id=\"source\" class=\"tokens source-tokens\" aria-label=\"Input words\"></div></div><div class=\"sentence-block\"><h2 class=\"block-title\">Output</h2><div id=\"target\" class=\"tokens target-tokens\" aria-label=\"Output words\"></div></div><div class=\"scrub\"><button id=\"replay\" class=\"btn\" type=\"button\" disabled>Replay</button> <label class=\"scrub-label\" for=\"step\">Step</label> <input id=\"step\" type=\"range\" min=\"0\" max=\"0\" value=\"0\" step=\"1\" disabled aria-describedby=\"step-readout\"> <output id=\"step-readout\" class=\"step-readout\" for=\"step\">–</output></div><div class=\"panels\"><section class=\"panel grid-panel\" aria-labelledby=\"grid-title\"><h2 id=\"grid-title\" class=\"block-title\">Where the model looked</h2><div id=\"grid\" class=\"grid-scroll\"></div><p id=\"readout\" class=\"readout\" aria-live=\"off\"></p><div class=\"legend\" aria-hidden=\"true\"><span class=\"legend-end\">0</span> <span id=\"legend-bar\" class=\"legend-bar\"></span> <span class=\"legend-end\">1</span></div><p class=\"legend-caption\">attention weight: dark = ignored, bright = looked at</p></section><section class=\"panel topk-panel\" aria-labelledby=\"topk-title\"><h2 id=\"topk-title\" class=\"block-title\">Top choices for this word</h2><ol id=\"topk\" class=\"topk\"></ol></section></div></section><section class=\"explain\" aria-labelledby=\"explain-title\"><h2 id=\"explain-title\">How to read the grid</h2><p>The model writes its translation one word at a time. Each <strong>row</strong> of the grid is one output word; each <strong>column</strong> is one input word. When the model writes a word it spreads its attention over the input, and the weights in a row add up to 1. <strong>Bright cells</strong> are the input words it looked at most while writing that row's word; dark cells are words it mostly ignored.</p><p>Point at (or tab to) any output word to see which input words it looked at, or at an input word to see which output words looked at it. The side panel shows the words the model was choosing between, with their probabilities.</p><p>A model <strong>without attention</strong> shows a flat grid, every cell the same colour: it reads one fixed summary of the whole sentence for every word it writes, so there is nothing to choose between.</p><p>Words marked with a dashed border are not in the model's vocabulary. If the model writes its \"unknown word\" token, the page shows the input word it looked at most instead, also marked.</p></section><script type=\"module\" src=\"/static/translate.js\" nonce=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "</section><p id=\"status\" class=\"status\" aria-live=\"polite\"></p><section id=\"result\" class=\"result\" aria-label=\"Translation\"><div class=\"sentence-block\"><h2 class=\"block-title\">Input</h2><div id=\"source\" class=\"tokens source-tokens\" aria-label=\"Input words\"></div></div><div class=\"sentence-block\"><h2 class=\"block-title\">Output</h2><div id=\"target\" class=\"tokens target-tokens\" aria-label=\"Output words\"></div></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			var templ_7745c5c3_Var12 string
-			templ_7745c5c3_Var12, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.GetNonce(ctx)).Resolve(ctx)
-			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 130, Col: 78}
-			}
-			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var12)
+			templ_7745c5c3_Err = scrub("Step").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "\"></script>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<div class=\"panels\"><section class=\"panel grid-panel\" aria-labelledby=\"grid-title\"><h2 id=\"grid-title\" class=\"block-title\">Where the model looked</h2><div id=\"grid\" class=\"grid-scroll\"></div><p id=\"readout\" class=\"readout\" aria-live=\"off\"></p><div class=\"legend\" aria-hidden=\"true\"><span class=\"legend-end\">0</span> <span id=\"legend-bar\" class=\"legend-bar\"></span> <span class=\"legend-end\">1</span></div><p class=\"legend-caption\">attention weight: dark = ignored, bright = looked at</p></section>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = topkPanel().Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "</div></section><section class=\"explain\" aria-labelledby=\"explain-title\"><h2 id=\"explain-title\">How to read the grid</h2><p>The model writes its translation one word at a time. Each <strong>row</strong> of the grid is one output word; each <strong>column</strong> is one input word. When the model writes a word it spreads its attention over the input, and the weights in a row add up to 1. <strong>Bright cells</strong> are the input words it looked at most while writing that row's word; dark cells are words it mostly ignored.</p><p>Point at (or tab to) any output word to see which input words it looked at, or at an input word to see which output words looked at it. The side panel shows the words the model was choosing between, with their probabilities.</p><p>A model <strong>without attention</strong> shows a flat grid, every cell the same colour: it reads one fixed summary of the whole sentence for every word it writes, so there is nothing to choose between.</p><p>Words marked with a dashed border are not in the model's vocabulary. If the model writes its \"unknown word\" token, the page shows the input word it looked at most instead, also marked.</p></section><script type=\"module\" src=\"/static/translate.js\" nonce=\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var7 string
+			templ_7745c5c3_Var7, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.GetNonce(ctx)).Resolve(ctx)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 93, Col: 78}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var7)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "\"></script>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
