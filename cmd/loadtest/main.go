@@ -1,13 +1,15 @@
-// Command loadtest opens many websocket sessions that translate at once and
-// reports errors, time to first word and the gap between words. It starts
-// its own server on loopback unless -url names one (loopback only).
+// Command loadtest opens many websocket sessions that translate (and some
+// caption a photo) at once and reports errors, time to first word and the
+// gap between words. It starts its own server on loopback unless -url
+// names one (loopback only).
 //
 //	go run ./cmd/loadtest -n 200 -rounds 3
-//	go run ./cmd/loadtest -n 50 -soak 10m      # memory over time
+//	go run ./cmd/loadtest -n 200 -soak 10m     # memory over time
 package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -18,6 +20,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -26,7 +29,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"attention/model"
+	"attention/model/caption"
+	"attention/model/mobilenet"
 	"attention/model/trained"
 	"attention/web"
 )
@@ -41,6 +45,7 @@ var sentences = []string{
 }
 
 type result struct {
+	caption   bool
 	firstWord time.Duration
 	gaps      []time.Duration
 	err       error
@@ -60,20 +65,42 @@ func run() error {
 		rounds  = flag.Int("rounds", 3, "translations per session")
 		modelID = flag.String("model", "en-de", "model to ask for")
 		soak    = flag.Duration("soak", 0, "keep the sessions translating this long, printing memory every 30 s")
+		every   = flag.Int("caption-every", 10, "every k-th session captions a photo instead of translating (0: none)")
+		photo   = flag.String("image", filepath.Join("static", "examples", "chelsea.jpg"), "photo the captioning sessions send")
+		encPath = flag.String("encoder-weights", filepath.Join("..", "shared", "data", "weights", mobilenet.WeightsFile), "the image encoder, for the in-process server")
 	)
 	flag.Parse()
+	var image []byte
+	if *every > 0 {
+		var err error
+		if image, err = os.ReadFile(*photo); err != nil {
+			return err
+		}
+	}
 	var memFn func() float64
 	if *target == "" {
-		models, err := trained.Translators("")
+		models, err := trained.Load("")
 		if err != nil {
 			return err
 		}
-		var ts []model.Translator
-		for _, m := range models {
-			ts = append(ts, m)
+		cfg := web.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), AddrRate: 1e9, AddrBurst: 1e9}
+		for _, m := range models.Translators {
+			cfg.Translators = append(cfg.Translators, m)
 		}
-		srv := httptest.NewServer(web.New(web.Config{Translators: ts, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			AddrRate: 1e9, AddrBurst: 1e9}))
+		if *every > 0 {
+			b, err := os.ReadFile(*encPath)
+			if err != nil {
+				return fmt.Errorf("%w (pass -encoder-weights, or -caption-every 0 to translate only)", err)
+			}
+			enc, err := mobilenet.Load(b)
+			if err != nil {
+				return err
+			}
+			for _, d := range models.Captioners {
+				cfg.Captioners = append(cfg.Captioners, &caption.Pipeline{Enc: enc, Dec: d})
+			}
+		}
+		srv := httptest.NewServer(web.New(cfg))
 		defer srv.Close()
 		*target = srv.URL
 		memFn = func() float64 {
@@ -109,7 +136,11 @@ func run() error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			session(ctx, wsURL, *modelID, i, *rounds, *soak > 0, results)
+			var img []byte
+			if *every > 0 && i%*every == *every-1 {
+				img = image
+			}
+			session(ctx, wsURL, *modelID, img, i, *rounds, *soak > 0, results)
 		}()
 	}
 	var all []result
@@ -135,37 +166,55 @@ func run() error {
 	close(results)
 	<-done
 
-	var firsts, gaps []time.Duration
-	errs := map[string]int{}
-	for _, r := range all {
-		if r.err != nil {
-			errs[r.err.Error()]++
+	elapsed := time.Since(start)
+	failed := 0
+	for _, kind := range []bool{false, true} {
+		var firsts, gaps []time.Duration
+		errs := map[string]int{}
+		n := 0
+		for _, r := range all {
+			if r.caption != kind {
+				continue
+			}
+			n++
+			if r.err != nil {
+				errs[r.err.Error()]++
+				continue
+			}
+			firsts = append(firsts, r.firstWord)
+			gaps = append(gaps, r.gaps...)
+		}
+		if n == 0 {
 			continue
 		}
-		firsts = append(firsts, r.firstWord)
-		gaps = append(gaps, r.gaps...)
+		what := "translations"
+		if kind {
+			what = "captions"
+		}
+		failed += n - len(firsts)
+		fmt.Printf("%s: completed %d, errors %d (%.1f/s)\n", what, len(firsts), n-len(firsts), float64(len(firsts))/elapsed.Seconds())
+		for e, k := range errs {
+			fmt.Printf("  error x%d: %s\n", k, e)
+		}
+		fmt.Printf("  time to first word: %s\n", pct(firsts))
+		fmt.Printf("  gap between words:  %s\n", pct(gaps))
 	}
-	elapsed := time.Since(start)
-	fmt.Printf("sessions %d, translations completed %d, errors %d, in %s (%.1f translations/s), %d CPUs\n",
-		*n, len(firsts), len(all)-len(firsts), elapsed.Round(time.Millisecond), float64(len(firsts))/elapsed.Seconds(), runtime.NumCPU())
-	for e, k := range errs {
-		fmt.Printf("  error x%d: %s\n", k, e)
-	}
-	fmt.Printf("time to first word: %s\n", pct(firsts))
-	fmt.Printf("gap between words:  %s\n", pct(gaps))
+	fmt.Printf("sessions %d, in %s, %d CPUs\n", *n, elapsed.Round(time.Millisecond), runtime.NumCPU())
 	if memFn != nil {
 		fmt.Printf("server heap: %.1f MB before, %.1f MB after\n", memStart, memFn())
 	}
-	if len(all) > len(firsts) {
-		return errors.New("some translations failed")
+	if failed > 0 {
+		return errors.New("some requests failed")
 	}
 	return nil
 }
 
-func session(ctx context.Context, wsURL, modelID string, i, rounds int, forever bool, out chan<- result) {
+// session runs rounds requests on one socket: translations, or captions
+// of img when it is not nil.
+func session(ctx context.Context, wsURL, modelID string, img []byte, i, rounds int, forever bool, out chan<- result) {
 	c, _, err := websocket.DefaultDialer.DialContext(ctx, wsURL, nil)
 	if err != nil {
-		out <- result{err: fmt.Errorf("dial: %w", err)}
+		out <- result{caption: img != nil, err: fmt.Errorf("dial: %w", err)}
 		return
 	}
 	defer c.Close()
@@ -176,12 +225,16 @@ func session(ctx context.Context, wsURL, modelID string, i, rounds int, forever 
 		text := sentences[(i+r)%len(sentences)]
 		req, _ := json.Marshal(map[string]any{"type": "translate", "v": 1,
 			"payload": map[string]any{"id": fmt.Sprint(r), "text": text, "model": modelID, "beam": 1}})
+		if img != nil {
+			req, _ = json.Marshal(map[string]any{"type": "caption", "v": 1,
+				"payload": map[string]any{"id": fmt.Sprint(r), "image": base64.StdEncoding.EncodeToString(img), "beam": 1}})
+		}
 		sent := time.Now()
 		if err := c.WriteMessage(websocket.TextMessage, req); err != nil {
-			out <- result{err: fmt.Errorf("write: %w", err)}
+			out <- result{caption: img != nil, err: fmt.Errorf("write: %w", err)}
 			return
 		}
-		res := result{}
+		res := result{caption: img != nil}
 		last := time.Time{}
 		for {
 			c.SetReadDeadline(time.Now().Add(2 * time.Minute))
@@ -190,7 +243,7 @@ func session(ctx context.Context, wsURL, modelID string, i, rounds int, forever 
 				Payload json.RawMessage `json:"payload"`
 			}
 			if err := c.ReadJSON(&m); err != nil {
-				out <- result{err: fmt.Errorf("read: %w", err)}
+				out <- result{caption: img != nil, err: fmt.Errorf("read: %w", err)}
 				return
 			}
 			now := time.Now()
