@@ -40,6 +40,8 @@ func run() error {
 		initFrom  = flag.String("init", "", "start from this model file's weights (e.g. the shipped model) with a fresh optimiser")
 		epochs    = flag.Int("epochs", 12, "most epochs")
 		patience  = flag.Int("patience", 2, "stop after this many epochs without a better dev BLEU")
+		minEpochs = flag.Int("min-epochs", 4, "no learning-rate halving or early stop before this many epochs")
+		resetLR   = flag.Bool("reset-lr", false, "with -resume: train at -lr instead of the saved learning rate")
 		budget    = flag.Duration("budget", 0, "stop after this much training time (0: no limit)")
 		batch     = flag.Int("batch", 64, "batch size")
 		lr        = flag.Float64("lr", 1e-3, "Adam learning rate (halved after an epoch without improvement)")
@@ -83,7 +85,7 @@ func run() error {
 	if *name == "caption" {
 		return trainCaption(*data, *features, *out, *runDir, id, !*noAtt, *capHidden, *minCount, caption.TrainOptions{
 			Batch: *batch, LR: lr0, Clip: 5, Dropout: d0, Reg: caption.Reg{Lambda: *lambda, TauPerWord: *tauWord},
-			MaxEpochs: *epochs, Patience: *patience, Seed: *seed, Budget: *budget, SaveEvery: *saveEvery,
+			MaxEpochs: *epochs, Patience: *patience, MinEpochs: *minEpochs, ResetLR: *resetLR, Seed: *seed, Budget: *budget, SaveEvery: *saveEvery,
 			RestartAfter: *restart, Resume: *resume})
 	}
 	var (
@@ -127,7 +129,7 @@ func run() error {
 		return err
 	}
 	res, err := translate.Train(cfg, src, tgt, train, dev, translate.TrainOptions{
-		Batch: *batch, LR: *lr, Clip: 5, Dropout: *dropout, MaxEpochs: *epochs, Patience: *patience,
+		Batch: *batch, LR: *lr, Clip: 5, Dropout: *dropout, MaxEpochs: *epochs, Patience: *patience, MinEpochs: *minEpochs, ResetLR: *resetLR,
 		MaxLen: *maxLen, Seed: *seed, Budget: *budget, SaveEvery: *saveEvery, Dir: *runDir, Out: *out, Resume: *resume, Graphs: max(*graphs, 1), Init: *initFrom, RestartAfter: *restart,
 		Meta: map[string]any{"title": title, "id": id},
 	})

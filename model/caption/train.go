@@ -28,6 +28,8 @@ type TrainOptions struct {
 	Reg          Reg
 	MaxEpochs    int
 	Patience     int
+	MinEpochs    int  // no learning-rate halving or stopping before this many epochs
+	ResetLR      bool // on resume, train at LR instead of the saved rate
 	Seed         uint64
 	Budget       time.Duration
 	SaveEvery    time.Duration
@@ -174,6 +176,10 @@ func Train(c Config, words *vocab.Vocab, train []Example, dev []Image, o TrainOp
 			return nn.LoopResult{}, fmt.Errorf("%s: %w", statePath, err)
 		}
 		fmt.Fprintf(log, "resumed from %s: epoch %d batch %d, best dev BLEU-4 %.2f\n", statePath, st.Epoch+1, st.Batch, st.Best)
+		if o.ResetLR {
+			st.LR, st.BadEpochs = o.LR, 0
+			fmt.Fprintf(log, "learning rate reset to %.2g\n", st.LR)
+		}
 	}
 	fmt.Fprintf(log, "caption model R%dx%d F%d D%d E%d K%d A%d V%d attention=%v, %d parameters; %d training captions, %d dev images\n",
 		c.Rows, c.Cols, c.Feat, c.Proj, c.Emb, c.Hidden, c.Att, c.Vocab, c.Attention, p.Count(), len(train), len(dev))
@@ -183,7 +189,7 @@ func Train(c Config, words *vocab.Vocab, train []Example, dev []Image, o TrainOp
 	grads := make([][]float32, len(p.List()))
 	var epochBatches [][]Example
 	loop := nn.Loop{
-		Log: log, MaxEpochs: o.MaxEpochs, Patience: o.Patience,
+		Log: log, MaxEpochs: o.MaxEpochs, Patience: o.Patience, MinEpochs: o.MinEpochs,
 		Budget: o.Budget, SaveEvery: o.SaveEvery, RestartAfter: o.RestartAfter,
 		Batches: func(epoch int) int {
 			epochBatches = captionBatches(train, o.Batch, o.Seed, epoch)

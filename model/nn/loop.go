@@ -30,8 +30,12 @@ var ErrRestart = errors.New("restart requested: resume with -resume")
 // learning rate when it does not improve, early stopping, periodic
 // resumable saves, a time budget, and fresh-process restarts.
 type Loop struct {
-	Log                             io.Writer
-	MaxEpochs, Patience             int
+	Log                 io.Writer
+	MaxEpochs, Patience int
+	// MinEpochs: no halving and no early stop before this many epochs, as
+	// the dev scores of a barely trained model are noise (greedy outputs
+	// swing between short and long).
+	MinEpochs                       int
 	Budget, SaveEvery, RestartAfter time.Duration
 
 	Batches   func(epoch int) int                                                // how many batches epoch has
@@ -114,6 +118,8 @@ func (l *Loop) Run(st LoopState) (LoopResult, error) {
 			if err := l.SaveBest(score, epochs); err != nil {
 				return res, err
 			}
+		} else if st.Epoch+1 < l.MinEpochs {
+			fmt.Fprintf(l.Log, "  no improvement; learning rate kept at %.2g until epoch %d\n", st.LR, l.MinEpochs)
 		} else {
 			st.BadEpochs++
 			st.LR /= 2

@@ -26,8 +26,10 @@ type TrainOptions struct {
 	Clip      float64 // global gradient-norm clip
 	Dropout   float64
 	MaxEpochs int
-	Patience  int // epochs without a better dev BLEU before stopping
-	MaxLen    int // training pairs with more words on either side are skipped
+	Patience  int  // epochs without a better dev BLEU before stopping
+	MinEpochs int  // no learning-rate halving or stopping before this many epochs
+	ResetLR   bool // on resume, train at LR instead of the saved rate
+	MaxLen    int  // training pairs with more words on either side are skipped
 	Seed      uint64
 	Budget    time.Duration // stop (after saving) once this much time has passed
 	SaveEvery time.Duration // resumable checkpoint period within an epoch
@@ -185,6 +187,10 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs, devPairs []Pair, o Train
 		}
 		c, p, opt, src, tgt, st = rc, rp, ra, rs, rt, rst
 		fmt.Fprintf(log, "resumed from %s: epoch %d batch %d, best dev BLEU %.2f\n", statePath, st.Epoch+1, st.Batch, st.Best)
+		if o.ResetLR {
+			st.LR, st.BadEpochs = o.LR, 0
+			fmt.Fprintf(log, "learning rate reset to %.2g\n", st.LR)
+		}
 	}
 	if o.Init != "" && !o.Resume {
 		f, err := checkpoint.Load(o.Init)
@@ -239,7 +245,7 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs, devPairs []Pair, o Train
 	var epochBatches [][]Example
 	epochOf := -1
 	loop := nn.Loop{
-		Log: log, MaxEpochs: o.MaxEpochs, Patience: o.Patience,
+		Log: log, MaxEpochs: o.MaxEpochs, Patience: o.Patience, MinEpochs: o.MinEpochs,
 		Budget: o.Budget, SaveEvery: o.SaveEvery, RestartAfter: o.RestartAfter,
 		Batches: func(epoch int) int {
 			epochBatches, epochOf = batches(ex, o.Batch, o.Seed, epoch), epoch
