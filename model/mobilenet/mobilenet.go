@@ -329,7 +329,11 @@ func (e *Encoder) compile(m *Model, sg *Subgraph, op Operator) (step, error) {
 		}
 		cv.oh, cv.ow = oh, ow
 		cv.direct = cv.kh == 1 && cv.kw == 1 && cv.sh == 1 && cv.sw == 1
-		cv.panels = packPanels(w, cv.o, cv.kh*cv.kw*cv.c) // [O][KH KW C] rows are gemm's w[j][k]
+		if useAVX2 {
+			cv.panels16 = packPanels16(w, cv.o, cv.kh*cv.kw*cv.c)
+		} else {
+			cv.panels = packPanels(w, cv.o, cv.kh*cv.kw*cv.c) // [O][KH KW C] rows are gemm's w[j][k]
+		}
 		s.in, s.k = []int{int(op.Inputs[0])}, cv
 	case OpDepthwiseConv2D:
 		o, ok := op.Options.(*DepthwiseConv2DOptions)

@@ -79,6 +79,7 @@ type conv2D struct {
 	padT, padL int
 	direct     bool
 	panels     [][2]float32 // weights packed for gemm, see packPanels
+	panels16   []float32    // the same for gemm16, with AVX2
 	bias       []float32    // [o]
 	act        Activation
 }
@@ -93,7 +94,11 @@ func (cv *conv2D) run(in [][]float32, out []float32, a *arena) {
 		cv.im2col(in[0], patches)
 	}
 	lo, hi := bounds(cv.act)
-	gemm(patches, p, k, cv.panels, cv.o, cv.bias, lo, hi, out)
+	if cv.panels16 != nil {
+		gemm16(patches, p, k, cv.panels16, cv.o, cv.bias, lo, hi, out)
+	} else {
+		gemm(patches, p, k, cv.panels, cv.o, cv.bias, lo, hi, out)
+	}
 	if cv.act == ActTanh {
 		activate(out, cv.act)
 	}
@@ -135,6 +140,56 @@ func packPanels(w []float32, o, k int) [][2]float32 {
 		}
 	}
 	return p
+}
+
+// packPanels16 rearranges weights w[o][k] into panels of 16 output
+// channels, panel j holding w[16j..16j+15][i] contiguously for each i;
+// channels past o are zeros.
+func packPanels16(w []float32, o, k int) []float32 {
+	np := (o + 15) / 16
+	p := make([]float32, np*k*16)
+	for j := range o {
+		base := (j / 16) * k * 16
+		for i, v := range w[j*k : j*k+k] {
+			p[base+i*16+j%16] = v
+		}
+	}
+	return p
+}
+
+// gemm16 is gemm with AVX2 tiles of 4 rows by 16 channels over weights
+// packed by packPanels16.
+func gemm16(a []float32, rows, k int, panels []float32, o int, bias []float32, lo, hi float32, c []float32) {
+	if rows == 0 || k == 0 {
+		return
+	}
+	np := (o + 15) / 16
+	var tile [64]float32
+	put := func(p, r, jp int) {
+		j0 := jp * 16
+		n := min(16, o-j0)
+		dst := c[(p+r)*o+j0 : (p+r)*o+j0+n]
+		src := tile[r*16 : r*16+n]
+		b := bias[j0 : j0+n]
+		for j, v := range src {
+			dst[j] = min(hi, max(lo, b[j]+v))
+		}
+	}
+	p := 0
+	for ; p+4 <= rows; p += 4 {
+		for jp := range np {
+			gemm4x16(&a[p*k], k, &panels[jp*k*16], k, &tile[0])
+			for r := range 4 {
+				put(p, r, jp)
+			}
+		}
+	}
+	for ; p < rows; p++ {
+		for jp := range np {
+			gemm1x16(&a[p*k], &panels[jp*k*16], k, &tile[0])
+			put(p, 0, jp)
+		}
+	}
 }
 
 // bounds is a fused activation as a clamp range; tanh has none.

@@ -1,0 +1,9 @@
+//go:build !amd64
+
+package mobilenet
+
+var useAVX2 = false
+
+func gemm4x16(a *float32, lda int, w *float32, k int, c *float32) { panic("mobilenet: no AVX2") }
+
+func gemm1x16(a *float32, w *float32, k int, c *float32) { panic("mobilenet: no AVX2") }
