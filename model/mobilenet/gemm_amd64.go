@@ -11,3 +11,6 @@ func gemm4x16(a *float32, lda int, w *float32, k int, c *float32)
 
 //go:noescape
 func gemm1x16(a *float32, w *float32, k int, c *float32)
+
+//go:noescape
+func maddAVX2(acc, x, w []float32)

@@ -78,3 +78,48 @@ g1loop:
 	VMOVUPS Y1, 32(DX)
 	VZEROUPPER
 	RET
+
+// func maddAVX2(acc, x, w []float32)
+// acc[i] += x[i] * w[i] for i < len(acc); x and w are at least as long.
+TEXT ·maddAVX2(SB), NOSPLIT, $0-72
+	MOVQ acc_base+0(FP), DI
+	MOVQ acc_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+	MOVQ w_base+48(FP), DX
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ   maddtail
+
+maddloop:
+	VMOVUPS     (DI), Y0
+	VMOVUPS     32(DI), Y1
+	VMOVUPS     (SI), Y2
+	VMOVUPS     32(SI), Y3
+	VFMADD231PS (DX), Y2, Y0
+	VFMADD231PS 32(DX), Y3, Y1
+	VMOVUPS     Y0, (DI)
+	VMOVUPS     Y1, 32(DI)
+	ADDQ        $64, DI
+	ADDQ        $64, SI
+	ADDQ        $64, DX
+	DECQ        BX
+	JNZ         maddloop
+
+maddtail:
+	ANDQ $15, CX
+	JZ   madddone
+
+maddscalar:
+	VMOVSS      (DI), X0
+	VMOVSS      (SI), X2
+	VFMADD231SS (DX), X2, X0
+	VMOVSS      X0, (DI)
+	ADDQ        $4, DI
+	ADDQ        $4, SI
+	ADDQ        $4, DX
+	DECQ        CX
+	JNZ         maddscalar
+
+madddone:
+	VZEROUPPER
+	RET

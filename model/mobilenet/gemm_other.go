@@ -7,3 +7,5 @@ var useAVX2 = false
 func gemm4x16(a *float32, lda int, w *float32, k int, c *float32) { panic("mobilenet: no AVX2") }
 
 func gemm1x16(a *float32, w *float32, k int, c *float32) { panic("mobilenet: no AVX2") }
+
+func maddAVX2(acc, x, w []float32) { panic("mobilenet: no AVX2") }

@@ -60,3 +60,23 @@ func BenchmarkGemm(b *testing.B) {
 		}
 	})
 }
+
+func TestMaddMatchesLoop(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("no AVX2+FMA on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{1, 7, 16, 33, 960} {
+		acc, x, w := randSlice(rng, n), randSlice(rng, n), randSlice(rng, n)
+		want := append([]float32(nil), acc...)
+		for i := range want {
+			want[i] += x[i] * w[i]
+		}
+		maddAVX2(acc, x, w)
+		for i := range acc {
+			if d := math.Abs(float64(acc[i] - want[i])); d > 1e-5*(1+math.Abs(float64(want[i]))) {
+				t.Fatalf("n %d: acc[%d] = %v, want %v", n, i, acc[i], want[i])
+			}
+		}
+	}
+}

@@ -311,7 +311,9 @@ func (d *depthwise) run(in [][]float32, out []float32, _ *arena) {
 					}
 					w := d.weights[(ky*d.kw+kx)*d.o : (ky*d.kw+kx+1)*d.o]
 					src := x[(iy*d.w+ix)*d.c : (iy*d.w+ix+1)*d.c]
-					if d.mult == 1 {
+					if d.mult == 1 && useAVX2 {
+						maddAVX2(acc, src[:len(acc)], w[:len(acc)])
+					} else if d.mult == 1 {
 						w := w[:len(acc)]
 						src := src[:len(acc)]
 						for i := range acc {
