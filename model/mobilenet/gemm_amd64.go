@@ -14,3 +14,6 @@ func gemm1x16(a *float32, w *float32, k int, c *float32)
 
 //go:noescape
 func maddAVX2(acc, x, w []float32)
+
+//go:noescape
+func clampAVX2(x []float32, lo, hi float32)

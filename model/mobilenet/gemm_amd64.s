@@ -123,3 +123,44 @@ maddscalar:
 madddone:
 	VZEROUPPER
 	RET
+
+// func clampAVX2(x []float32, lo, hi float32)
+// x[i] = min(hi, max(lo, x[i])).
+TEXT ·clampAVX2(SB), NOSPLIT, $0-32
+	MOVQ         x_base+0(FP), DI
+	MOVQ         x_len+8(FP), CX
+	VBROADCASTSS lo+24(FP), Y6
+	VBROADCASTSS hi+28(FP), Y7
+	MOVQ         CX, BX
+	SHRQ         $4, BX
+	JZ           clamptail
+
+clamploop:
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMAXPS  Y6, Y0, Y0
+	VMAXPS  Y6, Y1, Y1
+	VMINPS  Y7, Y0, Y0
+	VMINPS  Y7, Y1, Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ    $64, DI
+	DECQ    BX
+	JNZ     clamploop
+
+clamptail:
+	ANDQ $15, CX
+	JZ   clampdone
+
+clampscalar:
+	VMOVSS (DI), X0
+	VMAXSS X6, X0, X0
+	VMINSS X7, X0, X0
+	VMOVSS X0, (DI)
+	ADDQ   $4, DI
+	DECQ   CX
+	JNZ    clampscalar
+
+clampdone:
+	VZEROUPPER
+	RET

@@ -9,3 +9,5 @@ func gemm4x16(a *float32, lda int, w *float32, k int, c *float32) { panic("mobil
 func gemm1x16(a *float32, w *float32, k int, c *float32) { panic("mobilenet: no AVX2") }
 
 func maddAVX2(acc, x, w []float32) { panic("mobilenet: no AVX2") }
+
+func clampAVX2(x []float32, lo, hi float32) { panic("mobilenet: no AVX2") }

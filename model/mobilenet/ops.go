@@ -59,6 +59,10 @@ func activate(x []float32, act Activation) {
 	// Plain comparisons: the min/max builtins order NaNs and signed zeros,
 	// which costs several times as much here.
 	lo, hi := bounds(act)
+	if useAVX2 {
+		clampAVX2(x, lo, hi)
+		return
+	}
 	for i, v := range x {
 		if v < lo {
 			x[i] = lo
@@ -172,9 +176,10 @@ func gemm16(a []float32, rows, k int, panels []float32, o int, bias []float32, l
 		src := tile[r*16 : r*16+n]
 		b := bias[j0 : j0+n]
 		for j, v := range src {
-			dst[j] = min(hi, max(lo, b[j]+v))
+			dst[j] = b[j] + v
 		}
 	}
+	defer clampAVX2(c[:rows*o], lo, hi)
 	p := 0
 	for ; p+4 <= rows; p += 4 {
 		for jp := range np {
