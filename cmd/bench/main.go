@@ -26,11 +26,12 @@ import (
 )
 
 type options struct {
-	ckpt, tflite, image, data string
-	python, ortDir            string
-	seconds                   float64
-	json, keep                bool
-	log                       io.Writer
+	ckpt, captionCkpt   string
+	tflite, image, data string
+	python, ortDir      string
+	seconds             float64
+	json, keep          bool
+	log                 io.Writer
 }
 
 // row is one line of the table. The floors are memory-bound lower limits
@@ -50,6 +51,7 @@ type row struct {
 func main() {
 	var o options
 	flag.StringVar(&o.ckpt, "ckpt", filepath.Join("model", "trained", "weights", "en-de.ckpt"), "translation checkpoint")
+	flag.StringVar(&o.captionCkpt, "caption-ckpt", filepath.Join("model", "trained", "weights", "caption.ckpt"), "caption checkpoint")
 	flag.StringVar(&o.data, "data", filepath.Join("..", "shared", "data"), "the shared data directory")
 	flag.StringVar(&o.tflite, "tflite", "", "MobileNetV2 TFLite file (default: DATA/weights/mobilenet_v2_1.0_224_quant.tflite)")
 	flag.StringVar(&o.image, "image", "", "JPEG photo for the encoder row (default: the first Flickr8k test image)")
@@ -100,6 +102,11 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	rows = append(rows, enc)
+	caps, err := captionRows(ctx, o, work)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, caps...)
 	tr, err := trainingRow(ctx, o, work)
 	if err != nil {
 		return err

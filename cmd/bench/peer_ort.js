@@ -1,7 +1,7 @@
 // onnxruntime peer for cmd/bench: runs the decode step that peer_torch.py
 // exported to ONNX. Usage: node peer_ort.js ONNXRUNTIME_NODE_DIR DIR, with
-// DIR holding req.json, step.onnx and the encoded source (xT, ux, h0 as
-// raw little-endian float32). One JSON object goes to stdout.
+// DIR holding req.json, step.onnx and the encoded source (xT, ux, h0 and
+// c0 as raw little-endian float32). One JSON object goes to stdout.
 "use strict";
 
 const fs = require("fs");
@@ -50,7 +50,8 @@ async function main() {
   const xT = new ort.Tensor("float32", f32("xT.f32"), [D, S]);
   const ux = new ort.Tensor("float32", f32("ux.f32"), [S, A]);
   const h0 = new ort.Tensor("float32", f32("h0.f32"), [K]);
-  const c0 = new ort.Tensor("float32", new Float32Array(K), [K]);
+  // The caption decoder starts from a computed cell state; translation from zeros.
+  const c0 = new ort.Tensor("float32", fs.existsSync(path.join(dir, "c0.f32")) ? f32("c0.f32") : new Float32Array(K), [K]);
   const run = (prev, h, c) =>
     sess.run({ prev: new ort.Tensor("int64", BigInt64Array.from([BigInt(prev)]), []), h, c, xT, ux });
 

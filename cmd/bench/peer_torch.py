@@ -1,7 +1,7 @@
 """PyTorch peer for cmd/bench: the same model, written the way a PyTorch user
 would write it for CPU inference, fed the weights that cmd/bench exported.
 
-Usage: peer_torch.py translate|mobilenet|train DIR. DIR holds req.json and raw
+Usage: peer_torch.py translate|caption|mobilenet|train DIR. DIR holds req.json and raw
 little-endian float32 tensors; one JSON object goes to stdout.
 
 Shapes: S source length, E embedding, D = 2H encoder output, K decoder
@@ -181,19 +181,7 @@ def translate(d, req):
     res["beam"] = report(beam2(m, req["beam"]), req["beam_check"])
 
     # Decode step, batch 1: the step, the search's mask and its top-5.
-    st = {"h": m.h0, "c": torch.zeros(m.K), "prev": BOS, "t": 0}
-
-    def greedy_step():
-        h, c, pr, a = m.step(st["h"], st["c"], st["prev"])
-        mask(pr, st["t"])
-        top = torch.topk(pr, 5).indices
-        nxt = int(top[0])
-        if nxt == EOS or st["t"] >= 30:
-            st.update(h=m.h0, c=torch.zeros(m.K), prev=BOS, t=0)
-        else:
-            st.update(h=h, c=c, prev=nxt, t=st["t"] + 1)
-
-    res["step_us"] = timed(greedy_step, req["seconds"])
+    res["step_us"] = time_greedy(m, m.h0, torch.zeros(m.K), req["seconds"])
 
     # Beam step: B hypotheses as one batch, then the search's bookkeeping
     # (mask, log-probabilities, top-B per hypothesis, best B of B*B).
@@ -217,7 +205,7 @@ def translate(d, req):
 
     if req.get("onnx"):
         try:
-            export_onnx(m, req["onnx"])
+            export_step(Step(m), m, torch.zeros(m.K), req["onnx"])
         except Exception as e:  # reported, not fatal: the other rows stand
             res["onnx_error"] = f"{type(e).__name__}: {e}"
     return res
@@ -246,20 +234,25 @@ class Step(torch.nn.Module):
         return probs.squeeze(0), a, h.squeeze(0), c.squeeze(0)
 
 
-def export_onnx(m, d):
+def export_step(step, m, c0, d):
+    """Exports a step module with inputs (prev, h, c, xT, ux), and the
+    encoded source and start state the onnxruntime peer starts from."""
     os.makedirs(d, exist_ok=True)
-    args = (torch.tensor(BOS), m.h0, torch.zeros(m.K), m.xT, m.ux)
-    torch.onnx.export(Step(m), args, os.path.join(d, "step.onnx"),
+    args = (torch.tensor(BOS), m.h0, c0, m.xT, m.ux)
+    torch.onnx.export(step, args, os.path.join(d, "step.onnx"),
                       input_names=["prev", "h", "c", "xT", "ux"],
                       output_names=["probs", "att", "h_out", "c_out"],
                       dynamic_axes={"xT": [1], "ux": [0], "att": [0]},
                       opset_version=13)
-    for name, t in (("xT", m.xT), ("ux", m.ux), ("h0", m.h0)):
+    for name, t in (("xT", m.xT), ("ux", m.ux), ("h0", m.h0), ("c0", c0)):
         with open(os.path.join(d, name + ".f32"), "wb") as f:
             f.write(t.contiguous().numpy().tobytes())
 
 
-def mobilenet(d, req):
+def build_encoder(d, req):
+    """MobileNetV2 from the layers and dequantised weights cmd/bench
+    exported: returns run(pixels), pixels a flat uint8 tensor of H*W*3,
+    giving the region grid as (1, C, H, W)."""
     consts = {int(k): load(d, r) for k, r in req["consts"].items()}
     acts = {"NONE": None, "RELU": (0.0, float("inf")), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}
     plan = []
@@ -282,10 +275,8 @@ def mobilenet(d, req):
                      dict(weight=w, bias=b, stride=op["stride"], padding=pad, dilation=op["dilation"], groups=groups), fpad))
     zero, scale = req["input"]["zero"], req["input"]["scale"]
     Hin, Win = req["input"]["height"], req["input"]["width"]
-    with open(os.path.join(d, req["image"]), "rb") as f:
-        pix = torch.frombuffer(bytearray(f.read()), dtype=torch.uint8)
 
-    def run():
+    def run(pix):
         x = pix.float().sub_(zero).mul_(scale).reshape(1, Hin, Win, 3).permute(0, 3, 1, 2).contiguous()
         vals = {req["input"]["tensor"]: x}
         for kind, ins, out, act, *rest in plan:
@@ -302,10 +293,166 @@ def mobilenet(d, req):
             vals[out] = y
         return vals[req["feature"]]
 
-    feat = run().permute(0, 2, 3, 1).contiguous()  # NHWC, as ours
+    return run
+
+
+def mobilenet(d, req):
+    run = build_encoder(d, req)
+    with open(os.path.join(d, req["image"]), "rb") as f:
+        pix = torch.frombuffer(bytearray(f.read()), dtype=torch.uint8)
+    feat = run(pix).permute(0, 2, 3, 1).contiguous()  # NHWC, as ours
     with open(os.path.join(d, "peer_feat.f32"), "wb") as f:
         f.write(feat.numpy().tobytes())
-    return {"encode_us": timed(run, req["seconds"], warmup=3)}
+    return {"encode_us": timed(lambda: run(pix), req["seconds"], warmup=3)}
+
+
+class Captioner:
+    """The Show, Attend and Tell decoder at batch 1, from cmd/bench's
+    export of our weights; feat is the (R, F) region grid."""
+
+    def __init__(self, cfg, p, feat):
+        self.K, self.attention = cfg["Hidden"], cfg["Attention"]
+        x = feat @ p["proj_w"] + p["proj_b"]  # x_i = W_p f_i + b_p  (R, D)
+        self.R = x.shape[0]
+        self.xT = x.t().contiguous()  # (D, R)
+        self.ux = (x @ p["att_u"] + p["att_b"]).contiguous()  # (R, A)
+        self.mean = x.mean(0)
+        self.h0 = torch.tanh(self.mean @ p["init_h_w"] + p["init_h_b"])  # (K)
+        self.c0 = torch.tanh(self.mean @ p["init_c_w"] + p["init_c_b"])  # (K)
+        self.attW = p["att_w"]  # (K, A)
+        self.attWt = self.attW.t().contiguous()
+        self.v = p["att_v"]
+        self.gw, self.gb = p["gate_w"].reshape(-1), p["gate_b"]
+        self.emb = p["emb"]  # (V, E)
+        self.decW = torch.cat((p["dec_wy"], p["dec_wz"], p["dec_wh"]), 0).contiguous()  # (E+D+K, 4K)
+        self.decWt = self.decW.t().contiguous()
+        self.decB = p["dec_b"]
+        self.outL = torch.cat((p["out_lh"], p["out_lz"]), 0).contiguous()  # (K+D, E)
+        self.outLt = self.outL.t().contiguous()
+        self.outW = p["out_w"]  # (E, V)
+        self.outWt = self.outW.t().contiguous()
+        self.outB = p["out_b"]
+
+    def step(self, h, c, prev):
+        if self.attention:
+            wh = torch.mv(self.attWt, h)  # W h_{t-1}  (A)
+            a = torch.softmax(torch.mv(torch.tanh(self.ux + wh), self.v), 0)  # α_t  (R)
+            beta = torch.sigmoid(torch.dot(self.gw, h) + self.gb)  # β_t
+            z = beta * torch.mv(self.xT, a)  # z_t = β_t Σ α_ti x_i  (D)
+        else:
+            a, z = torch.full((self.R,), 1.0 / self.R), self.mean
+        y = self.emb[prev]
+        h, c = lstm(torch.addmv(self.decB, self.decWt, torch.cat((y, z, h))), c)  # (K)
+        pre = torch.addmv(y, self.outLt, torch.cat((h, z)))  # emb + L_h h + L_z z  (E)
+        return h, c, torch.softmax(torch.addmv(self.outB, self.outWt, pre), 0), a
+
+
+class CaptionStep(torch.nn.Module):
+    """The caption step for torch.onnx.export, with the translation step's
+    inputs and outputs (xT is the regions, ux their projections)."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, prev, h, c, xT, ux):
+        m = self.m
+        h, c = h.unsqueeze(0), c.unsqueeze(0)  # (1, K)
+        a = torch.softmax(torch.tanh(ux + h @ m.attW) @ m.v, 0)  # (R)
+        beta = torch.sigmoid(h @ m.gw + m.gb)  # (1)
+        z = (beta * (xT @ a)).unsqueeze(0)  # (1, D)
+        y = m.emb[prev].unsqueeze(0)  # (1, E)
+        h, c = lstm(torch.cat((y, z, h), 1) @ m.decW + m.decB, c)
+        pre = y + torch.cat((h, z), 1) @ m.outL
+        probs = torch.softmax(pre @ m.outW + m.outB, 1)
+        return probs.squeeze(0), a, h.squeeze(0), c.squeeze(0)
+
+
+def time_greedy(m, h0, c0, seconds):
+    """Median time of one greedy step with the search's mask and top-5,
+    restarting at the end of each output."""
+    st = {"h": h0, "c": c0, "prev": BOS, "t": 0}
+
+    def greedy_step():
+        h, c, pr, a = m.step(st["h"], st["c"], st["prev"])
+        mask(pr, st["t"])
+        nxt = int(torch.topk(pr, 5).indices[0])
+        if nxt == EOS or st["t"] >= 30:
+            st.update(h=h0, c=c0, prev=BOS, t=0)
+        else:
+            st.update(h=h, c=c, prev=nxt, t=st["t"] + 1)
+
+    return timed(greedy_step, seconds)
+
+
+def caption(d, req):
+    cfg = req["config"]
+    p = {r["name"]: load(d, r) for r in req["tensors"]}
+    m = Captioner(cfg, p, load(d, req["feat"]))
+    h, c, steps = m.h0, m.c0, []
+    for t, chk in enumerate(req["greedy"]):
+        h, c, pr, a = m.step(h, c, chk["prev"])
+        mask(pr, t)
+        steps.append((int(torch.argmax(pr)), pr, a))
+    res = {"greedy": report(steps, req["greedy"]), "step_us": time_greedy(m, m.h0, m.c0, req["seconds"])}
+    if req.get("onnx"):
+        try:
+            export_step(CaptionStep(m), m, m.c0, req["onnx"])
+        except Exception as e:  # reported; the onnxruntime row is then skipped
+            res["onnx_error"] = f"{type(e).__name__}: {e}"
+    if req.get("pipeline"):
+        res.update(pipeline(d, req, p))
+    return res
+
+
+def pipeline(d, req, p):
+    """Photo file to caption as a PyTorch user would run it: PIL decode,
+    scale the short side to 224 (Lanczos) and crop the centre, MobileNetV2,
+    then greedy decoding. Times to the first word and to the whole caption."""
+    from PIL import Image
+
+    pl = req["pipeline"]
+    with open(os.path.join(pl["dir"], "req.json")) as f:
+        encoder = build_encoder(pl["dir"], json.load(f))
+    cfg = req["config"]
+    size = pl["size"]
+
+    def run():
+        t0 = time.perf_counter_ns()
+        img = Image.open(pl["image"]).convert("RGB")
+        w, h = img.size
+        s = size / min(w, h)
+        img = img.resize((max(size, round(w * s)), max(size, round(h * s))), Image.LANCZOS)
+        left, top = (img.width - size) // 2, (img.height - size) // 2
+        img = img.crop((left, top, left + size, top + size))
+        pix = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8)
+        feat = encoder(pix)[0].permute(1, 2, 0).reshape(-1, cfg["Feat"])  # (R, F)
+        m = Captioner(cfg, p, feat)
+        h, c, prev, first, words = m.h0, m.c0, BOS, None, []
+        for t in range(30):
+            h, c, pr, a = m.step(h, c, prev)
+            mask(pr, t)
+            prev = int(torch.topk(pr, 5).indices[0])
+            if prev == EOS:
+                break
+            words.append(prev)
+            if first is None:
+                first = time.perf_counter_ns() - t0
+        return first or 0, time.perf_counter_ns() - t0, words
+
+    for _ in range(2):
+        run()
+    firsts, totals, words = [], [], []
+    end = time.perf_counter() + pl["seconds"]
+    while time.perf_counter() < end or len(totals) < 3:
+        f, t, words = run()
+        firsts.append(f)
+        totals.append(t)
+    firsts.sort()
+    totals.sort()
+    return {"first_word_us": {"median": firsts[len(firsts) // 2] / 1e3, "n": len(firsts)},
+            "caption_us": {"median": totals[len(totals) // 2] / 1e3, "n": len(totals)},
+            "pipeline_words": words}
 
 
 class Seq2Seq(torch.nn.Module):
@@ -381,7 +528,7 @@ def main():
         res = train(d, req)
     else:
         with torch.inference_mode():
-            res = {"translate": translate, "mobilenet": mobilenet}[task](d, req)
+            res = {"translate": translate, "caption": caption, "mobilenet": mobilenet}[task](d, req)
     res["version"] = torch.__version__
     res["threads"] = f"torch {torch.get_num_threads()}, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '')}"
     json.dump(res, sys.stdout)

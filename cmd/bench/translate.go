@@ -83,7 +83,7 @@ type ortResp struct {
 }
 
 // decodeSteps runs our decoder and collects what it yields.
-func decodeSteps(e *translate.Encoded, opts model.Options) ([]model.Step, error) {
+func decodeSteps(e model.Prepared, opts model.Options) ([]model.Step, error) {
 	var out []model.Step
 	for s, err := range e.Decode(context.Background(), opts) {
 		if err != nil {
@@ -96,14 +96,14 @@ func decodeSteps(e *translate.Encoded, opts model.Options) ([]model.Step, error)
 
 // checksOf turns our steps into what a peer must reproduce, and the
 // probabilities we computed at those ids.
-func checksOf(m *translate.Model, steps []model.Step) ([]checkStep, [][]float32) {
+func checksOf(id func(word string) int, steps []model.Step) ([]checkStep, [][]float32) {
 	chk := make([]checkStep, len(steps))
 	want := make([][]float32, len(steps))
 	prev := vocab.BOS
 	for i, s := range steps {
 		ids, probs := []int{s.TokenID}, []float32{s.Prob}
 		for _, a := range s.TopK {
-			ids = append(ids, m.Tgt.ID(a.Token))
+			ids = append(ids, id(a.Token))
 			probs = append(probs, a.Prob)
 		}
 		chk[i], want[i] = checkStep{Prev: prev, IDs: ids}, probs
@@ -186,7 +186,7 @@ func stepBytes(c translate.Config, S int) float64 {
 // between two words yielded by Decode is one step (the decoder step, the
 // search's mask, its top-1 and top-k, and the Step it builds). It appends
 // to samples (microseconds).
-func greedySteps(e *translate.Encoded, seconds float64, samples []float64) []float64 {
+func greedySteps(e model.Prepared, seconds float64, samples []float64) []float64 {
 	opts := model.Options{Beam: 1, MaxLen: 30, TopK: 5}
 	warm := time.Now().Add(200 * time.Millisecond)
 	end := warm.Add(time.Duration(seconds * float64(time.Second)))
@@ -262,8 +262,8 @@ func translationRows(ctx context.Context, o options, work string) ([]row, error)
 	if err != nil {
 		return nil, err
 	}
-	gChk, gWant := checksOf(m, greedy)
-	bChk, bWant := checksOf(m, beam)
+	gChk, gWant := checksOf(m.Tgt.ID, greedy)
+	bChk, bWant := checksOf(m.Tgt.ID, beam)
 
 	dir := filepath.Join(work, "translate")
 	if err := os.MkdirAll(dir, 0o755); err != nil {

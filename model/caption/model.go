@@ -28,6 +28,9 @@ func Load(id string, data []byte) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", id, err)
 	}
+	if f.Kind == kindTrainState { // a run in progress: its weights are a model too
+		f.Kind = Kind
+	}
 	c, p, err := FromCheckpoint(f)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", id, err)

@@ -62,7 +62,7 @@ func Load(dir string) (*Models, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		if h.Kind == caption.Kind {
+		if strings.HasPrefix(h.Kind, caption.Kind) { // a model or a run in progress
 			m, err := caption.Load(id, data)
 			if err != nil {
 				return nil, err
