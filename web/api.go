@@ -19,16 +19,17 @@ import (
 )
 
 func (s *Server) listModels(c echo.Context) error {
-	infos := make([]model.Info, 0, len(s.order)+len(s.capOrder))
+	caps, off := s.caps.get()
+	infos := make([]model.Info, 0, len(s.order)+len(caps))
 	for _, id := range s.order {
 		infos = append(infos, s.translators[id].Info())
 	}
-	for _, id := range s.capOrder {
-		infos = append(infos, s.captioners[id].Info())
+	for _, m := range caps {
+		infos = append(infos, m.Info())
 	}
 	resp := map[string]any{"models": infos}
-	if s.capOff != "" {
-		resp["caption_unavailable"] = s.capOff
+	if off != "" {
+		resp["caption_unavailable"] = off
 	}
 	return c.JSON(http.StatusOK, resp)
 }

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -46,19 +47,51 @@ type CaptionRequest struct {
 	data []byte // the decoded file
 }
 
+// captionSet holds the caption models. They may arrive after the server
+// has started: the image encoder can be downloading in the background.
+type captionSet struct {
+	mu   sync.RWMutex
+	list []model.Captioner
+	off  string // why there are none, and what to do
+}
+
+func (cs *captionSet) get() ([]model.Captioner, string) {
+	cs.mu.RLock()
+	defer cs.mu.RUnlock()
+	return cs.list, cs.off
+}
+
+// SetCaptioners replaces the caption models; with none, off says why and
+// what to do (the caption page and API show it). Safe while serving.
+func (s *Server) SetCaptioners(list []model.Captioner, off string) {
+	if len(list) == 0 && off == "" {
+		off = "this server has no caption model loaded"
+	}
+	if len(list) > 0 {
+		off = ""
+	}
+	s.caps.mu.Lock()
+	defer s.caps.mu.Unlock()
+	s.caps.list, s.caps.off = append([]model.Captioner(nil), list...), off
+}
+
 // captioner picks the model a caption request asks for; "" means the first.
 func (s *Server) captioner(id string) (model.Captioner, *Error) {
-	if len(s.capOrder) == 0 {
-		return nil, Errorf(EUnavailable, "%s", s.capOff)
+	list, off := s.caps.get()
+	if len(list) == 0 {
+		return nil, Errorf(EUnavailable, "%s", off)
 	}
 	if id == "" {
-		id = s.capOrder[0]
+		return list[0], nil
 	}
-	c, ok := s.captioners[id]
-	if !ok {
-		return nil, Errorf(ENotFound, "unknown caption model %q: choose one of %s", clip(id, 40), strings.Join(s.capOrder, ", "))
+	var ids []string
+	for _, c := range list {
+		if c.Info().ID == id {
+			return c, nil
+		}
+		ids = append(ids, c.Info().ID)
 	}
-	return c, nil
+	return nil, Errorf(ENotFound, "unknown caption model %q: choose one of %s", clip(id, 40), strings.Join(ids, ", "))
 }
 
 // checkCaption validates what can be checked without decoding pixels.

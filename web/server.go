@@ -55,9 +55,7 @@ type Server struct {
 	log         *slog.Logger
 	translators map[string]model.Translator
 	order       []string
-	captioners  map[string]model.Captioner
-	capOrder    []string
-	capOff      string
+	caps        captionSet
 	decodes     *queue
 	perAddr     *limiter // decode requests per client address
 }
@@ -77,21 +75,13 @@ func New(cfg Config) *Server {
 		cfg.AddrRate, cfg.AddrBurst = 20, 60
 	}
 	s := &Server{echo: echo.New(), log: cfg.Logger, translators: map[string]model.Translator{},
-		captioners: map[string]model.Captioner{}, capOff: cfg.CaptionOff,
 		decodes: newQueue(cfg.MaxDecodes, cfg.MaxQueue), perAddr: newLimiter(cfg.AddrRate, cfg.AddrBurst)}
 	for _, t := range cfg.Translators {
 		id := t.Info().ID
 		s.translators[id] = t
 		s.order = append(s.order, id)
 	}
-	for _, c := range cfg.Captioners {
-		id := c.Info().ID
-		s.captioners[id] = c
-		s.capOrder = append(s.capOrder, id)
-	}
-	if len(s.capOrder) == 0 && s.capOff == "" {
-		s.capOff = "this server has no caption model loaded"
-	}
+	s.SetCaptioners(cfg.Captioners, cfg.CaptionOff)
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -236,10 +226,11 @@ func (s *Server) translatePage(c echo.Context) error {
 
 func (s *Server) captionPage(c echo.Context) error {
 	var opts []templates.ModelOption
-	for _, id := range s.capOrder {
-		opts = append(opts, modelOption(s.captioners[id].Info()))
+	list, off := s.caps.get()
+	for _, m := range list {
+		opts = append(opts, modelOption(m.Info()))
 	}
-	return s.render(c, templates.CaptionPage(templates.CaptionProps{Models: opts, Unavailable: s.capOff,
+	return s.render(c, templates.CaptionPage(templates.CaptionProps{Models: opts, Unavailable: off,
 		MaxMB: int(ImageLimits.MaxBytes >> 20), MaxMP: int(ImageLimits.MaxPixels / 1_000_000), Examples: captionExamples}))
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -50,8 +51,9 @@ type Main struct {
 	Offline        bool   // never download
 	Logger         *slog.Logger
 
-	ln  net.Listener
-	srv *http.Server
+	ln       net.Listener
+	srv      *http.Server
+	fetching sync.WaitGroup // a background download of the encoder
 }
 
 // Run loads the models and starts serving; it returns once listening.
@@ -70,8 +72,8 @@ func (m *Main) Run(ctx context.Context) error {
 	if len(cfg.Translators) == 0 {
 		m.Logger.Warn("no translation models found", "dir", m.ModelDir)
 	}
-	cfg.Captioners, cfg.CaptionOff = m.captioners(ctx, models.Captioners)
 	handler := web.New(cfg)
+	m.startCaptions(ctx, handler, models.Captioners)
 	m.ln, err = net.Listen("tcp", m.Addr)
 	if err != nil {
 		return err
@@ -93,31 +95,53 @@ func (m *Main) Run(ctx context.Context) error {
 	return nil
 }
 
-// captioners pairs each caption decoder with the image encoder. Without
-// the encoder the server still runs; the caption page says what to do.
-func (m *Main) captioners(ctx context.Context, decs []*caption.Model) ([]model.Captioner, string) {
+// startCaptions pairs each caption decoder with the image encoder. A
+// local copy of the encoder (-encoder-weights, or the cache) is used at
+// once; otherwise it is downloaded in the background while the server
+// already serves, and captioning turns on when it arrives. Without the
+// encoder the server still runs and the caption page says what to do.
+func (m *Main) startCaptions(ctx context.Context, srv *web.Server, decs []*caption.Model) {
 	if len(decs) == 0 {
-		return nil, "no caption model is loaded: train one with go run ./cmd/train -model caption (see docs/MODELS.md)"
+		srv.SetCaptioners(nil, "No caption model is loaded: train one with go run ./cmd/train -model caption (see docs/MODELS.md).")
+		return
 	}
-	fctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	data, path, err := mobilenet.Fetch(fctx, mobilenet.Source{Path: m.EncoderWeights, Offline: m.Offline})
+	src := mobilenet.Source{Path: m.EncoderWeights, Offline: true}
+	data, path, err := mobilenet.Fetch(ctx, src)
+	if err == nil || m.EncoderWeights != "" || m.Offline {
+		m.useEncoder(srv, decs, data, path, err)
+		return
+	}
+	srv.SetCaptioners(nil, "The image encoder (MobileNetV2) is being downloaded from "+mobilenet.WeightsURL+"; reload this page in a minute.")
+	m.fetching.Add(1)
+	go func() {
+		defer m.fetching.Done()
+		fctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		defer cancel()
+		src.Offline = false
+		data, path, err := mobilenet.Fetch(fctx, src)
+		m.useEncoder(srv, decs, data, path, err)
+	}()
+}
+
+func (m *Main) useEncoder(srv *web.Server, decs []*caption.Model, data []byte, path string, err error) {
 	if err != nil {
 		m.Logger.Warn("captioning is off", "err", err)
-		return nil, "The image encoder is not available (" + err.Error() + "). To turn captioning on, download " +
-			mobilenet.WeightsURL + " and restart the server with -encoder-weights PATH, or let it download the file itself."
+		srv.SetCaptioners(nil, "The image encoder is not available ("+err.Error()+"). To turn captioning on, download "+
+			mobilenet.WeightsURL+" and restart the server with -encoder-weights PATH, or let it download the file itself.")
+		return
 	}
 	enc, err := mobilenet.Load(data)
 	if err != nil {
 		m.Logger.Warn("captioning is off", "err", err)
-		return nil, "The image encoder file " + path + " could not be read: " + err.Error()
+		srv.SetCaptioners(nil, "The image encoder file "+path+" could not be read: "+err.Error())
+		return
 	}
 	m.Logger.Info("image encoder loaded", "path", path)
-	var out []model.Captioner
+	var list []model.Captioner
 	for _, d := range decs {
-		out = append(out, &caption.Pipeline{Enc: enc, Dec: d})
+		list = append(list, &caption.Pipeline{Enc: enc, Dec: d})
 	}
-	return out, ""
+	srv.SetCaptioners(list, "")
 }
 
 // URL is the address the server listens on.
@@ -130,5 +154,7 @@ func (m *Main) Close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return m.srv.Shutdown(ctx)
+	err := m.srv.Shutdown(ctx)
+	m.fetching.Wait()
+	return err
 }
