@@ -104,6 +104,13 @@ type scratch struct {
 	wh, score, att, ctx, z, gates, pre, probs []float32
 }
 
+func (e *Encoded) newScratch() *scratch {
+	c := e.m.Cfg
+	return &scratch{wh: make([]float32, c.Att), score: make([]float32, c.Att), att: make([]float32, c.R()),
+		ctx: make([]float32, c.Proj), z: make([]float32, c.Proj), gates: make([]float32, 4*c.Hidden),
+		pre: make([]float32, c.Emb), probs: make([]float32, c.Vocab)}
+}
+
 // step advances st by feeding prev; the distribution is left in sc.probs
 // and the attention in sc.att. It returns the gate β_t.
 func (e *Encoded) step(st *state, prev int, sc *scratch) float32 {
@@ -121,12 +128,7 @@ func (e *Encoded) step(st *state, prev int, sc *scratch) float32 {
 		}
 		nn.SoftmaxInPlace(sc.att) // α_t  (R)
 		clear(sc.ctx)
-		for i := 0; i < R; i++ {
-			a := sc.att[i]
-			for j, v := range e.x[i*D : (i+1)*D] {
-				sc.ctx[j] += a * v // Σ α_ti x_i  (D)
-			}
-		}
+		nn.MatVecAdd(sc.ctx, sc.att, e.x, D) // Σ α_ti x_i  (D)
 		beta = nn.Sigmoid(nn.Dot(p.GateW.Data, st.h) + p.GateB.Data[0]) // β_t
 	} else {
 		for i := range sc.att {
@@ -169,11 +171,14 @@ func (d decoder) Step(st *state, prev int) (*state, []float32, []float32) {
 func (d decoder) Word(id int) string       { return d.e.m.Words.Word(id) }
 func (d decoder) Unknown([]float32) string { return "" }
 
-// Decode yields the caption one word at a time (see search.Decode).
+// MaxWords bounds a caption's length: Flickr8k's longest reference
+// captions are about 30 words.
+const MaxWords = 30
+
+// Decode yields the caption one word at a time (see search.Decode), at
+// most MaxWords of them.
 func (e *Encoded) Decode(ctx context.Context, opts model.Options) iter.Seq2[model.Step, error] {
-	c := e.m.Cfg
-	sc := &scratch{wh: make([]float32, c.Att), score: make([]float32, c.Att), att: make([]float32, c.R()),
-		ctx: make([]float32, c.Proj), z: make([]float32, c.Proj), gates: make([]float32, 4*c.Hidden),
-		pre: make([]float32, c.Emb), probs: make([]float32, c.Vocab)}
-	return search.Decode(ctx, decoder{e: e, sc: sc}, opts)
+	opts = opts.Normalize()
+	opts.MaxLen = min(opts.MaxLen, MaxWords)
+	return search.Decode(ctx, decoder{e: e, sc: e.newScratch()}, opts)
 }

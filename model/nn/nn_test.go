@@ -60,3 +60,25 @@ func BenchmarkMatVec(b *testing.B) {
 		})
 	}
 }
+
+func TestExp32TanhSigmoid(t *testing.T) {
+	var worstExp, worstTanh, worstSig float64
+	for x := -90.0; x <= 90; x += 0.001237 {
+		f := float32(x)
+		if want := math.Exp(float64(f)); want > 1e-37 && want < 1e38 {
+			worstExp = math.Max(worstExp, math.Abs(float64(Exp32(f))-want)/want)
+		}
+		worstTanh = math.Max(worstTanh, math.Abs(float64(Tanh(f))-math.Tanh(float64(f))))
+		worstSig = math.Max(worstSig, math.Abs(float64(Sigmoid(f))-1/(1+math.Exp(-float64(f)))))
+	}
+	for _, x := range []float32{0, 1e-5, -1e-5, 1e-3, -0.3} {
+		worstTanh = math.Max(worstTanh, math.Abs(float64(Tanh(x))-math.Tanh(float64(x)))/math.Max(1e-30, math.Abs(math.Tanh(float64(x)))))
+	}
+	t.Logf("max relative error: exp %.2g; max error: tanh %.2g, sigmoid %.2g", worstExp, worstTanh, worstSig)
+	if worstExp > 1e-6 || worstTanh > 1e-6 || worstSig > 1e-6 {
+		t.Fatalf("exp %.2g, tanh %.2g, sigmoid %.2g: want all below 1e-6", worstExp, worstTanh, worstSig)
+	}
+	if Exp32(100) != float32(math.Inf(1)) || Exp32(-100) != 0 || Tanh(20) != 1 || Tanh(-20) != -1 {
+		t.Fatal("limits")
+	}
+}

@@ -1,0 +1,49 @@
+package caption
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"testing"
+
+	"attention/model/vocab"
+)
+
+// benchModel has the shipped caption sizes with random weights: timing and
+// allocations do not depend on the values.
+func benchModel(b *testing.B) (*Model, []float32) {
+	c := Config{Rows: 7, Cols: 7, Feat: 1280, Proj: 512, Emb: 256, Hidden: 512, Att: 256, Vocab: 2540, Attention: true}
+	p := NewParams(c)
+	rng := rand.New(rand.NewPCG(1, 1))
+	p.Init(rng)
+	words := []string{"<pad>", "<unk>", "<s>", "</s>"}
+	for i := len(words); i < c.Vocab; i++ {
+		words = append(words, "w"+strconv.Itoa(i))
+	}
+	v, err := vocab.New(words)
+	if err != nil {
+		b.Fatal(err)
+	}
+	feat := make([]float32, c.R()*c.Feat)
+	for i := range feat {
+		feat[i] = rng.Float32() * 2
+	}
+	return &Model{Cfg: c, P: p, Words: v}, feat
+}
+
+// BenchmarkDecodeStep is one caption decoder step at batch 1: attention
+// over 49 regions, the gate, the LSTM and the output layer. It must not
+// allocate.
+func BenchmarkDecodeStep(b *testing.B) {
+	m, feat := benchModel(b)
+	e, err := m.Encode(feat)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := &state{h: append([]float32(nil), e.h0...), c: append([]float32(nil), e.c0...)}
+	sc := e.newScratch()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		e.step(st, vocab.BOS+i%100, sc)
+	}
+}
