@@ -128,7 +128,7 @@ func (e *Encoded) step(st *state, prev int, sc *scratch) float32 {
 		}
 		nn.SoftmaxInPlace(sc.att) // α_t  (R)
 		clear(sc.ctx)
-		nn.MatVecAdd(sc.ctx, sc.att, e.x, D) // Σ α_ti x_i  (D)
+		nn.MatVecAdd(sc.ctx, sc.att, e.x, D)                            // Σ α_ti x_i  (D)
 		beta = nn.Sigmoid(nn.Dot(p.GateW.Data, st.h) + p.GateB.Data[0]) // β_t
 	} else {
 		for i := range sc.att {
