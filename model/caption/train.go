@@ -103,30 +103,21 @@ func captionBatches(ex []Example, size int, seed uint64, epoch int) [][]Example 
 	rng := rand.New(rand.NewPCG(seed, uint64(epoch)))
 	idx := rng.Perm(len(ex))
 	sort.SliceStable(idx, func(i, j int) bool { return len(ex[idx[i]].Words) < len(ex[idx[j]].Words) })
-	groups := map[int][][]Example{}
-	var keys []int
+	var out [][]Example
 	for i := 0; i < len(idx); i += size {
 		var b []Example
 		for _, k := range idx[i:min(i+size, len(idx))] {
 			b = append(b, ex[k])
 		}
-		T := batchLen(b)
-		if _, ok := groups[T]; !ok {
-			keys = append(keys, T)
-		}
-		groups[T] = append(groups[T], b)
+		out = append(out, b)
 	}
-	// Batches of one padded length run together (groups in random order):
-	// one unrolled graph in memory, built once per group.
-	rng.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
-	var out [][]Example
-	for _, k := range keys {
-		g := groups[k]
-		rng.Shuffle(len(g), func(i, j int) { g[i], g[j] = g[j], g[i] })
-		out = append(out, g...)
-	}
-	return out
+	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return nn.Interleave(out, batchLen, runLen, rng)
 }
+
+// runLen is how many batches of one padded length run together (see
+// nn.Interleave).
+const runLen = 8
 
 func batchLen(b []Example) int {
 	T := 0

@@ -95,26 +95,15 @@ func batches(ex []Example, size int, seed uint64, epoch int) [][]Example {
 		out = append(out, b)
 	}
 	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
-	// Run the batches of one padded shape together (the groups in random
-	// order): each unrolled graph is then built once per epoch, and only
-	// one needs to be in memory.
-	groups := map[[2]int][][]Example{}
-	var keys [][2]int
-	for _, b := range out {
+	return nn.Interleave(out, func(b []Example) [2]int {
 		S, T := batchShape(b)
-		k := [2]int{S, T}
-		if _, ok := groups[k]; !ok {
-			keys = append(keys, k)
-		}
-		groups[k] = append(groups[k], b)
-	}
-	rng.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
-	out = out[:0]
-	for _, k := range keys {
-		out = append(out, groups[k]...)
-	}
-	return out
+		return [2]int{S, T}
+	}, runLen, rng)
 }
+
+// runLen is how many batches of one padded shape run together (see
+// nn.Interleave).
+const runLen = 8
 
 func batchShape(b []Example) (S, T int) {
 	for _, e := range b {
