@@ -86,7 +86,7 @@ func run() error {
 		return trainCaption(*data, *features, *out, *runDir, id, !*noAtt, *capHidden, *minCount, caption.TrainOptions{
 			Batch: *batch, LR: lr0, Clip: 5, Dropout: d0, Reg: caption.Reg{Lambda: *lambda, TauPerWord: *tauWord},
 			MaxEpochs: *epochs, Patience: *patience, MinEpochs: *minEpochs, ResetLR: *resetLR, Seed: *seed, Budget: *budget, SaveEvery: *saveEvery,
-			RestartAfter: *restart, Resume: *resume})
+			RestartAfter: *restart, Resume: *resume, Graphs: max(*graphs, 1)})
 	}
 	var (
 		train, dev []translate.Pair

@@ -29,6 +29,7 @@ type TrainOptions struct {
 	MaxEpochs    int
 	Patience     int
 	MinEpochs    int  // no learning-rate halving or stopping before this many epochs
+	Graphs       int  // unrolled graphs (batch lengths) kept in memory
 	ResetLR      bool // on resume, train at LR instead of the saved rate
 	Seed         uint64
 	Budget       time.Duration
@@ -175,7 +176,9 @@ func Train(c Config, words *vocab.Vocab, train []Example, dev []Image, o TrainOp
 	fmt.Fprintf(log, "caption model R%dx%d F%d D%d E%d K%d A%d V%d attention=%v, %d parameters; %d training captions, %d dev images\n",
 		c.Rows, c.Cols, c.Feat, c.Proj, c.Emb, c.Hidden, c.Att, c.Vocab, c.Attention, p.Count(), len(train), len(dev))
 
-	var g *graph
+	graphs := nn.Graphs[int, *graph]{Max: o.Graphs, Build: func(T int) (*graph, error) {
+		return buildGraph(c, p, o.Reg, o.Batch, T)
+	}}
 	dropRng := rand.New(rand.NewPCG(o.Seed, uint64(st.Step)+99))
 	grads := make([][]float32, len(p.List()))
 	var epochBatches [][]Example
@@ -188,13 +191,9 @@ func Train(c Config, words *vocab.Vocab, train []Example, dev []Image, o TrainOp
 		},
 		Step: func(epoch, i int, lr float64) (float64, int, error) {
 			b := epochBatches[i]
-			if T := batchLen(b); g == nil || g.T != T {
-				g = nil
-				runtime.GC()
-				var err error
-				if g, err = buildGraph(c, p, o.Reg, o.Batch, T); err != nil {
-					return 0, 0, err
-				}
+			g, err := graphs.Get(batchLen(b))
+			if err != nil {
+				return 0, 0, err
 			}
 			ntok := g.fill(c, o.Reg, b, o.Dropout, dropRng)
 			loss, _, _, err := g.run()

@@ -40,3 +40,22 @@ func TestInterleave(t *testing.T) {
 		t.Fatalf("%d shapes in the last quarter, %d switches", len(seen), switches)
 	}
 }
+
+// Graphs builds a shape once while it stays among the Max most recent.
+func TestGraphs(t *testing.T) {
+	builds := 0
+	c := Graphs[int, string]{Max: 2, Build: func(k int) (string, error) {
+		builds++
+		return string(rune('a' + k)), nil
+	}}
+	for _, k := range []int{1, 2, 1, 2, 3, 1, 3} {
+		g, err := c.Get(k)
+		if err != nil || g != string(rune('a'+k)) {
+			t.Fatalf("Get(%d) = %q, %v", k, g, err)
+		}
+	}
+	// 1 and 2 are built; 3 evicts 1 (2 is the more recent); 1 evicts 2; 3 is kept.
+	if builds != 4 {
+		t.Fatalf("%d builds, want 4", builds)
+	}
+}

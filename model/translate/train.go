@@ -206,28 +206,9 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs, devPairs []Pair, o Train
 	ex := Examples(trainPairs, c, src, tgt, o.MaxLen)
 	fmt.Fprintf(log, "training pairs: %d (of %d; longer than %d words skipped), dev: %d\n", len(ex), len(trainPairs), o.MaxLen, len(devPairs))
 
-	// Each unrolled graph keeps its last run's values (hundreds of MB), so
-	// only the few most recently used graphs are kept.
-	var graphs []*graph
-	getGraph := func(S, T int) (*graph, error) {
-		for i, g := range graphs {
-			if g.S == S && g.T == T {
-				copy(graphs[1:i+1], graphs[:i])
-				graphs[0] = g
-				return g, nil
-			}
-		}
-		if len(graphs) >= o.Graphs {
-			graphs = graphs[:o.Graphs-1]
-			runtime.GC()
-		}
-		g, err := buildGraph(c, p, o.Batch, S, T)
-		if err != nil {
-			return nil, err
-		}
-		graphs = append([]*graph{g}, graphs...)
-		return g, nil
-	}
+	graphs := nn.Graphs[[2]int, *graph]{Max: o.Graphs, Build: func(k [2]int) (*graph, error) {
+		return buildGraph(c, p, o.Batch, k[0], k[1])
+	}}
 
 	dropRng := rand.New(rand.NewPCG(o.Seed, uint64(st.Step)+99))
 	grads := make([][]float32, len(p.List()))
@@ -245,7 +226,8 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs, devPairs []Pair, o Train
 				return 0, 0, fmt.Errorf("translate: batches of epoch %d asked for in epoch %d", epochOf, epoch)
 			}
 			b := epochBatches[i]
-			g, err := getGraph(batchShape(b))
+			S, T := batchShape(b)
+			g, err := graphs.Get([2]int{S, T})
 			if err != nil {
 				return 0, 0, err
 			}
