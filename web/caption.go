@@ -140,8 +140,8 @@ func preparePhoto(c model.Captioner, data []byte) (*preparedPhoto, *Error) {
 	}
 	// The encoder's input is cropped from the original, as in training.
 	p, err := c.Prepare(photo.Square(img, c.CropSize()))
-	if err != nil {
-		return nil, Errorf(EInternal, "%s", err.Error())
+	if err != nil { // the encoder and decoder disagree on the grid: a deployment fault
+		return nil, Errorf(EInternal, "the image encoder does not fit this caption model")
 	}
 	return &preparedPhoto{p: p, crop: photo.Square(img, displaySize)}, nil
 }
@@ -215,37 +215,37 @@ func uploadError(err error) *Error {
 }
 
 // captionHTTP runs a whole caption for the HTTP endpoints.
-func (s *Server) captionHTTP(c echo.Context) (model.Captioner, *preparedPhoto, *DecodeResponse, error) {
+func (s *Server) captionHTTP(c echo.Context) (*preparedPhoto, *DecodeResponse, error) {
 	r := c.Request()
 	if !s.perAddr.allow(r.RemoteAddr, time.Now()) {
-		return nil, nil, nil, Errorf(ERateLimited, "too many requests from your address; wait a moment")
+		return nil, nil, Errorf(ERateLimited, "too many requests from your address; wait a moment")
 	}
 	req, e := readUpload(c)
 	if e != nil {
-		return nil, nil, nil, e
+		return nil, nil, e
 	}
 	capt, e := s.checkCaption(req)
 	if e != nil {
-		return nil, nil, nil, e
+		return nil, nil, e
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
 	if err := s.decodes.acquire(ctx, nil); err != nil {
-		return nil, nil, nil, Errorf(EBusy, "the server is busy; try again in a moment")
+		return nil, nil, Errorf(EBusy, "the server is busy; try again in a moment")
 	}
 	defer s.decodes.release()
 	start := time.Now()
 	pp, e := preparePhoto(capt, req.data)
 	if e != nil {
-		return nil, nil, nil, e
+		return nil, nil, e
 	}
 	resp, err := collect(ctx, capt.Info(), pp.p, req.Beam, start)
-	return capt, pp, resp, err
+	return pp, resp, err
 }
 
 // caption is POST /api/v1/caption.
 func (s *Server) caption(c echo.Context) error {
-	_, pp, resp, err := s.captionHTTP(c)
+	pp, resp, err := s.captionHTTP(c)
 	if err != nil {
 		return err
 	}
@@ -261,7 +261,7 @@ func (s *Server) caption(c echo.Context) error {
 // captionStrip is POST /api/v1/caption/strip: the caption as one PNG, a
 // small heatmap per word, like the figures in the Show, Attend and Tell paper.
 func (s *Server) captionStrip(c echo.Context) error {
-	_, pp, resp, err := s.captionHTTP(c)
+	pp, resp, err := s.captionHTTP(c)
 	if err != nil {
 		return err
 	}
