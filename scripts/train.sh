@@ -4,7 +4,7 @@
 # Usage: scripts/train.sh -model en-de [more cmd/train flags]
 set -u
 cd "$(dirname "$0")/.."
-bin=runs/train-blas
+bin=${TRAIN_BIN:-runs/train-blas}
 mkdir -p runs
 CGO_LDFLAGS=-lopenblas go build -tags openblas -o "$bin" ./cmd/train || exit 1
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1} GOGC=${GOGC:-off}

@@ -73,7 +73,11 @@ func buildGraph(c Config, p *Params, B, S, T int) (*graph, error) {
 				gates = g.Add(gates, g.Mul(h, node[p.FwdWh])) // + h_{t-1}·Wh
 			}
 			h, cell = g.LSTM(gates, cell, H) // (B, H)
-			hf[t] = h
+			// Past a sentence's end the forward state runs on over padding;
+			// its outputs there are zeroed so that nothing downstream can
+			// send gradient back through them (the serving path has no such
+			// positions).
+			hf[t] = g.Had(g.Rows(bwdMask, t, B), h)
 		}
 		// The backward direction starts on padding; the mask keeps its state
 		// at zero until the sentence's last word.
