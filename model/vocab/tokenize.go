@@ -12,15 +12,16 @@ import (
 // apostrophes ("T-shirt", "aujourd'hui"). Every other visible character is a
 // token of its own. Clitics are split the way the language writes them:
 // English "don't" -> "do n't", "Tom's" -> "Tom 's"; French "l'homme" ->
-// "l' homme". Detokenize undoes this.
+// "l' homme". Detokenize undoes this. Spaces, control and format characters
+// (zero-width spaces, direction marks) separate words and are dropped.
 func Tokenize(text, lang string) []string {
 	var out []string
 	rs := []rune(text)
 	for i := 0; i < len(rs); {
 		r := rs[i]
 		switch {
-		case unicode.IsSpace(r) || unicode.IsControl(r) || r == unicode.ReplacementChar:
-			i++
+		case unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == unicode.ReplacementChar:
+			i++ // invisible: zero-width spaces and joiners, direction marks, BOMs
 		case isWordRune(r):
 			j := i + 1
 			for j < len(rs) {

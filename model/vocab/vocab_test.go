@@ -19,6 +19,7 @@ func TestTokenize(t *testing.T) {
 		{"de", "Ein Mann (mit Hut) läuft.", []string{"Ein", "Mann", "(", "mit", "Hut", ")", "läuft", "."}},
 		{"en", "  \t\x00 ", nil},
 		{"en", "smile 😀 now", []string{"smile", "😀", "now"}},
+		{"en", "zero\u200bwidth \u200e\ufeffmarks", []string{"zero", "width", "marks"}},
 	}
 	for _, c := range cases {
 		got := Tokenize(c.in, c.lang)
