@@ -23,6 +23,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strings"
 )
 
 type options struct {
@@ -31,6 +32,7 @@ type options struct {
 	python, ortDir      string
 	seconds             float64
 	json, keep          bool
+	only                map[string]bool // row groups to run; empty: all
 	log                 io.Writer
 }
 
@@ -59,8 +61,15 @@ func main() {
 	flag.StringVar(&o.ortDir, "ort", filepath.Join("runs", "ort"), "directory where onnxruntime-node is installed (holds node_modules)")
 	flag.Float64Var(&o.seconds, "seconds", 2, "timing budget per side and row, after warm-up")
 	flag.BoolVar(&o.json, "json", false, "print one JSON object per row instead of a table")
+	only := flag.String("only", "", "run only these row groups, comma-separated: translate, encoder, caption, train (default: all)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory of exported weights and peer scripts, and print its path")
 	flag.Parse()
+	o.only = map[string]bool{}
+	for _, g := range strings.Split(*only, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			o.only[g] = true
+		}
+	}
 	if o.tflite == "" {
 		o.tflite = filepath.Join(o.data, "weights", "mobilenet_v2_1.0_224_quant.tflite")
 	}
@@ -93,25 +102,37 @@ func run(ctx context.Context, o options) error {
 	}
 
 	fmt.Fprintf(o.log, "GOMAXPROCS %d; timing %.1f s per side and row\n", runtime.GOMAXPROCS(0), o.seconds)
-	rows, err := translationRows(ctx, o, work)
-	if err != nil {
-		return err
+	want := func(g string) bool { return len(o.only) == 0 || o.only[g] }
+	var rows []row
+	if want("translate") {
+		tr, err := translationRows(ctx, o, work)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, tr...)
 	}
-	enc, err := encoderRow(ctx, o, work)
-	if err != nil {
-		return err
+	// The caption pipeline row reads the MobileNetV2 export of the encoder row.
+	if want("encoder") || want("caption") {
+		enc, err := encoderRow(ctx, o, work)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, enc)
 	}
-	rows = append(rows, enc)
-	caps, err := captionRows(ctx, o, work)
-	if err != nil {
-		return err
+	if want("caption") {
+		caps, err := captionRows(ctx, o, work)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, caps...)
 	}
-	rows = append(rows, caps...)
-	tr, err := trainingRow(ctx, o, work)
-	if err != nil {
-		return err
+	if want("train") {
+		tr, err := trainingRow(ctx, o, work)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, tr)
 	}
-	rows = append(rows, tr)
 
 	failed := false
 	for i := range rows {
