@@ -99,8 +99,8 @@ func buildGraph(c Config, p *Params, reg Reg, B, T int) (*graph, error) {
 			h, cell = g.LSTM(gates, cell, K)
 			hs[t], zs[t] = h, z
 		}
-		hAll := g.Must(G.Concat(0, hs...)) // (T*B, K)
-		zAll := g.Must(G.Concat(0, zs...)) // (T*B, D)
+		hAll := g.Must(nn.Concat(0, hs...)) // (T*B, K)
+		zAll := g.Must(nn.Concat(0, zs...)) // (T*B, D)
 		pre := g.Add(g.Add(emb, g.Mul(hAll, node[p.OutLh])), g.Mul(zAll, node[p.OutLz]))
 		pre = g.Had(pre, dropPre)                                      // emb + L_h h + L_z z  (T*B, E)
 		logits := g.Bias(g.Mul(pre, node[p.OutW]), node[p.OutB])       // (T*B, V)

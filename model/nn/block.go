@@ -125,3 +125,112 @@ func (g blockGrad) Do(vals ...G.Value) (G.Value, error) {
 	}
 	return tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(out)), nil
 }
+
+// Concat joins float32 matrices along axis 0 (rows) or 1 (columns). It
+// replaces gorgonia's Concat, whose gradient is cut out with its Slice and
+// so is wrong for every piece that starts at index 256 or more: the
+// encoder's outputs, joined across 512-wide time steps, and the decoder's
+// states, joined across time at batch 64, trained on wrong gradients.
+// The gradient of each piece here is a Block of the output's gradient.
+func Concat(axis int, xs ...*G.Node) (*G.Node, error) {
+	if len(xs) == 0 || axis < 0 || axis > 1 {
+		return nil, fmt.Errorf("concat: %d matrices on axis %d", len(xs), axis)
+	}
+	s0 := xs[0].Shape()
+	widths := make([]int, len(xs))
+	for i, x := range xs {
+		s := x.Shape()
+		if len(s) != 2 || s[1-axis] != s0[1-axis] {
+			return nil, fmt.Errorf("concat: matrix %d is %v, the first is %v (axis %d)", i, s, s0, axis)
+		}
+		widths[i] = s[axis]
+	}
+	return G.ApplyOp(concat{axis: axis, widths: widths}, xs...)
+}
+
+type concat struct {
+	axis   int
+	widths []int
+}
+
+func (c concat) Arity() int { return len(c.widths) }
+func (c concat) Type() hm.Type {
+	ts := make([]hm.Type, len(c.widths)+1)
+	for i := range ts {
+		ts[i] = f32Matrix
+	}
+	return hm.NewFnType(ts...)
+}
+func (c concat) ReturnsPtr() bool      { return false }
+func (c concat) CallsExtern() bool     { return false }
+func (c concat) OverwritesInput() int  { return -1 }
+func (c concat) WriteHash(h hash.Hash) { fmt.Fprintf(h, "concat%d%v", c.axis, c.widths) }
+func (c concat) Hashcode() uint32      { return hashOf(c) }
+func (c concat) String() string        { return fmt.Sprintf("Concat%d%v", c.axis, c.widths) }
+func (c concat) DiffWRT(n int) []bool {
+	d := make([]bool, n)
+	for i := range d {
+		d[i] = true
+	}
+	return d
+}
+
+func (c concat) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, ok := in[0].(tensor.Shape)
+	if !ok || len(s) != 2 {
+		return nil, fmt.Errorf("concat: want matrices, got %v", in[0])
+	}
+	out := s.Clone()
+	out[c.axis] = 0
+	for _, w := range c.widths {
+		out[c.axis] += w
+	}
+	return out, nil
+}
+
+func (c concat) Do(vals ...G.Value) (G.Value, error) {
+	total := 0
+	for _, w := range c.widths {
+		total += w
+	}
+	var rows, cols int
+	parts := make([][]float32, len(vals))
+	for i, v := range vals {
+		x, r, cl, err := matrix(v)
+		if err != nil {
+			return nil, err
+		}
+		parts[i], rows, cols = x, r, cl
+	}
+	if c.axis == 0 {
+		out := make([]float32, 0, total*cols)
+		for _, p := range parts {
+			out = append(out, p...)
+		}
+		return tensor.New(tensor.WithShape(total, cols), tensor.WithBacking(out)), nil
+	}
+	out := make([]float32, rows*total)
+	off := 0
+	for i, p := range parts {
+		w := c.widths[i]
+		for r := 0; r < rows; r++ {
+			copy(out[r*total+off:r*total+off+w], p[r*w:(r+1)*w])
+		}
+		off += w
+	}
+	return tensor.New(tensor.WithShape(rows, total), tensor.WithBacking(out)), nil
+}
+
+func (c concat) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	out := make(G.Nodes, len(inputs))
+	off := 0
+	for i, w := range c.widths {
+		d, err := Block(grad, c.axis, off, w)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = d
+		off += w
+	}
+	return out, nil
+}

@@ -62,3 +62,59 @@ func TestBlock(t *testing.T) {
 		}
 	}
 }
+
+// Concat of many pieces, along rows and along columns, far past index 256
+// where gorgonia's own Concat cut its gradients wrongly: the value is the
+// pieces side by side, and d/dx_i Σ(w ⊙ concat) is piece i's part of w.
+func TestConcat(t *testing.T) {
+	for _, axis := range []int{0, 1} {
+		const n, rows, cols = 12, 64, 96 // 12 pieces: offsets up to 1056 on either axis
+		var xs []*G.Node
+		var out *G.Node
+		var grads G.Nodes
+		vals := make([][]float32, n)
+		g, err := Build("concat", func(g *Graph) {
+			for i := range n {
+				vals[i] = make([]float32, rows*cols)
+				for j := range vals[i] {
+					vals[i][j] = float32(i*100000 + j)
+				}
+				xs = append(xs, g.Param(&Param{Name: "x" + string(rune('a'+i)), Shape: []int{rows, cols}, Data: vals[i]}))
+			}
+			out = g.Must(Concat(axis, xs...))
+			s := out.Shape()
+			wv := make([]float32, s[0]*s[1])
+			for i := range wv {
+				wv[i] = float32(i + 1)
+			}
+			w := g.Input("w", tensor.New(tensor.WithShape(s...), tensor.WithBacking(wv)))
+			grads, _ = G.Grad(g.Sum(g.Had(out, w)), xs...)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := g.Machine().RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		s := out.Shape()
+		got := out.Value().Data().([]float32)
+		for i := range n {
+			gx := grads[i].Value().Data().([]float32)
+			for r := range rows {
+				for c := range cols {
+					or, oc := r, c
+					if axis == 0 {
+						or += i * rows
+					} else {
+						oc += i * cols
+					}
+					k := or*s[1] + oc
+					if got[k] != vals[i][r*cols+c] || gx[r*cols+c] != float32(k+1) {
+						t.Fatalf("axis %d piece %d (%d,%d): value %v, want %v; gradient %v, want %d",
+							axis, i, r, c, got[k], vals[i][r*cols+c], gx[r*cols+c], k+1)
+					}
+				}
+			}
+		}
+	}
+}

@@ -100,9 +100,9 @@ func buildGraph(c Config, p *Params, B, S, T int) (*graph, error) {
 		}
 		xs := make([]*G.Node, S)
 		for t := range xs {
-			xs[t] = g.Must(G.Concat(1, hf[t], hb[t])) // x_t = [fwd; bwd]  (B, D)
+			xs[t] = g.Must(nn.Concat(1, hf[t], hb[t])) // x_t = [fwd; bwd]  (B, D)
 		}
-		x3 := g.Reshape(g.Must(G.Concat(1, xs...)), B, S, D) // (B, S, D) batch-major
+		x3 := g.Reshape(g.Must(nn.Concat(1, xs...)), B, S, D) // (B, S, D) batch-major
 		x2 := g.Reshape(x3, B*S, D)                          // (B*S, D)
 
 		mean := g.Weighted(meanW, x3)                                            // (B, D)
@@ -122,8 +122,8 @@ func buildGraph(c Config, p *Params, B, S, T int) (*graph, error) {
 			h, cell = g.LSTM(gates, cell, K)
 			hs[t], cs[t] = h, ctx
 		}
-		hAll := g.Must(G.Concat(0, hs...)) // (T*B, K)
-		cAll := g.Must(G.Concat(0, cs...)) // (T*B, D)
+		hAll := g.Must(nn.Concat(0, hs...)) // (T*B, K)
+		cAll := g.Must(nn.Concat(0, cs...)) // (T*B, D)
 		pre := g.Add(g.Add(g.Mul(hAll, node[p.PreWh]), g.Mul(cAll, node[p.PreWc])), g.Mul(embT, node[p.PreWy]))
 		pre = g.Had(g.Tanh(g.Bias(pre, node[p.PreB])), dropPre)  // (T*B, O)
 		logits := g.Bias(g.Mul(pre, node[p.OutW]), node[p.OutB]) // (T*B, V)
