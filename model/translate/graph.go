@@ -103,7 +103,7 @@ func buildGraph(c Config, p *Params, B, S, T int) (*graph, error) {
 			xs[t] = g.Must(nn.Concat(1, hf[t], hb[t])) // x_t = [fwd; bwd]  (B, D)
 		}
 		x3 := g.Reshape(g.Must(nn.Concat(1, xs...)), B, S, D) // (B, S, D) batch-major
-		x2 := g.Reshape(x3, B*S, D)                          // (B*S, D)
+		x2 := g.Reshape(x3, B*S, D)                           // (B*S, D)
 
 		mean := g.Weighted(meanW, x3)                                            // (B, D)
 		h = g.Tanh(g.Bias(g.Mul(mean, node[p.InitW]), node[p.InitB]))            // h_0  (B, K)
