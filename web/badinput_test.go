@@ -57,9 +57,7 @@ func newCaptionServer(t *testing.T) *httptest.Server {
 			capErr = err
 			return
 		}
-		for _, d := range ms.Captioners {
-			caps = append(caps, &caption.Pipeline{Enc: enc, Dec: d})
-		}
+		caps = caption.Pipelines(enc, ms.Captioners)
 	})
 	if capErr != nil {
 		t.Fatal(capErr)

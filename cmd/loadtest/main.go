@@ -96,9 +96,7 @@ func run() error {
 			if err != nil {
 				return err
 			}
-			for _, d := range models.Captioners {
-				cfg.Captioners = append(cfg.Captioners, &caption.Pipeline{Enc: enc, Dec: d})
-			}
+			cfg.Captioners = caption.Pipelines(enc, models.Captioners)
 		}
 		srv := httptest.NewServer(web.New(cfg))
 		defer srv.Close()

@@ -15,7 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"attention/model"
 	"attention/model/caption"
 	"attention/model/mobilenet"
 	"attention/model/trained"
@@ -137,11 +136,7 @@ func (m *Main) useEncoder(srv *web.Server, decs []*caption.Model, data []byte, p
 		return
 	}
 	m.Logger.Info("image encoder loaded", "path", path)
-	var list []model.Captioner
-	for _, d := range decs {
-		list = append(list, &caption.Pipeline{Enc: enc, Dec: d})
-	}
-	srv.SetCaptioners(list, "")
+	srv.SetCaptioners(caption.Pipelines(enc, decs), "")
 }
 
 // URL is the address the server listens on.

@@ -37,3 +37,12 @@ func (p *Pipeline) Prepare(img image.Image) (model.Prepared, error) {
 	}
 	return p.Dec.Encode(feat)
 }
+
+// Pipelines pairs each decoder with the one encoder.
+func Pipelines(enc *mobilenet.Encoder, decs []*Model) []model.Captioner {
+	out := make([]model.Captioner, 0, len(decs))
+	for _, d := range decs {
+		out = append(out, &Pipeline{Enc: enc, Dec: d})
+	}
+	return out
+}
