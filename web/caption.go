@@ -124,16 +124,16 @@ func photoError(err error) *Error {
 	return Errorf(EInvalid, "the image could not be read")
 }
 
-// preparedPhoto is a photo encoded and ready to caption, with the square
-// crop the model sees.
-type preparedPhoto struct {
+// prepared is a source encoded and ready to decode; for a photo, with the
+// square crop the model saw (nil for text).
+type prepared struct {
 	p    model.Prepared
 	crop image.Image // displaySize square
 }
 
 // preparePhoto decodes, crops and encodes. It is the expensive part of a
 // caption, so callers hold a decode slot while it runs.
-func preparePhoto(c model.Captioner, data []byte) (*preparedPhoto, *Error) {
+func preparePhoto(c model.Captioner, data []byte) (*prepared, *Error) {
 	img, _, err := photo.Decode(bytes.NewReader(data), ImageLimits)
 	if err != nil {
 		return nil, photoError(err)
@@ -143,7 +143,7 @@ func preparePhoto(c model.Captioner, data []byte) (*preparedPhoto, *Error) {
 	if err != nil { // the encoder and decoder disagree on the grid: a deployment fault
 		return nil, Errorf(EInternal, "the image encoder does not fit this caption model")
 	}
-	return &preparedPhoto{p: p, crop: photo.Square(img, displaySize)}, nil
+	return &prepared{p: p, crop: photo.Square(img, displaySize)}, nil
 }
 
 // readUpload reads a multipart caption request without touching the disk:
@@ -215,7 +215,7 @@ func uploadError(err error) *Error {
 }
 
 // captionHTTP runs a whole caption for the HTTP endpoints.
-func (s *Server) captionHTTP(c echo.Context) (*preparedPhoto, *DecodeResponse, error) {
+func (s *Server) captionHTTP(c echo.Context) (*prepared, *DecodeResponse, error) {
 	r := c.Request()
 	if !s.perAddr.allow(r.RemoteAddr, time.Now()) {
 		return nil, nil, Errorf(ERateLimited, "too many requests from your address; wait a moment")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"image"
 	"strings"
 	"sync"
 	"time"
@@ -228,7 +227,7 @@ func (ss *session) handle(data []byte) {
 			ss.post(MsgError, ErrorPayload{ID: id, Code: e.Code, Message: e.Message})
 			return
 		}
-		ss.startDecode(job{id: id, info: t.Info(), beam: req.Beam, prepare: func() (model.Prepared, image.Image, *Error) { return p, nil, nil }})
+		ss.startDecode(job{id: id, info: t.Info(), beam: req.Beam, prepare: func() (*prepared, *Error) { return &prepared{p: p}, nil }})
 		return
 	}
 	req := m.caption
@@ -237,13 +236,7 @@ func (ss *session) handle(data []byte) {
 		ss.post(MsgError, ErrorPayload{ID: id, Code: e.Code, Message: e.Message})
 		return
 	}
-	ss.startDecode(job{id: id, info: c.Info(), beam: req.Beam, prepare: func() (model.Prepared, image.Image, *Error) {
-		pp, e := preparePhoto(c, req.data)
-		if e != nil {
-			return nil, nil, e
-		}
-		return pp.p, pp.crop, nil
-	}})
+	ss.startDecode(job{id: id, info: c.Info(), beam: req.Beam, prepare: func() (*prepared, *Error) { return preparePhoto(c, req.data) }})
 }
 
 func strictDecode(raw json.RawMessage, v any) error {
@@ -265,13 +258,12 @@ func (ss *session) stopDecode() {
 }
 
 // job is one decode request: prepare runs once a decode slot is held
-// (encoding a photo is as costly as decoding), and for photos also
-// returns the crop the model saw.
+// (encoding a photo is as costly as decoding).
 type job struct {
 	id      string
 	info    model.Info
 	beam    int
-	prepare func() (model.Prepared, image.Image, *Error)
+	prepare func() (*prepared, *Error)
 }
 
 // startDecode runs one request; a new request cancels the one in flight.
@@ -298,20 +290,20 @@ func (ss *session) startDecode(j job) {
 		}
 		defer ss.s.decodes.release()
 		start := time.Now()
-		p, crop, e := j.prepare()
+		pp, e := j.prepare()
 		if e != nil {
 			ss.post(MsgError, ErrorPayload{ID: j.id, Code: e.Code, Message: e.Message})
 			return
 		}
-		src := SourcePayload{ID: j.id, Model: j.info.ID, Source: p.Source()}
-		if crop != nil {
-			src.Image, _ = dataURL(crop, false)
+		src := SourcePayload{ID: j.id, Model: j.info.ID, Source: pp.p.Source()}
+		if pp.crop != nil {
+			src.Image, _ = dataURL(pp.crop, false)
 		}
 		if !ss.post(MsgSource, src) {
 			return
 		}
 		var words []string
-		for st, err := range p.Decode(ctx, model.Options{Beam: j.beam}) {
+		for st, err := range pp.p.Decode(ctx, model.Options{Beam: j.beam}) {
 			if err != nil {
 				return // cancelled: a newer request or a closed socket
 			}
