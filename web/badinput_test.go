@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/gif"
@@ -106,28 +107,8 @@ func pngHeaderOnly(t *testing.T, w, h int) []byte {
 	be(out[16:], uint32(w))
 	be(out[20:], uint32(h))
 	// Fix the IHDR CRC so the header itself is well formed.
-	be(out[29:], crc(out[12:29]))
+	be(out[29:], crc32.ChecksumIEEE(out[12:29]))
 	return out
-}
-
-func crc(b []byte) uint32 {
-	table := make([]uint32, 256)
-	for i := range table {
-		c := uint32(i)
-		for k := 0; k < 8; k++ {
-			if c&1 != 0 {
-				c = 0xEDB88320 ^ c>>1
-			} else {
-				c >>= 1
-			}
-		}
-		table[i] = c
-	}
-	c := ^uint32(0)
-	for _, x := range b {
-		c = table[byte(c)^x] ^ c>>8
-	}
-	return ^c
 }
 
 // testImages are the uploads of the bad-input suite, valid and not.

@@ -210,29 +210,33 @@ func run() error {
 // session runs rounds requests on one socket: translations, or captions
 // of img when it is not nil.
 func session(ctx context.Context, wsURL, modelID string, img []byte, i, rounds int, forever bool, out chan<- result) {
+	captioning := img != nil
 	c, _, err := websocket.DefaultDialer.DialContext(ctx, wsURL, nil)
 	if err != nil {
-		out <- result{caption: img != nil, err: fmt.Errorf("dial: %w", err)}
+		out <- result{caption: captioning, err: fmt.Errorf("dial: %w", err)}
 		return
 	}
 	defer c.Close()
+	var photo string
+	if captioning {
+		photo = base64.StdEncoding.EncodeToString(img) // once: every round sends the same photo
+	}
 	for r := 0; forever || r < rounds; r++ {
 		if ctx.Err() != nil {
 			return
 		}
-		text := sentences[(i+r)%len(sentences)]
-		req, _ := json.Marshal(map[string]any{"type": "translate", "v": 1,
-			"payload": map[string]any{"id": fmt.Sprint(r), "text": text, "model": modelID, "beam": 1}})
-		if img != nil {
-			req, _ = json.Marshal(map[string]any{"type": "caption", "v": 1,
-				"payload": map[string]any{"id": fmt.Sprint(r), "image": base64.StdEncoding.EncodeToString(img), "beam": 1}})
+		msg := map[string]any{"type": "translate", "v": 1,
+			"payload": map[string]any{"id": fmt.Sprint(r), "text": sentences[(i+r)%len(sentences)], "model": modelID, "beam": 1}}
+		if captioning {
+			msg = map[string]any{"type": "caption", "v": 1, "payload": map[string]any{"id": fmt.Sprint(r), "image": photo, "beam": 1}}
 		}
+		req, _ := json.Marshal(msg)
 		sent := time.Now()
 		if err := c.WriteMessage(websocket.TextMessage, req); err != nil {
-			out <- result{caption: img != nil, err: fmt.Errorf("write: %w", err)}
+			out <- result{caption: captioning, err: fmt.Errorf("write: %w", err)}
 			return
 		}
-		res := result{caption: img != nil}
+		res := result{caption: captioning}
 		last := time.Time{}
 		for {
 			c.SetReadDeadline(time.Now().Add(2 * time.Minute))
@@ -241,7 +245,7 @@ func session(ctx context.Context, wsURL, modelID string, img []byte, i, rounds i
 				Payload json.RawMessage `json:"payload"`
 			}
 			if err := c.ReadJSON(&m); err != nil {
-				out <- result{caption: img != nil, err: fmt.Errorf("read: %w", err)}
+				out <- result{caption: captioning, err: fmt.Errorf("read: %w", err)}
 				return
 			}
 			now := time.Now()
