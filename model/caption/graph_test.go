@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"attention/model"
+	"attention/model/nn"
 	"attention/model/vocab"
 )
 
@@ -46,11 +47,8 @@ func referenceLoss(m *Model, reg Reg, batch []Example, B int) float64 {
 	n := 0
 	for _, ex := range batch {
 		e, _ := m.Encode(ex.Feat)
-		d := decoder{e: e, sc: nil}
+		d := decoder{e: e, sc: e.newScratch()}
 		c := m.Cfg
-		d.sc = &scratch{wh: make([]float32, c.Att), score: make([]float32, c.Att), att: make([]float32, c.R()),
-			ctx: make([]float32, c.Proj), z: make([]float32, c.Proj), gates: make([]float32, 4*c.Hidden),
-			pre: make([]float32, c.Emb), probs: make([]float32, c.Vocab)}
 		st, prev := d.Start(), vocab.BOS
 		attSum := make([]float64, c.R())
 		words := append(append([]int(nil), ex.Words...), vocab.EOS)
@@ -112,14 +110,7 @@ func TestGraphMatchesServingPathAndGradients(t *testing.T) {
 				if q == m.P.Emb {
 					i = (2+rng.IntN(8))*m.Cfg.Emb + rng.IntN(m.Cfg.Emb)
 				}
-				old := q.Data[i]
-				const eps = 1e-2
-				q.Data[i] = old + eps
-				up := referenceLoss(m, reg, batch, B)
-				q.Data[i] = old - eps
-				down := referenceLoss(m, reg, batch, B)
-				q.Data[i] = old
-				num := (up - down) / (2 * eps)
+				num := nn.NumericGrad(q, i, func() float64 { return referenceLoss(m, reg, batch, B) })
 				if diff := math.Abs(num - float64(g[i])); diff > 2e-3+0.03*math.Abs(num) {
 					t.Errorf("attention=%v: d loss/d %s[%d]: graph %.5f, numeric %.5f", att, q.Name, i, g[i], num)
 				}

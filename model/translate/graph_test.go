@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"attention/model/nn"
 	"attention/model/vocab"
 )
 
@@ -102,14 +103,7 @@ func TestGraphMatchesServingPathAndGradients(t *testing.T) {
 					}
 					continue
 				}
-				old := q.Data[i]
-				const eps = 1e-2
-				q.Data[i] = old + eps
-				up := referenceLoss(m, batch)
-				q.Data[i] = old - eps
-				down := referenceLoss(m, batch)
-				q.Data[i] = old
-				num := (up - down) / (2 * eps)
+				num := nn.NumericGrad(q, i, func() float64 { return referenceLoss(m, batch) })
 				if diff := math.Abs(num - float64(g[i])); diff > 2e-3+0.03*math.Abs(num) {
 					t.Errorf("attention=%v: d loss/d %s[%d]: graph %.5f, numeric %.5f", att, q.Name, i, g[i], num)
 				}
