@@ -113,12 +113,8 @@ func captionBatches(ex []Example, size int, seed uint64, epoch int) [][]Example 
 		out = append(out, b)
 	}
 	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
-	return nn.Interleave(out, batchLen, runLen, rng)
+	return nn.Interleave(out, batchLen, nn.ShapeRun, rng)
 }
-
-// runLen is how many batches of one padded length run together (see
-// nn.Interleave).
-const runLen = 8
 
 func batchLen(b []Example) int {
 	T := 0
@@ -169,8 +165,7 @@ func Train(c Config, words *vocab.Vocab, train []Example, dev []Image, o TrainOp
 		}
 		fmt.Fprintf(log, "resumed from %s: epoch %d batch %d, best dev BLEU-4 %.2f\n", statePath, st.Epoch+1, st.Batch, st.Best)
 		if o.ResetLR {
-			st.LR, st.BadEpochs = o.LR, 0
-			fmt.Fprintf(log, "learning rate reset to %.2g\n", st.LR)
+			st.ResetLR(o.LR, log)
 		}
 	}
 	fmt.Fprintf(log, "caption model R%dx%d F%d D%d E%d K%d A%d V%d attention=%v, %d parameters; %d training captions, %d dev images\n",

@@ -5,6 +5,10 @@ import (
 	"runtime"
 )
 
+// ShapeRun is how many batches of one shape the training loops run
+// together (see Interleave).
+const ShapeRun = 8
+
 // Interleave orders an epoch's batches for graphs unrolled per batch
 // shape: batches of one shape (key) run together in runs of at most
 // runLen, and the runs of all shapes are shuffled together. Each switch

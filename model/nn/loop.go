@@ -22,6 +22,13 @@ type LoopState struct {
 	Tokens    int64   `json:"tokens"`
 }
 
+// ResetLR sets the learning rate to lr and forgets the epochs without
+// improvement, for a resumed run told to train at a new rate.
+func (st *LoopState) ResetLR(lr float64, log io.Writer) {
+	st.LR, st.BadEpochs = lr, 0
+	fmt.Fprintf(log, "learning rate reset to %.2g\n", st.LR)
+}
+
 // ErrRestart asks the caller to resume in a fresh process.
 var ErrRestart = errors.New("restart requested: resume with -resume")
 

@@ -98,12 +98,8 @@ func batches(ex []Example, size int, seed uint64, epoch int) [][]Example {
 	return nn.Interleave(out, func(b []Example) [2]int {
 		S, T := batchShape(b)
 		return [2]int{S, T}
-	}, runLen, rng)
+	}, nn.ShapeRun, rng)
 }
-
-// runLen is how many batches of one padded shape run together (see
-// nn.Interleave).
-const runLen = 8
 
 func batchShape(b []Example) (S, T int) {
 	for _, e := range b {
@@ -177,8 +173,7 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs, devPairs []Pair, o Train
 		c, p, opt, src, tgt, st = rc, rp, ra, rs, rt, rst
 		fmt.Fprintf(log, "resumed from %s: epoch %d batch %d, best dev BLEU %.2f\n", statePath, st.Epoch+1, st.Batch, st.Best)
 		if o.ResetLR {
-			st.LR, st.BadEpochs = o.LR, 0
-			fmt.Fprintf(log, "learning rate reset to %.2g\n", st.LR)
+			st.ResetLR(o.LR, log)
 		}
 	}
 	if o.Init != "" && !o.Resume {
