@@ -180,9 +180,6 @@ func readUpload(c echo.Context) (*CaptionRequest, *Error) {
 			if int64(len(req.data)) > ImageLimits.MaxBytes {
 				return nil, Errorf(ETooLarge, "the image file is over %d MB", ImageLimits.MaxBytes>>20)
 			}
-			if req.data == nil {
-				req.data = []byte{}
-			}
 		case "model", "beam":
 			v, err := io.ReadAll(io.LimitReader(part, 65))
 			if err != nil {
