@@ -4,7 +4,7 @@
 // strip of one small heatmap per word. The websocket stream, the HTTP
 // fallback and replays share one rendering path.
 
-import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, dispatch, Player, Socket, Status } from "./common.js";
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, dispatch, Player, Socket, Status } from "./common.js";
 
 const els = {
   form: $("caption-form"),
@@ -245,15 +245,7 @@ function renderReadout(i) {
 }
 
 function updateSlider() {
-  const n = state.steps.length;
-  els.step.max = String(Math.max(0, n - 1));
-  els.step.disabled = n === 0;
-  els.step.value = String(Math.max(0, player.cur));
-  const word = player.cur >= 0 ? state.steps[player.cur].step.token : "";
-  const text = player.cur >= 0 ? `word ${player.cur + 1} of ${n}` : n ? `0 of ${n}` : "–";
-  els.stepReadout.textContent = text;
-  els.step.setAttribute("aria-valuetext", word ? `${text}: ${word}` : text);
-  els.replay.disabled = !(state.done && n > 0);
+  drawSlider(els, state.steps.length, player.cur, (i) => state.steps[i].step.token, state.done);
 }
 
 // ---------------------------------------------------------------- transport

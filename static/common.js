@@ -194,6 +194,19 @@ export class Player {
   }
 }
 
+// drawSlider shows the step slider, its readout and the replay button for
+// n steps with step cur (-1: none) on screen; word(i) is step i's word.
+export function drawSlider({ step, stepReadout, replay }, n, cur, word, done) {
+  step.max = String(Math.max(0, n - 1));
+  step.disabled = n === 0;
+  step.value = String(Math.max(0, cur));
+  const w = cur >= 0 ? word(cur) : "";
+  const text = cur >= 0 ? `word ${cur + 1} of ${n}` : n ? `0 of ${n}` : "–";
+  stepReadout.textContent = text;
+  step.setAttribute("aria-valuetext", w ? `${text}: ${w}` : text);
+  replay.disabled = !(done && n > 0);
+}
+
 // ---------------------------------------------------------------- transport
 
 // Socket keeps one websocket open, reconnecting with backoff. onStatus

@@ -3,7 +3,7 @@
 // choices. The same rendering path serves the websocket stream, the HTTP
 // fallback and replays, so all three look identical.
 
-import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, dispatch, Player, Socket, Status } from "./common.js";
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, dispatch, Player, Socket, Status } from "./common.js";
 
 const els = {
   form: $("translate-form"),
@@ -252,15 +252,7 @@ function show(k, grew, follow) {
 }
 
 function updateSlider() {
-  const n = state.steps.length;
-  els.step.max = String(Math.max(0, n - 1));
-  els.step.disabled = n === 0;
-  els.step.value = String(Math.max(0, player.cur));
-  const word = player.cur >= 0 ? state.steps[player.cur].token : "";
-  const text = player.cur >= 0 ? `word ${player.cur + 1} of ${n}` : n ? `0 of ${n}` : "–";
-  els.stepReadout.textContent = text;
-  els.step.setAttribute("aria-valuetext", word ? `${text}: ${word}` : text);
-  els.replay.disabled = !(state.done && n > 0);
+  drawSlider(els, state.steps.length, player.cur, (i) => state.steps[i].token, state.done);
 }
 
 // ---------------------------------------------------------------- highlight
