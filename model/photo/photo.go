@@ -77,8 +77,13 @@ func Decode(r io.Reader, l Limits) (image.Image, Info, error) {
 	return img, info, nil
 }
 
-// Square resizes and centre-crops img to size x size (the whole short side
-// is kept; the long side is cropped equally at both ends).
+// Square centre-crops img to a square (the whole short side is kept; the
+// long side is cropped equally at both ends) and resizes it to size x size.
+// It crops first: imaging.Fill resizes first when a side is under 100
+// pixels, and a 1 x 40,000,000 image would then become 224 x 9e9.
 func Square(img image.Image, size int) *image.NRGBA {
-	return imaging.Fill(img, size, size, imaging.Center, imaging.Lanczos)
+	b := img.Bounds()
+	s := min(b.Dx(), b.Dy())
+	x0, y0 := b.Min.X+(b.Dx()-s)/2, b.Min.Y+(b.Dy()-s)/2
+	return imaging.Resize(imaging.Crop(img, image.Rect(x0, y0, x0+s, y0+s)), size, size, imaging.Lanczos)
 }

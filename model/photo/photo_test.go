@@ -197,3 +197,14 @@ func FuzzDecode(f *testing.F) {
 		Square(img, 8)
 	})
 }
+
+// A sliver of a photo (one pixel wide, a million tall) squares in bounded
+// time and memory: the crop comes before the resize.
+func TestSquareOfASliver(t *testing.T) {
+	for _, r := range []image.Rectangle{image.Rect(0, 0, 1, 1_000_000), image.Rect(0, 0, 1_000_000, 2), image.Rect(5, 7, 50, 20)} {
+		sq := Square(image.NewGray(r), 224)
+		if b := sq.Bounds(); b.Dx() != 224 || b.Dy() != 224 {
+			t.Fatalf("%v: square is %v", r, b)
+		}
+	}
+}
