@@ -52,7 +52,9 @@ func run() error {
 		saveEvery = flag.Duration("save-every", 5*time.Minute, "resumable checkpoint period")
 		decHidden = flag.Int("dec-hidden", 256, "decoder LSTM size")
 		cpuProf   = flag.String("cpuprofile", "", "write a CPU profile here")
-		graphs    = flag.Int("graphs", 4, "unrolled graphs (batch shapes) kept in memory")
+		graphs    = flag.Int("graphs", 4, "unrolled graphs (batch shapes) kept in memory, per worker")
+		workers   = flag.Int("workers", 1, "translation: data-parallel workers (local SGD; one core each)")
+		syncEvery = flag.Int("sync-every", nn.ShapeRun, "translation, with -workers: batches each worker takes between averages")
 		memLimit  = flag.Int("mem-gb", 5, "soft memory limit in GiB")
 		heapProf  = flag.String("memprofile", "", "write a heap profile here at the end")
 		restart   = flag.Duration("restart-after", 0, "save and exit with status 3 after this long, to be resumed in a fresh process (see scripts/train.sh)")
@@ -86,7 +88,7 @@ func run() error {
 		return trainCaption(*data, *features, *out, *runDir, id, !*noAtt, *capHidden, *minCount, caption.TrainOptions{
 			Batch: *batch, LR: lr0, Clip: 5, Dropout: d0, Reg: caption.Reg{Lambda: *lambda, TauPerWord: *tauWord},
 			MaxEpochs: *epochs, Patience: *patience, MinEpochs: *minEpochs, ResetLR: *resetLR, Seed: *seed, Budget: *budget, SaveEvery: *saveEvery,
-			RestartAfter: *restart, Resume: *resume, Graphs: max(*graphs, 1)})
+			RestartAfter: *restart, Resume: *resume, Graphs: max(*graphs, 1), Init: *initFrom})
 	}
 	var (
 		train, dev []translate.Pair
@@ -131,6 +133,7 @@ func run() error {
 	res, err := translate.Train(cfg, src, tgt, train, dev, translate.TrainOptions{
 		Batch: *batch, LR: *lr, Clip: 5, Dropout: *dropout, MaxEpochs: *epochs, Patience: *patience, MinEpochs: *minEpochs, ResetLR: *resetLR,
 		MaxLen: *maxLen, Seed: *seed, Budget: *budget, SaveEvery: *saveEvery, Dir: *runDir, Out: *out, Resume: *resume, Graphs: max(*graphs, 1), Init: *initFrom, RestartAfter: *restart,
+		Workers: *workers, SyncEvery: *syncEvery,
 		Meta: map[string]any{"title": title, "id": id},
 	})
 	if *heapProf != "" {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -37,6 +38,7 @@ type TrainOptions struct {
 	RestartAfter time.Duration
 	Dir, Out     string
 	Resume       bool
+	Init         string // start from this model file's weights (fresh optimiser); its vocabulary must be the run's
 	Meta         map[string]any
 	Log          io.Writer
 }
@@ -167,6 +169,24 @@ func Train(c Config, words *vocab.Vocab, train []Example, dev []Image, o TrainOp
 		if o.ResetLR {
 			st.ResetLR(o.LR, log)
 		}
+	}
+	if o.Init != "" && !o.Resume {
+		f, err := checkpoint.Load(o.Init)
+		if err != nil {
+			return nn.LoopResult{}, err
+		}
+		ic, ip, err := FromCheckpoint(f)
+		if err != nil {
+			return nn.LoopResult{}, err
+		}
+		if !slices.Equal(f.Vocabs["words"], words.Words()) {
+			return nn.LoopResult{}, fmt.Errorf("%s: its vocabulary (%d words) is not this run's (%d): use the same data and -min-count", o.Init, len(f.Vocabs["words"]), words.Len())
+		}
+		c, p, opt = ic, ip, nn.NewAdam(ip.List())
+		if b, ok := f.Meta["dev_bleu4_greedy"].(float64); ok {
+			st.Best = b
+		}
+		fmt.Fprintf(log, "starting from the weights in %s (dev BLEU-4 %.2f)\n", o.Init, st.Best)
 	}
 	fmt.Fprintf(log, "caption model R%dx%d F%d D%d E%d K%d A%d V%d attention=%v, %d parameters; %d training captions, %d dev images\n",
 		c.Rows, c.Cols, c.Feat, c.Proj, c.Emb, c.Hidden, c.Att, c.Vocab, c.Attention, p.Count(), len(train), len(dev))

@@ -41,9 +41,13 @@ type TrainOptions struct {
 	// process has trained this long; a wrapper resumes in a fresh process,
 	// which keeps the heap of a long run from growing.
 	RestartAfter time.Duration
-	Graphs       int // unrolled graphs kept in memory
-	Meta         map[string]any
-	Log          io.Writer
+	Graphs       int // unrolled graphs kept in memory, per worker
+	// Workers > 1 trains data-parallel replicas with local SGD: each takes
+	// SyncEvery batches, then all are averaged (nn.Average). A resumed run
+	// must use the same Workers and SyncEvery.
+	Workers, SyncEvery int
+	Meta               map[string]any
+	Log                io.Writer
 }
 
 // TrainResult summarises a run.
@@ -201,12 +205,12 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs, devPairs []Pair, o Train
 	ex := Examples(trainPairs, c, src, tgt, o.MaxLen)
 	fmt.Fprintf(log, "training pairs: %d (of %d; longer than %d words skipped), dev: %d\n", len(ex), len(trainPairs), o.MaxLen, len(devPairs))
 
-	graphs := nn.Graphs[[2]int, *graph]{Max: o.Graphs, Build: func(k [2]int) (*graph, error) {
-		return buildGraph(c, p, o.Batch, k[0], k[1])
-	}}
-
-	dropRng := rand.New(rand.NewPCG(o.Seed, uint64(st.Step)+99))
-	grads := make([][]float32, len(p.List()))
+	reps := newReplicas(c, p, opt, o)
+	per := 1 // batches per round
+	if len(reps) > 1 {
+		per = len(reps) * o.SyncEvery
+		fmt.Fprintf(log, "%d workers, averaged every %d batches\n", len(reps), o.SyncEvery)
+	}
 	var epochBatches [][]Example
 	epochOf := -1
 	loop := nn.Loop{
@@ -214,20 +218,14 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs, devPairs []Pair, o Train
 		Budget: o.Budget, SaveEvery: o.SaveEvery, RestartAfter: o.RestartAfter,
 		Batches: func(epoch int) int {
 			epochBatches, epochOf = batches(ex, o.Batch, o.Seed, epoch), epoch
-			return len(epochBatches)
+			return (len(epochBatches) + per - 1) / per
 		},
 		Step: func(epoch, i int, lr float64) (float64, int, error) {
 			if epoch != epochOf {
 				return 0, 0, fmt.Errorf("translate: batches of epoch %d asked for in epoch %d", epochOf, epoch)
 			}
-			b := epochBatches[i]
-			S, T := batchShape(b)
-			g, err := graphs.Get([2]int{S, T})
-			if err != nil {
-				return 0, 0, err
-			}
-			loss, ntok, err := trainStep(g, c, p, opt, grads, b, lr, o.Dropout, o.Clip, dropRng)
-			return float64(loss), ntok, err
+			round := epochBatches[i*per : min((i+1)*per, len(epochBatches))]
+			return reps.step(round, lr, o)
 		},
 		// Dev BLEU with the serving path: what the page will show.
 		Evaluate: func() (float64, string) {
@@ -287,4 +285,97 @@ func Evaluate(m *Model, pairs []Pair, opts model.Options, workers int) (bleu.Sco
 		refs[i] = p.Refs
 	}
 	return bleu.CorpusMulti(hyps, refs), hyps
+}
+
+// replica is one training worker: its weights (the first replica's are the
+// model's own), optimiser, graphs and dropout stream.
+type replica struct {
+	c      Config
+	p      *Params
+	opt    *nn.Adam
+	graphs nn.Graphs[[2]int, *graph]
+	grads  [][]float32
+	rng    *rand.Rand
+	loss   float64
+	ntok   int
+	err    error
+}
+
+type replicas []*replica
+
+func newReplicas(c Config, p *Params, opt *nn.Adam, o TrainOptions) replicas {
+	var rs replicas
+	for w := range max(o.Workers, 1) {
+		r := &replica{c: c, p: p, opt: opt, grads: make([][]float32, len(p.List())),
+			rng: rand.New(rand.NewPCG(o.Seed, uint64(opt.T)+99+uint64(w)<<32))}
+		if w > 0 {
+			cl := nn.Clone(p.List(), opt)
+			r.p, r.opt = NewParams(c), cl.Opt
+			for i, q := range r.p.List() {
+				q.Data = cl.Params[i].Data
+			}
+		}
+		r.graphs = nn.Graphs[[2]int, *graph]{Max: o.Graphs, Build: func(k [2]int) (*graph, error) {
+			return buildGraph(c, r.p, o.Batch, k[0], k[1])
+		}}
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+// step trains on one round of batches: with one replica, one batch; with
+// W, W runs of SyncEvery batches in parallel, then the average.
+func (rs replicas) step(round [][]Example, lr float64, o TrainOptions) (float64, int, error) {
+	k := max(o.SyncEvery, 1)
+	if len(rs) == 1 {
+		k = len(round)
+	}
+	var wg sync.WaitGroup
+	var trained []*replica
+	for w, r := range rs {
+		lo := w * k
+		if lo >= len(round) {
+			break
+		}
+		mine := round[lo:min(lo+k, len(round))]
+		trained = append(trained, r)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.loss, r.ntok, r.err = 0, 0, nil
+			for _, b := range mine {
+				S, T := batchShape(b)
+				g, err := r.graphs.Get([2]int{S, T})
+				if err != nil {
+					r.err = err
+					return
+				}
+				loss, ntok, err := trainStep(g, r.c, r.p, r.opt, r.grads, b, lr, o.Dropout, o.Clip, r.rng)
+				if err != nil {
+					r.err = err
+					return
+				}
+				r.loss += float64(loss) * float64(ntok)
+				r.ntok += ntok
+			}
+		}()
+	}
+	wg.Wait()
+	var loss float64
+	var ntok int
+	for _, r := range trained {
+		if r.err != nil {
+			return 0, 0, r.err
+		}
+		loss += r.loss
+		ntok += r.ntok
+	}
+	if len(rs) > 1 {
+		all := make([]nn.Replica, len(rs))
+		for i, r := range rs {
+			all[i] = nn.Replica{Params: r.p.List(), Opt: r.opt}
+		}
+		nn.Average(all, all[:len(trained)])
+	}
+	return loss / float64(max(ntok, 1)), ntok, nil
 }

@@ -16,7 +16,12 @@ import (
 // A toy task (copy a sentence, upper-cased) trains end to end: the dev
 // score improves, the best model is saved and loads, and a run resumes
 // from its saved state.
-func TestTrainToyTask(t *testing.T) {
+func TestTrainToyTask(t *testing.T) { trainToyTask(t, 1) }
+
+// The same with three data-parallel workers (local SGD).
+func TestTrainToyTaskWorkers(t *testing.T) { trainToyTask(t, 3) }
+
+func trainToyTask(t *testing.T, workers int) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	words := strings.Fields("red blue green cat dog bird runs sits jumps the a big small")
 	pair := func() Pair {
@@ -46,13 +51,16 @@ func TestTrainToyTask(t *testing.T) {
 	out := filepath.Join(dir, "toy.ckpt")
 	var log bytes.Buffer
 	opts := TrainOptions{Batch: 16, LR: 1e-2, Clip: 5, MaxEpochs: 2, Patience: 5, MaxLen: 20, Seed: 3,
-		SaveEvery: time.Hour, Dir: filepath.Join(dir, "run"), Out: out, Graphs: 2, Log: &log, Meta: map[string]any{"title": "toy"}}
+		SaveEvery: time.Hour, Dir: filepath.Join(dir, "run"), Out: out, Graphs: 2, Log: &log, Workers: workers, SyncEvery: 2, Meta: map[string]any{"title": "toy"}}
 	res, err := Train(cfg, src, tgt, train, dev, opts)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
 	first := res.BestBLEU
-	opts.MaxEpochs, opts.Resume = 6, true
+	// Averaging W workers' steps moves the weights about as far as one
+	// worker's steps on W-times larger batches: fewer, surer steps per
+	// epoch, so the parallel run is given more epochs.
+	opts.MaxEpochs, opts.Resume = 6*workers, true
 	res, err = Train(cfg, src, tgt, train, dev, opts)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
@@ -60,7 +68,8 @@ func TestTrainToyTask(t *testing.T) {
 	if !strings.Contains(log.String(), "resumed from") {
 		t.Fatalf("did not resume:\n%s", log.String())
 	}
-	t.Logf("dev BLEU after 2 epochs %.1f, after 6 %.1f", first, res.BestBLEU)
+	t.Logf("dev BLEU after 2 epochs %.1f, after %d %.1f", first, opts.MaxEpochs, res.BestBLEU)
+	t.Log(log.String())
 	if res.BestBLEU <= first || res.BestBLEU < 20 {
 		t.Fatalf("dev BLEU did not improve enough: %.1f -> %.1f\n%s", first, res.BestBLEU, log.String())
 	}
