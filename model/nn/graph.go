@@ -122,16 +122,10 @@ func (g *Graph) Reshape(x *G.Node, s ...int) *G.Node { return g.Must(G.Reshape(x
 
 // LSTM applies one step: gates (B, 4n) in the order input, forget, cell,
 // output; c = f⊙c + i⊙g; h = o⊙tanh(c). cPrev may be nil (zero state).
+// The cell is two fused ops (LSTMCellNode, LSTMOutNode).
 func (g *Graph) LSTM(gates, cPrev *G.Node, n int) (h, c *G.Node) {
-	i := g.Sigmoid(g.Cols(gates, 0, n))
-	f := g.Sigmoid(g.Cols(gates, 1, n))
-	gg := g.Tanh(g.Cols(gates, 2, n))
-	o := g.Sigmoid(g.Cols(gates, 3, n))
-	c = g.Had(i, gg)
-	if cPrev != nil {
-		c = g.Add(g.Had(f, cPrev), c)
-	}
-	return g.Had(o, g.Tanh(c)), c
+	c = g.Must(LSTMCellNode(gates, cPrev, n))
+	return g.Must(LSTMOutNode(gates, c, n)), c
 }
 
 // Weighted is Σ_i w_bi x_bi: w (B, S), x3 (B, S, D) -> (B, D).
