@@ -20,12 +20,12 @@ import (
 // sum), each allocating its output and its gradient; fused it takes two.
 
 const (
-	lstmC        = iota // gates, [c_prev] -> c
-	lstmH               // gates, c -> h
-	lstmCGates          // gates, [c_prev], dc -> d gates
-	lstmCPrev           // gates, dc -> d c_prev
-	lstmHGates          // gates, c, dh -> d gates
-	lstmHC              // gates, c, dh -> d c
+	lstmC      = iota // gates, [c_prev] -> c
+	lstmH             // gates, c -> h
+	lstmCGates        // gates, [c_prev], dc -> d gates
+	lstmCPrev         // gates, dc -> d c_prev
+	lstmHGates        // gates, c, dh -> d gates
+	lstmHC            // gates, c, dh -> d c
 	lstmKinds
 )
 
