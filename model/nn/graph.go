@@ -122,10 +122,11 @@ func (g *Graph) Reshape(x *G.Node, s ...int) *G.Node { return g.Must(G.Reshape(x
 
 // LSTM applies one step: gates (B, 4n) in the order input, forget, cell,
 // output; c = f⊙c + i⊙g; h = o⊙tanh(c). cPrev may be nil (zero state).
-// The cell is two fused ops (LSTMCellNode, LSTMOutNode).
+// The cell is three fused ops (LSTMActs, LSTMCellNode, LSTMOutNode).
 func (g *Graph) LSTM(gates, cPrev *G.Node, n int) (h, c *G.Node) {
-	c = g.Must(LSTMCellNode(gates, cPrev, n))
-	return g.Must(LSTMOutNode(gates, c, n)), c
+	a := g.Must(LSTMActs(gates, n))
+	c = g.Must(LSTMCellNode(a, cPrev, n))
+	return g.Must(LSTMOutNode(a, c, n)), c
 }
 
 // Weighted is Σ_i w_bi x_bi: w (B, S), x3 (B, S, D) -> (B, D).

@@ -9,51 +9,63 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// The LSTM cell as two fused ops, each with a hand-written gradient:
+// The LSTM cell as three fused ops, each with a hand-written gradient:
 //
-//	c = σ(i)⊙tanh(g) + σ(f)⊙c_prev   (LSTMCellNode)
-//	h = σ(o)⊙tanh(c)                  (LSTMOutNode)
+//	a = [σ(i), σ(f), tanh(g), σ(o)]   (LSTMActs; its gradient reads a alone)
+//	c = a_i⊙a_g + a_f⊙c_prev          (LSTMCellNode)
+//	h = a_o⊙tanh(c)                   (LSTMOutNode)
 //
 // where gates (B, 4n) hold the pre-activations i, f, g, o side by side.
 // Built from gorgonia's element-wise ops the same cell takes thirteen ops
 // (four column blocks, three sigmoids, two tanhs, three products and a
-// sum), each allocating its output and its gradient; fused it takes two.
+// sum), each allocating its output and its gradient.
 
 const (
-	lstmC      = iota // gates, [c_prev] -> c
-	lstmH             // gates, c -> h
-	lstmCGates        // gates, [c_prev], dc -> d gates
-	lstmCPrev         // gates, dc -> d c_prev
-	lstmHGates        // gates, c, dh -> d gates
-	lstmHC            // gates, c, dh -> d c
+	lstmA     = iota // gates -> a
+	lstmAGrad        // a, da -> d gates
+	lstmC            // a, [c_prev] -> c
+	lstmH            // a, c -> h
+	lstmCActs        // a, [c_prev], dc -> d a
+	lstmCPrev        // a, dc -> d c_prev
+	lstmHActs        // a, c, dh -> d a
+	lstmHC           // a, c, dh -> d c
 	lstmKinds
 )
 
-var lstmNames = [lstmKinds]string{"LSTMCell", "LSTMOut", "LSTMCellGradGates", "LSTMCellGradPrev", "LSTMOutGradGates", "LSTMOutGradC"}
+var lstmNames = [lstmKinds]string{"LSTMActs", "LSTMActsGrad", "LSTMCell", "LSTMOut", "LSTMCellGradActs", "LSTMCellGradPrev", "LSTMOutGradActs", "LSTMOutGradC"}
 
 type lstmOp struct {
 	kind, n int
-	prev    bool // lstmC, lstmCGates: c_prev is an input
+	prev    bool // lstmC, lstmCActs: c_prev is an input
 }
 
-// LSTMCellNode is c = σ(i)⊙tanh(g) + σ(f)⊙cPrev for gates (B, 4n); cPrev
-// (B, n) may be nil (a zero state).
-func LSTMCellNode(gates, cPrev *G.Node, n int) (*G.Node, error) {
+// LSTMActs applies the gate nonlinearities to gates (B, 4n): sigmoid on
+// the input, forget and output blocks, tanh on the cell block.
+func LSTMActs(gates *G.Node, n int) (*G.Node, error) {
 	if err := lstmCheck(gates, n); err != nil {
+		return nil, err
+	}
+	return G.ApplyOp(lstmOp{kind: lstmA, n: n}, gates)
+}
+
+// LSTMCellNode is c = a_i⊙a_g + a_f⊙cPrev for activations a (B, 4n) from
+// LSTMActs; cPrev (B, n) may be nil (a zero state).
+func LSTMCellNode(acts, cPrev *G.Node, n int) (*G.Node, error) {
+	if err := lstmCheck(acts, n); err != nil {
 		return nil, err
 	}
 	if cPrev == nil {
-		return G.ApplyOp(lstmOp{kind: lstmC, n: n}, gates)
+		return G.ApplyOp(lstmOp{kind: lstmC, n: n}, acts)
 	}
-	return G.ApplyOp(lstmOp{kind: lstmC, n: n, prev: true}, gates, cPrev)
+	return G.ApplyOp(lstmOp{kind: lstmC, n: n, prev: true}, acts, cPrev)
 }
 
-// LSTMOutNode is h = σ(o)⊙tanh(c) for gates (B, 4n) and c (B, n).
-func LSTMOutNode(gates, c *G.Node, n int) (*G.Node, error) {
-	if err := lstmCheck(gates, n); err != nil {
+// LSTMOutNode is h = a_o⊙tanh(c) for activations a (B, 4n) and c (B, n).
+func LSTMOutNode(acts, c *G.Node, n int) (*G.Node, error) {
+	if err := lstmCheck(acts, n); err != nil {
 		return nil, err
 	}
-	return G.ApplyOp(lstmOp{kind: lstmH, n: n}, gates, c)
+	return G.ApplyOp(lstmOp{kind: lstmH, n: n}, acts, c)
 }
 
 func lstmCheck(gates *G.Node, n int) error {
@@ -65,17 +77,19 @@ func lstmCheck(gates *G.Node, n int) error {
 
 func (op lstmOp) Arity() int {
 	switch op.kind {
+	case lstmA:
+		return 1
 	case lstmC:
 		if op.prev {
 			return 2
 		}
 		return 1
-	case lstmCGates:
+	case lstmCActs:
 		if op.prev {
 			return 3
 		}
 		return 2
-	case lstmHGates, lstmHC:
+	case lstmHActs, lstmHC:
 		return 3
 	}
 	return 2
@@ -89,12 +103,17 @@ func (op lstmOp) Type() hm.Type {
 	return hm.NewFnType(ts...)
 }
 
+// wide: the output is (B, 4n), else (B, n).
+func (op lstmOp) wide() bool {
+	return op.kind == lstmA || op.kind == lstmAGrad || op.kind == lstmCActs || op.kind == lstmHActs
+}
+
 func (op lstmOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	s, ok := in[0].(tensor.Shape)
 	if !ok || len(s) != 2 || s[1] != 4*op.n {
 		return nil, fmt.Errorf("%s: gates must be (B, %d), got %v", op, 4*op.n, in[0])
 	}
-	if op.kind == lstmCGates || op.kind == lstmHGates {
+	if op.wide() {
 		return s.Clone(), nil
 	}
 	return tensor.Shape{s[0], op.n}, nil
@@ -112,7 +131,7 @@ func (op lstmOp) String() string   { return lstmNames[op.kind] }
 func (op lstmOp) DiffWRT(inputs int) []bool {
 	d := make([]bool, inputs)
 	for i := range d {
-		d[i] = op.kind == lstmC || op.kind == lstmH
+		d[i] = op.kind == lstmA || op.kind == lstmC || op.kind == lstmH
 	}
 	return d
 }
@@ -120,21 +139,24 @@ func (op lstmOp) DiffWRT(inputs int) []bool {
 func (op lstmOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	n := op.n
 	switch op.kind {
+	case lstmA:
+		d, err := G.ApplyOp(lstmOp{kind: lstmAGrad, n: n}, output, grad)
+		return G.Nodes{d}, err
 	case lstmC:
 		args := append(append(G.Nodes{}, inputs...), grad)
-		dg, err := G.ApplyOp(lstmOp{kind: lstmCGates, n: n, prev: op.prev}, args...)
+		da, err := G.ApplyOp(lstmOp{kind: lstmCActs, n: n, prev: op.prev}, args...)
 		if err != nil || !op.prev {
-			return G.Nodes{dg}, err
+			return G.Nodes{da}, err
 		}
 		dp, err := G.ApplyOp(lstmOp{kind: lstmCPrev, n: n}, inputs[0], grad)
-		return G.Nodes{dg, dp}, err
+		return G.Nodes{da, dp}, err
 	case lstmH:
-		dg, err := G.ApplyOp(lstmOp{kind: lstmHGates, n: n}, inputs[0], inputs[1], grad)
+		da, err := G.ApplyOp(lstmOp{kind: lstmHActs, n: n}, inputs[0], inputs[1], grad)
 		if err != nil {
 			return nil, err
 		}
 		dc, err := G.ApplyOp(lstmOp{kind: lstmHC, n: n}, inputs[0], inputs[1], grad)
-		return G.Nodes{dg, dc}, err
+		return G.Nodes{da, dc}, err
 	}
 	return nil, fmt.Errorf("%s: no second derivative", op)
 }
@@ -151,7 +173,7 @@ func (op lstmOp) Do(vals ...G.Value) (G.Value, error) {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
 		want := op.n
-		if i == 0 {
+		if i == 0 || (op.kind == lstmAGrad && i == 1) {
 			want = 4 * op.n
 		}
 		if c != want || (i > 0 && r != rows) {
@@ -161,61 +183,75 @@ func (op lstmOp) Do(vals ...G.Value) (G.Value, error) {
 	}
 	n := op.n
 	width := n
-	if op.kind == lstmCGates || op.kind == lstmHGates {
+	if op.wide() {
 		width = 4 * n
 	}
 	out := make([]float32, rows*width)
 	for b := range rows {
-		g := ins[0][b*4*n : (b+1)*4*n]
-		gi, gf, gg, gOut := g[:n], g[n:2*n], g[2*n:3*n], g[3*n:]
+		a := ins[0][b*4*n : (b+1)*4*n]
+		ai, af, ag, ao := a[:n], a[n:2*n], a[2*n:3*n], a[3*n:]
 		row := func(k int) []float32 { return ins[k][b*n : (b+1)*n] }
 		o := out[b*width : (b+1)*width]
 		switch op.kind {
+		case lstmA:
+			for j, x := range a {
+				if j >= 2*n && j < 3*n {
+					o[j] = Tanh(x)
+				} else {
+					o[j] = Sigmoid(x)
+				}
+			}
+		case lstmAGrad:
+			da := ins[1][b*4*n : (b+1)*4*n]
+			for j, y := range a {
+				if j >= 2*n && j < 3*n {
+					o[j] = da[j] * (1 - y*y)
+				} else {
+					o[j] = da[j] * y * (1 - y)
+				}
+			}
 		case lstmC:
 			for j := range n {
-				o[j] = Sigmoid(gi[j]) * Tanh(gg[j])
+				o[j] = ai[j] * ag[j]
 			}
 			if op.prev {
 				cp := row(1)
 				for j := range n {
-					o[j] += Sigmoid(gf[j]) * cp[j]
+					o[j] += af[j] * cp[j]
 				}
 			}
 		case lstmH:
 			c := row(1)
 			for j := range n {
-				o[j] = Sigmoid(gOut[j]) * Tanh(c[j])
+				o[j] = ao[j] * Tanh(c[j])
 			}
-		case lstmCGates:
+		case lstmCActs:
 			dc := row(len(ins) - 1)
 			for j := range n {
-				i, t := Sigmoid(gi[j]), Tanh(gg[j])
-				o[j] = dc[j] * t * i * (1 - i)
-				o[2*n+j] = dc[j] * i * (1 - t*t)
+				o[j] = dc[j] * ag[j]
+				o[2*n+j] = dc[j] * ai[j]
 			}
 			if op.prev {
 				cp := row(1)
 				for j := range n {
-					f := Sigmoid(gf[j])
-					o[n+j] = dc[j] * cp[j] * f * (1 - f)
+					o[n+j] = dc[j] * cp[j]
 				}
 			}
 		case lstmCPrev:
 			dc := row(1)
 			for j := range n {
-				o[j] = dc[j] * Sigmoid(gf[j])
+				o[j] = dc[j] * af[j]
 			}
-		case lstmHGates:
+		case lstmHActs:
 			c, dh := row(1), row(2)
 			for j := range n {
-				s := Sigmoid(gOut[j])
-				o[3*n+j] = dh[j] * Tanh(c[j]) * s * (1 - s)
+				o[3*n+j] = dh[j] * Tanh(c[j])
 			}
 		case lstmHC:
 			c, dh := row(1), row(2)
 			for j := range n {
 				t := Tanh(c[j])
-				o[j] = dh[j] * Sigmoid(gOut[j]) * (1 - t*t)
+				o[j] = dh[j] * ao[j] * (1 - t*t)
 			}
 		}
 	}
