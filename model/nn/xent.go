@@ -17,7 +17,16 @@ import (
 // tensors per step through memory; fused, its gradient is one:
 // w_n g_n (softmax(z_n) - onehot(y_n)).
 func CrossEntropy(logits, targets, weights *G.Node) (*G.Node, error) {
-	return G.ApplyOp(xentOp{}, logits, targets, weights)
+	return G.ApplyOp(xentOp{memo: &xentMemo{}}, logits, targets, weights)
+}
+
+// xentMemo carries the forward pass's exponentials e^(z - max) and their
+// row sums to the gradient, which then needs no exponentials of its own.
+// It is valid for the logits array it was computed from (at).
+type xentMemo struct {
+	at   *float32
+	exps []float32
+	sums []float64
 }
 
 var (
@@ -26,7 +35,7 @@ var (
 	intVector = G.TensorType{Dims: 1, Of: tensor.Int}
 )
 
-type xentOp struct{}
+type xentOp struct{ memo *xentMemo }
 
 func (xentOp) Arity() int { return 3 }
 func (xentOp) Type() hm.Type {
@@ -67,34 +76,37 @@ func xentInputs(vals []G.Value) (z []float32, n, v int, y []int, w []float32, er
 	return z, n, v, y, w, nil
 }
 
-// logSumExp is log Σ exp(row), computed stably: float32 exponentials
-// (Exp32), summed in float64.
-func logSumExp(row []float32) float64 {
-	m := row[0]
-	for _, x := range row[1:] {
-		if x > m {
-			m = x
-		}
-	}
-	var s float64
-	for _, x := range row {
-		s += float64(Exp32(x - m))
-	}
-	return float64(m) + math.Log(s)
-}
-
-func (xentOp) Do(vals ...G.Value) (G.Value, error) {
+func (op xentOp) Do(vals ...G.Value) (G.Value, error) {
 	z, n, v, y, w, err := xentInputs(vals)
 	if err != nil {
 		return nil, err
 	}
+	mm := op.memo
+	if mm == nil {
+		mm = &xentMemo{}
+	}
+	if len(mm.exps) != n*v {
+		mm.exps, mm.sums = make([]float32, n*v), make([]float64, n)
+	}
+	mm.at = &z[0]
 	out := make([]float32, n)
 	for i := 0; i < n; i++ {
+		mm.sums[i] = 0
 		if w[i] == 0 {
 			continue
 		}
-		row := z[i*v : (i+1)*v]
-		out[i] = w[i] * float32(logSumExp(row)-float64(row[y[i]]))
+		row, e := z[i*v:(i+1)*v], mm.exps[i*v:(i+1)*v]
+		m := row[0]
+		for _, x := range row[1:] {
+			m = max(m, x)
+		}
+		var sum float64
+		for j, x := range row {
+			e[j] = Exp32(x - m)
+			sum += float64(e[j])
+		}
+		mm.sums[i] = sum
+		out[i] = w[i] * float32(float64(m)+math.Log(sum)-float64(row[y[i]]))
 	}
 	return tensor.New(tensor.WithShape(n), tensor.WithBacking(out)), nil
 }
@@ -102,7 +114,7 @@ func (xentOp) Do(vals ...G.Value) (G.Value, error) {
 func (op xentOp) DiffWRT(inputs int) []bool { return []bool{true, false, false} }
 
 func (op xentOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	g, err := G.ApplyOp(xentGradOp{}, inputs[0], inputs[1], inputs[2], grad)
+	g, err := G.ApplyOp(xentGradOp{memo: op.memo}, inputs[0], inputs[1], inputs[2], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +122,7 @@ func (op xentOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) 
 }
 
 // xentGradOp is d(loss)/d(logits) given the gradient of the per-row loss.
-type xentGradOp struct{}
+type xentGradOp struct{ memo *xentMemo }
 
 func (xentGradOp) Arity() int { return 4 }
 func (xentGradOp) Type() hm.Type {
@@ -130,7 +142,7 @@ func (xentGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, "xent-grad") }
 func (op xentGradOp) Hashcode() uint32   { return hashOf(op) }
 func (xentGradOp) String() string        { return "CrossEntropyGrad" }
 
-func (xentGradOp) Do(vals ...G.Value) (G.Value, error) {
+func (op xentGradOp) Do(vals ...G.Value) (G.Value, error) {
 	z, n, v, y, w, err := xentInputs(vals[:3])
 	if err != nil {
 		return nil, err
@@ -139,6 +151,7 @@ func (xentGradOp) Do(vals ...G.Value) (G.Value, error) {
 	if !ok || len(gOut) != n {
 		return nil, fmt.Errorf("cross-entropy gradient: want a float32 (N) upstream gradient")
 	}
+	memo := op.memo != nil && op.memo.at == &z[0] && len(op.memo.exps) == n*v
 	d := make([]float32, n*v)
 	for i := 0; i < n; i++ {
 		scale := w[i] * gOut[i]
@@ -146,20 +159,26 @@ func (xentGradOp) Do(vals ...G.Value) (G.Value, error) {
 			continue
 		}
 		row, drow := z[i*v:(i+1)*v], d[i*v:(i+1)*v]
-		// softmax(row) with one exponential per word: e^(x - max), then
-		// scaled by 1/Σ. Words far below the best (share under e^-60) get
-		// exactly zero: their share would be a subnormal float32, and the
-		// matrix products downstream run many times slower on subnormals
-		// (training slowed 2-3x as the output distributions sharpened).
-		m := row[0]
-		for _, x := range row[1:] {
-			m = max(m, x)
-		}
+		// softmax(row) = e^(z - max) / Σ, from the forward pass when it ran
+		// on these logits. Words far below the best (share under e^-60)
+		// get exactly zero: their share would be a subnormal float32, and
+		// the matrix products downstream run many times slower on
+		// subnormals (training slowed 2-3x as the output distributions
+		// sharpened).
 		var sum float64
-		for j, x := range row {
-			e := Exp32(x - m)
-			drow[j] = e
-			sum += float64(e)
+		if memo {
+			copy(drow, op.memo.exps[i*v:(i+1)*v])
+			sum = op.memo.sums[i]
+		}
+		if sum == 0 {
+			m := row[0]
+			for _, x := range row[1:] {
+				m = max(m, x)
+			}
+			for j, x := range row {
+				drow[j] = Exp32(x - m)
+				sum += float64(drow[j])
+			}
 		}
 		k := scale / float32(sum)
 		cut := float32(math.Exp(-60) * sum)
