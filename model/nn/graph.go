@@ -130,26 +130,14 @@ func (g *Graph) LSTM(gates, cPrev *G.Node, n int) (h, c *G.Node) {
 }
 
 // Weighted is Σ_i w_bi x_bi: w (B, S), x3 (B, S, D) -> (B, D).
-func (g *Graph) Weighted(w, x3 *G.Node) *G.Node {
-	s := x3.Shape()
-	prod := g.Must(G.BroadcastHadamardProd(g.Reshape(w, s[0], s[1], 1), x3, []byte{2}, nil)) // (B, S, D)
-	return g.Sum(prod, 1)
-}
+func (g *Graph) Weighted(w, x3 *G.Node) *G.Node { return g.Must(WeightedSum(w, x3)) }
 
 // Additive is Bahdanau attention: scores e_bi = v·tanh(W h_b + ux_bi) plus
 // maskBias (0, or a large negative number on padding), softmax over i.
 // h (B, K), w (K, A), ux3 (B, S, A) = U x + b precomputed, v (A, 1),
 // maskBias (B, S) or nil. Returns the weights a (B, S).
 func (g *Graph) Additive(h, w, ux3, v, maskBias *G.Node) *G.Node {
-	s := ux3.Shape()
-	B, S, A := s[0], s[1], s[2]
-	wh := g.Reshape(g.Mul(h, w), B, 1, A)                        // W h  (B, 1, A)
-	t := g.Tanh(g.Must(G.BroadcastAdd(ux3, wh, nil, []byte{1}))) // (B, S, A)
-	e := g.Reshape(g.Mul(g.Reshape(t, B*S, A), v), B, S)         // e  (B, S)
-	if maskBias != nil {
-		e = g.Add(e, maskBias)
-	}
-	return g.Must(G.SoftMax(e)) // a  (B, S)
+	return g.Must(Attend(g.Mul(h, w), ux3, v, maskBias))
 }
 
 // Machine compiles g into a tape machine that the garbage collector can
