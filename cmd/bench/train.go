@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"attention/internal/openblas"
 	"attention/model/translate"
 )
 
@@ -73,7 +74,7 @@ func trainingRow(ctx context.Context, o options, work string) (row, error) {
 	}
 	r.Ours = median(times)
 	tok := func(ms float64) float64 { return trainBatch * trainTgt / (ms / 1e3) }
-	r.Note = fmt.Sprintf("ours %.0f target tok/s with %s", tok(r.Ours), blasName)
+	r.Note = fmt.Sprintf("ours %.0f target tok/s with %s", tok(r.Ours), openblas.Name())
 	if why := havePython(o.python); why != "" {
 		r.Note += "; PyTorch peer skipped: " + why
 		return r, nil

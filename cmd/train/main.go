@@ -15,6 +15,7 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"attention/internal/openblas"
 	"attention/model/caption"
 	"attention/model/checkpoint"
 	"attention/model/nn"
@@ -73,6 +74,10 @@ func run() error {
 		defer pprof.StopCPUProfile()
 	}
 	debug.SetMemoryLimit(int64(*memLimit) << 30)
+	fmt.Fprintf(os.Stderr, "matrix products: %s\n", openblas.Name())
+	if w := openblas.Warning(); w != "" {
+		fmt.Fprintf(os.Stderr, "warning: %s\n", w)
+	}
 	id := *name
 	if *noAtt {
 		id += "-noatt"
