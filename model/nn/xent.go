@@ -114,7 +114,7 @@ func (op xentOp) Do(vals ...G.Value) (G.Value, error) {
 func (op xentOp) DiffWRT(inputs int) []bool { return []bool{true, false, false} }
 
 func (op xentOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	g, err := G.ApplyOp(xentGradOp{memo: op.memo}, inputs[0], inputs[1], inputs[2], grad)
+	g, err := G.ApplyOp(xentGradOp(op), inputs[0], inputs[1], inputs[2], grad)
 	if err != nil {
 		return nil, err
 	}
