@@ -50,7 +50,14 @@ type Options struct {
 	Beam   int // beam width; 1 is greedy
 	MaxLen int // most words to write
 	TopK   int // alternatives reported per step
+	// LenAlpha is the exponent of beam search's length normalisation (GNMT:
+	// a finished hypothesis scores log p / ((5+n)/6)^α); larger favours
+	// longer outputs. 0 means DefaultLenAlpha.
+	LenAlpha float64
 }
+
+// DefaultLenAlpha is GNMT's length-normalisation exponent.
+const DefaultLenAlpha = 0.6
 
 // Normalize fills defaults and clamps to safe ranges.
 func (o Options) Normalize() Options {
@@ -68,6 +75,9 @@ func (o Options) Normalize() Options {
 	}
 	if o.TopK > 10 {
 		o.TopK = 10
+	}
+	if o.LenAlpha <= 0 || o.LenAlpha > 3 {
+		o.LenAlpha = DefaultLenAlpha
 	}
 	return o
 }

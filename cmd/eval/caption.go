@@ -16,7 +16,7 @@ import (
 )
 
 // evalCaption scores a caption model on the Flickr8k test (or dev) split.
-func evalCaption(m *caption.Model, data, features, split string, beam, limit, show int, record bool) error {
+func evalCaption(m *caption.Model, data, features, split string, beam int, alpha float64, limit, show int, record bool) error {
 	fl, err := caption.LoadFlickr8k(filepath.Join(data, "flickr8k"))
 	if err != nil {
 		return err
@@ -37,12 +37,12 @@ func evalCaption(m *caption.Model, data, features, split string, beam, limit, sh
 		imgs[i] = caption.Image{Name: name, Feat: feats[i], Refs: fl.Captions[name]}
 	}
 	start := time.Now()
-	score, hyps := caption.Evaluate(m, imgs, model.Options{Beam: beam, MaxLen: 30})
+	score, hyps := caption.Evaluate(m, imgs, model.Options{Beam: beam, MaxLen: 30, LenAlpha: alpha})
 	elapsed := time.Since(start)
 	c := m.Cfg
 	fmt.Printf("model %s (R%dx%d F%d D%d E%d K%d A%d V%d attention=%v), %d parameters\n",
 		m.ID, c.Rows, c.Cols, c.Feat, c.Proj, c.Emb, c.Hidden, c.Att, c.Vocab, c.Attention, m.P.Count())
-	fmt.Printf("split flickr8k-%s: %d images x 5 references, beam %d, %s\n", split, len(imgs), beam, elapsed.Round(time.Millisecond))
+	fmt.Printf("split flickr8k-%s: %d images x 5 references, beam %d (length alpha %.2g), %s\n", split, len(imgs), beam, alpha, elapsed.Round(time.Millisecond))
 	for i := 0; i < show && i < len(imgs); i++ {
 		fmt.Printf("  %s\n  ref: %s\n  out: %s\n", imgs[i].Name, strings.Join(imgs[i].Refs[0], " "), strings.Join(hyps[i], " "))
 	}

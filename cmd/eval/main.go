@@ -37,6 +37,7 @@ func run() error {
 		data     = flag.String("data", "../shared/data", "the shared data directory")
 		split    = flag.String("split", "test", "test or dev")
 		beam     = flag.Int("beam", 5, "beam width (1 is greedy)")
+		alpha    = flag.Float64("alpha", model.DefaultLenAlpha, "beam search's length-normalisation exponent (larger favours longer outputs)")
 		limit    = flag.Int("n", 0, "evaluate only the first n sentences (0: all)")
 		record   = flag.Bool("record", false, "record the result in model/trained/weights/metrics.json")
 		show     = flag.Int("show", 5, "print this many example translations")
@@ -50,7 +51,7 @@ func run() error {
 	}
 	for _, c := range models.Captioners {
 		if c.ID == *id {
-			return evalCaption(c, *data, *features, *split, *beam, *limit, *show, *record)
+			return evalCaption(c, *data, *features, *split, *beam, *alpha, *limit, *show, *record)
 		}
 	}
 	var m *translate.Model
@@ -87,11 +88,11 @@ func run() error {
 		pairs = pairs[:*limit]
 	}
 	start := time.Now()
-	score, hyps := translate.Evaluate(m, pairs, model.Options{Beam: *beam, MaxLen: 80}, 0)
+	score, hyps := translate.Evaluate(m, pairs, model.Options{Beam: *beam, MaxLen: 80, LenAlpha: *alpha}, 0)
 	elapsed := time.Since(start)
 	sharp := sharpness(m, pairs, 200)
 	fmt.Printf("model %s (%s), %d parameters\n", m.ID, m.Cfg, m.P.Count())
-	fmt.Printf("split %s: %d sentences, beam %d, %s\n", splitName, len(pairs), *beam, elapsed.Round(time.Millisecond))
+	fmt.Printf("split %s: %d sentences, beam %d (length alpha %.2g), %s\n", splitName, len(pairs), *beam, *alpha, elapsed.Round(time.Millisecond))
 	for i := 0; i < *show && i < len(pairs); i++ {
 		fmt.Printf("  src: %s\n  ref: %s\n  out: %s\n", pairs[i].Src, pairs[i].Refs[0], hyps[i])
 	}
@@ -110,7 +111,7 @@ func run() error {
 		}
 	}
 	if *record {
-		note := fmt.Sprintf("beam %d, sacreBLEU 13a, %s", *beam, time.Now().UTC().Format("2006-01-02"))
+		note := fmt.Sprintf("beam %d, length alpha %.2g, sacreBLEU 13a, %s", *beam, *alpha, time.Now().UTC().Format("2006-01-02"))
 		if *beam == 1 {
 			note = fmt.Sprintf("greedy, sacreBLEU 13a, %s", time.Now().UTC().Format("2006-01-02"))
 		}

@@ -90,9 +90,9 @@ type hyp[S any] struct {
 	last  int
 }
 
-// lengthPenalty is GNMT's ((5+n)/6)^0.6, which keeps beams from preferring
+// lengthPenalty is GNMT's ((5+n)/6)^α, which keeps beams from preferring
 // short outputs.
-func lengthPenalty(n int) float64 { return math.Pow((5+float64(n))/6, 0.6) }
+func lengthPenalty(n int, alpha float64) float64 { return math.Pow((5+float64(n))/6, alpha) }
 
 func beam[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.Seq2[model.Step, error] {
 	return func(yield func(model.Step, error) bool) {
@@ -143,7 +143,7 @@ func beam[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.Seq
 		}
 		best := done[0]
 		for _, h := range done[1:] {
-			if h.logp/lengthPenalty(len(h.steps)+1) > best.logp/lengthPenalty(len(best.steps)+1) {
+			if h.logp/lengthPenalty(len(h.steps)+1, opts.LenAlpha) > best.logp/lengthPenalty(len(best.steps)+1, opts.LenAlpha) {
 				best = h
 			}
 		}
