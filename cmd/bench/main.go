@@ -24,6 +24,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"attention/internal/openblas"
 )
 
 type options struct {
@@ -76,6 +78,11 @@ func main() {
 	o.log = os.Stderr
 	if !o.json {
 		o.log = os.Stdout
+	}
+	// The peers load the same OpenBLAS (PyTorch through libblas), so
+	// kernels chosen wrongly for this CPU slow both sides' matrix products.
+	if w := openblas.Warning(); w != "" {
+		fmt.Fprintf(os.Stderr, "warning: %s; PyTorch loads the same library\n", w)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
