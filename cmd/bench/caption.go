@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -203,6 +204,8 @@ func idsToWords(m *caption.Model, ids []int) string {
 	return strings.Join(w, " ")
 }
 
+var errLimited = errors.New("rate limited")
+
 // serverCaptions sends the photo file over the websocket, greedy, again and
 // again for the budget, and appends the times to the first word and to
 // the end (milliseconds).
@@ -226,6 +229,7 @@ func serverCaptions(url string, photo []byte, seconds float64, firsts, wholes []
 				Type    string `json:"type"`
 				Payload struct {
 					Step    model.Step `json:"step"`
+					Code    string     `json:"code"`
 					Message string     `json:"message"`
 				} `json:"payload"`
 			}
@@ -241,18 +245,32 @@ func serverCaptions(url string, photo []byte, seconds float64, firsts, wholes []
 			case "done":
 				return first, float64(time.Since(start).Microseconds()) / 1e3, nil
 			case "error":
+				if m.Payload.Code == web.ERateLimited {
+					return 0, 0, errLimited
+				}
 				return 0, 0, fmt.Errorf("server: %s", m.Payload.Message)
 			}
 		}
 	}
+	// A session may send only a few requests a second; one that was turned
+	// away waits for the limit and goes again, untimed.
+	timed := func() (first, whole float64, err error) {
+		for {
+			first, whole, err = one()
+			if err != errLimited {
+				return first, whole, err
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+	}
 	for range 2 {
-		if _, _, err := one(); err != nil {
+		if _, _, err := timed(); err != nil {
 			return nil, nil, nil, err
 		}
 	}
 	end := time.Now().Add(time.Duration(seconds * float64(time.Second)))
 	for n := len(wholes); time.Now().Before(end) || len(wholes) < n+3; {
-		f, w, err := one()
+		f, w, err := timed()
 		if err != nil {
 			return nil, nil, nil, err
 		}
