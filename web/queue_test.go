@@ -18,8 +18,11 @@ func TestQueueOrderAndPositions(t *testing.T) {
 		return func(n int) { mu.Lock(); places[name] = append(places[name], n); mu.Unlock() }
 	}
 	order := make(chan string, 2)
+	var done sync.WaitGroup
 	for _, name := range []string{"a", "b"} {
+		done.Add(1)
 		go func() {
+			defer done.Done()
 			if err := q.acquire(context.Background(), record(name)); err != nil {
 				t.Error(err)
 				return
@@ -36,6 +39,7 @@ func TestQueueOrderAndPositions(t *testing.T) {
 	if first, second := <-order, <-order; first != "a" || second != "b" {
 		t.Fatalf("served %s then %s", first, second)
 	}
+	done.Wait() // both released their slot
 	mu.Lock()
 	defer mu.Unlock()
 	if got := places["b"]; len(got) != 2 || got[0] != 1 || got[1] != 0 {
