@@ -31,18 +31,18 @@ func Name() string { return "OpenBLAS (" + Core() + " kernels)" }
 // Xeon Processor") and falls back to Prescott's SSE3 kernels, about 5x
 // slower than the AVX-512 ones on the same core.
 func Warning() string {
-	want := ""
+	var want, ext string
 	switch {
 	case cpu.X86.HasAVX512F:
-		want = "SkylakeX"
+		want, ext = "SkylakeX", "AVX-512"
 	case cpu.X86.HasAVX2 && cpu.X86.HasFMA:
-		want = "Haswell"
+		want, ext = "Haswell", "AVX2"
 	default:
 		return ""
 	}
 	switch core := Core(); core {
 	case "Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai", "Coppermine", "Northwood":
-		return fmt.Sprintf("OpenBLAS runs its %s kernels on a CPU with %s; set OPENBLAS_CORETYPE=%s for matrix products several times faster (scripts/train.sh does)", core, map[string]string{"SkylakeX": "AVX-512", "Haswell": "AVX2"}[want], want)
+		return fmt.Sprintf("OpenBLAS runs its %s kernels on a CPU with %s; set OPENBLAS_CORETYPE=%s for matrix products several times faster (scripts/train.sh does)", core, ext, want)
 	}
 	return ""
 }

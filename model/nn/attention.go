@@ -17,18 +17,6 @@ import (
 
 var f32Tensor3 = G.TensorType{Dims: 3, Of: tensor.Float32}
 
-// dense returns a float32 value's data (contiguous, row-major) and shape.
-func dense(v G.Value, dims int) ([]float32, tensor.Shape, error) {
-	d, ok := v.(*tensor.Dense)
-	if !ok || d.Dtype() != tensor.Float32 || d.Dims() != dims {
-		return nil, nil, fmt.Errorf("want a float32 tensor of %d dimensions, got %v", dims, v.Shape())
-	}
-	if d.IsView() || !d.DataOrder().IsRowMajor() {
-		d = d.Materialize().(*tensor.Dense)
-	}
-	return d.Data().([]float32), d.Shape(), nil
-}
-
 // attMemo keeps tanh(U x + W h) from the forward pass for the gradients,
 // valid for the input arrays it was computed from.
 type attMemo struct {

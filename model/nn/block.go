@@ -47,22 +47,36 @@ func (b block) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return out, nil
 }
 
-// matrix returns x's values as a contiguous row-major (rows, cols) slice.
-func matrix(v G.Value) ([]float32, int, int, error) {
+// dense returns a float32 value's data (contiguous, row-major) and shape,
+// checking that it has dims dimensions.
+func dense(v G.Value, dims int) ([]float32, tensor.Shape, error) {
 	d, ok := v.(*tensor.Dense)
-	if !ok || d.Dims() != 2 || d.Dtype() != tensor.Float32 {
-		return nil, 0, 0, fmt.Errorf("block: want a float32 matrix, got %T", v)
+	if !ok || d.Dtype() != tensor.Float32 || d.Dims() != dims {
+		if ok {
+			return nil, nil, fmt.Errorf("want a float32 tensor of %d dimensions, got %v %v", dims, d.Dtype(), d.Shape())
+		}
+		return nil, nil, fmt.Errorf("want a float32 tensor of %d dimensions, got %T", dims, v)
 	}
 	if d.IsView() || !d.DataOrder().IsRowMajor() {
 		d = d.Materialize().(*tensor.Dense)
 	}
-	return d.Data().([]float32), d.Shape()[0], d.Shape()[1], nil
+	return d.Data().([]float32), d.Shape(), nil
+}
+
+// matrix returns a float32 matrix's values as a contiguous row-major
+// (rows, cols) slice.
+func matrix(v G.Value) ([]float32, int, int, error) {
+	x, s, err := dense(v, 2)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	return x, s[0], s[1], nil
 }
 
 func (b block) Do(vals ...G.Value) (G.Value, error) {
 	x, rows, cols, err := matrix(vals[0])
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", b, err)
 	}
 	if b.axis == 0 {
 		out := make([]float32, b.n*cols)
@@ -112,7 +126,7 @@ func (g blockGrad) Do(vals ...G.Value) (G.Value, error) {
 	rows, cols := xs.Shape()[0], xs.Shape()[1]
 	gv, _, _, err := matrix(vals[1])
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", g, err)
 	}
 	out := make([]float32, rows*cols)
 	b := g.b
@@ -198,7 +212,7 @@ func (c concat) Do(vals ...G.Value) (G.Value, error) {
 	for i, v := range vals {
 		x, r, cl, err := matrix(v)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", c, err)
 		}
 		parts[i], rows, cols = x, r, cl
 	}
