@@ -43,6 +43,9 @@ func tinyBatch(c Config) []Example {
 
 // referenceLoss is the training loss computed with the serving path.
 func referenceLoss(m *Model, reg Reg, batch []Example, B int) float64 {
+	// A fresh Model: the decode step's weights are built from P once per
+	// Model, and the gradient checks change P between calls.
+	m = &Model{Cfg: m.Cfg, P: m.P, Words: m.Words}
 	var nll, regSum float64
 	n := 0
 	for _, ex := range batch {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"sync"
 
 	"attention/model"
 	"attention/model/checkpoint"
@@ -20,6 +21,35 @@ type Model struct {
 	P       *Params
 	Words   *vocab.Vocab
 	Metrics []model.Metric
+
+	dense struct { // the decode step's weights, built once on first use from P
+		once sync.Once
+		w    *stepWeights
+	}
+}
+
+// stepWeights are the decode step's matrices as nn.Dense, which reads them
+// fastest; the layers that share an output are stacked into one matrix.
+type stepWeights struct {
+	att   *nn.Dense // W: (K, A)
+	gates *nn.Dense // [Wy; Wz; Wh]: (E+D+K, 4K)
+	pre   *nn.Dense // [L_h; L_z]: (K+D, E)
+	out   *nn.Dense // L_o: (E, V)
+}
+
+// weights returns the decode step's matrices. A model's P must not change
+// after its first decode (training evaluates with a fresh Model each time).
+func (m *Model) weights() *stepWeights {
+	m.dense.once.Do(func() {
+		c, p := m.Cfg, m.P
+		m.dense.w = &stepWeights{
+			att:   nn.NewDense(p.AttW.Data, c.Hidden, c.Att),
+			gates: nn.Stack(4*c.Hidden, p.DecWy.Data, p.DecWz.Data, p.DecWh.Data),
+			pre:   nn.Stack(c.Emb, p.OutLh.Data, p.OutLz.Data),
+			out:   nn.NewDense(p.OutW.Data, c.Emb, c.Vocab),
+		}
+	})
+	return m.dense.w
 }
 
 // Load builds a model from checkpoint bytes.
@@ -43,6 +73,7 @@ func Load(id string, data []byte) (*Model, error) {
 		return nil, fmt.Errorf("model %s: vocabulary of %d words, config says %d", id, words.Len(), c.Vocab)
 	}
 	m := &Model{ID: id, Cfg: c, P: p, Words: words}
+	m.weights() // now, not on the first request
 	if t, ok := f.Meta["title"].(string); ok {
 		m.Title = t
 	}
@@ -58,6 +89,7 @@ func (m *Model) Info() model.Info {
 // Encoded is an image's region features, projected and ready to decode.
 type Encoded struct {
 	m      *Model
+	w      *stepWeights
 	x      []float32 // (R, D) projected regions
 	ux     []float32 // (R, A) U x_i + b_a
 	mean   []float32 // (D)
@@ -71,7 +103,7 @@ func (m *Model) Encode(feat []float32) (*Encoded, error) {
 	if len(feat) != R*F {
 		return nil, fmt.Errorf("caption: %d feature values, want %d regions x %d", len(feat), R, F)
 	}
-	e := &Encoded{m: m, x: make([]float32, R*D), ux: make([]float32, R*A), mean: make([]float32, D),
+	e := &Encoded{m: m, w: m.weights(), x: make([]float32, R*D), ux: make([]float32, R*A), mean: make([]float32, D),
 		h0: make([]float32, K), c0: make([]float32, K)}
 	proj := nn.Linear{In: F, Out: D, W: p.ProjW.Data, B: p.ProjB.Data}
 	u := nn.Linear{In: D, Out: A, W: p.AttU.Data, B: p.AttB.Data}
@@ -101,12 +133,13 @@ type state struct {
 }
 
 type scratch struct {
-	wh, score, att, ctx, z, gates, pre, probs []float32
+	wh, att, ctx, z, gates, pre, probs []float32
+	in                                 []float32 // the stacked layers' input
 }
 
 func (e *Encoded) newScratch() *scratch {
 	c := e.m.Cfg
-	return &scratch{wh: make([]float32, c.Att), score: make([]float32, c.Att), att: make([]float32, c.R()),
+	return &scratch{wh: make([]float32, c.Att), att: make([]float32, c.R()), in: make([]float32, c.Emb+c.Proj+c.Hidden),
 		ctx: make([]float32, c.Proj), z: make([]float32, c.Proj), gates: make([]float32, 4*c.Hidden),
 		pre: make([]float32, c.Emb), probs: make([]float32, c.Vocab)}
 }
@@ -114,17 +147,14 @@ func (e *Encoded) newScratch() *scratch {
 // step advances st by feeding prev; the distribution is left in sc.probs
 // and the attention in sc.att. It returns the gate β_t.
 func (e *Encoded) step(st *state, prev int, sc *scratch) float32 {
-	c, p := e.m.Cfg, e.m.P
-	R, D, E, A, K := c.R(), c.Proj, c.Emb, c.Att, c.Hidden
+	c, p, w := e.m.Cfg, e.m.P, e.w
+	R, D, E, A := c.R(), c.Proj, c.Emb, c.Att
 	beta := float32(1)
 	if c.Attention {
 		clear(sc.wh)
-		nn.MatVecAdd(sc.wh, st.h, p.AttW.Data, A) // W h_{t-1}  (A)
+		w.att.MulAdd(sc.wh, st.h) // W h_{t-1}  (A)
 		for i := 0; i < R; i++ {
-			for j := 0; j < A; j++ {
-				sc.score[j] = nn.Tanh(sc.wh[j] + e.ux[i*A+j])
-			}
-			sc.att[i] = nn.Dot(p.AttV.Data, sc.score) // e_ti
+			sc.att[i] = nn.TanhAddDot(sc.wh, e.ux[i*A:(i+1)*A], p.AttV.Data) // e_ti = v·tanh(W h + U x_i + b)
 		}
 		nn.SoftmaxInPlace(sc.att) // α_t  (R)
 		clear(sc.ctx)
@@ -140,16 +170,19 @@ func (e *Encoded) step(st *state, prev int, sc *scratch) float32 {
 		sc.z[j] = beta * v // z_t = β_t Σ α_ti x_i  (D)
 	}
 	emb := p.Emb.Data[prev*E : (prev+1)*E]
+	copy(sc.in, emb)
+	copy(sc.in[E:], sc.z)
+	copy(sc.in[E+D:], st.h)
 	copy(sc.gates, p.DecB.Data)
-	nn.MatVecAdd(sc.gates, emb, p.DecWy.Data, 4*K)  // emb(y_{t-1})·Wy  (4K)
-	nn.MatVecAdd(sc.gates, sc.z, p.DecWz.Data, 4*K) // + z_t·Wz         (4K)
-	nn.MatVecAdd(sc.gates, st.h, p.DecWh.Data, 4*K) // + h_{t-1}·Wh     (4K)
-	nn.LSTMCell(sc.gates, st.h, st.c)               // h_t              (K)
+	w.gates.MulAdd(sc.gates, sc.in)   // [emb(y_{t-1}); z_t; h_{t-1}]·[Wy; Wz; Wh]  (4K)
+	nn.LSTMCell(sc.gates, st.h, st.c) // h_t  (K)
+	copy(sc.in, st.h)
+	copy(sc.in[len(st.h):], sc.z)
 	copy(sc.pre, emb)
-	nn.MatVecAdd(sc.pre, st.h, p.OutLh.Data, E) // + L_h h_t  (E)
-	nn.MatVecAdd(sc.pre, sc.z, p.OutLz.Data, E) // + L_z z_t  (E)
-	(&nn.Linear{In: E, Out: c.Vocab, W: p.OutW.Data, B: p.OutB.Data}).Forward(sc.probs, sc.pre)
-	nn.SoftmaxInPlace(sc.probs) // p_t  (V)
+	w.pre.MulAdd(sc.pre, sc.in) // emb + [h_t; z_t]·[L_h; L_z]  (E)
+	copy(sc.probs, p.OutB.Data)
+	w.out.MulAdd(sc.probs, sc.pre) // logits  (V)
+	nn.SoftmaxInPlace(sc.probs)    // p_t  (V)
 	return beta
 }
 

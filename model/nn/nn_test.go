@@ -1,9 +1,12 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"attention/model/checkpoint"
 )
 
 // The vector kernels agree with plain loops at every length, including the
@@ -41,23 +44,119 @@ func TestKernels(t *testing.T) {
 	}
 }
 
-func BenchmarkMatVec(b *testing.B) {
-	x, w, y := make([]float32, 256), make([]float32, 256*8018), make([]float32, 8018)
-	for i := range x {
-		x[i] = 1
-	}
-	for _, impl := range []struct {
-		name string
-		avx  bool
-	}{{"go", false}, {"avx2", useAVX2}} {
-		b.Run(impl.name, func(b *testing.B) {
-			old := useAVX2
-			useAVX2 = impl.avx
-			defer func() { useAVX2 = old }()
-			for i := 0; i < b.N; i++ {
-				MatVecAdd(y, x, w, 8018)
+// BenchmarkMatVec compares the matrix-vector kernels on the en-de output
+// layer (256 x 8018, 8 MB) and an LSTM's gate matrix (256 x 1024): plain
+// Go, one row at a time with AVX2 (y loaded and stored per row), and
+// eight rows at a time.
+// MatVecAdd agrees with a float64 loop for row and column counts around
+// the eight-row kernel's groups and vector widths.
+func TestMatVecShapes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, in := range []int{0, 1, 7, 8, 9, 17, 256} {
+		for _, out := range []int{1, 7, 8, 9, 31, 32, 33, 100, 1030, 2085} {
+			x, w, y := make([]float32, in), make([]float32, in*out), make([]float32, out)
+			for _, v := range [][]float32{x, w, y} {
+				for i := range v {
+					v[i] = float32(rng.NormFloat64())
+				}
 			}
-		})
+			want := make([]float64, out)
+			for j := range want {
+				want[j] = float64(y[j])
+				for i := range x {
+					want[j] += float64(x[i]) * float64(w[i*out+j])
+				}
+			}
+			MatVecAdd(y, x, w, out)
+			for j := range y {
+				if math.Abs(float64(y[j])-want[j]) > 1e-4*(1+math.Abs(want[j])) {
+					t.Fatalf("in %d out %d: y[%d] = %v, want %v", in, out, j, y[j], want[j])
+				}
+			}
+		}
+	}
+}
+
+// Dense holds float16-exact weights at half precision (where the CPU has
+// F16C) with the same products as MatVecAdd on the float32 values, and
+// keeps a matrix that is not float16-exact at float32.
+func TestDense(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, in := range []int{1, 8, 13, 256} {
+		for _, out := range []int{3, 8, 41, 1030} {
+			x, w := make([]float32, in), make([]float32, in*out)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+			for i := range w {
+				w[i] = checkpoint.F32FromF16(checkpoint.F16FromF32(float32(rng.NormFloat64())))
+			}
+			d := NewDense(w, in, out)
+			if d.Half() != useF16 {
+				t.Fatalf("in %d out %d: Half() = %v on a float16-exact matrix, want %v", in, out, d.Half(), useF16)
+			}
+			got, want := make([]float32, out), make([]float32, out)
+			for j := range got {
+				got[j] = float32(j)
+				want[j] = float32(j)
+			}
+			d.MulAdd(got, x)
+			MatVecAdd(want, x, w, out)
+			for j := range got {
+				if math.Abs(float64(got[j]-want[j])) > 1e-5*(1+math.Abs(float64(want[j]))) {
+					t.Fatalf("in %d out %d: y[%d] = %v, want %v", in, out, j, got[j], want[j])
+				}
+			}
+		}
+	}
+	w := []float32{1, 2, 3, 1.0 / 3}
+	d := NewDense(w, 2, 2)
+	if d.Half() {
+		t.Fatal("1/3 is not a float16, yet Half() = true")
+	}
+	y := []float32{1, 1}
+	if d.MulAdd(y, []float32{1, 3}); y[0] != 1+1+9 || y[1] != 1+2+1 {
+		t.Fatalf("float32 Dense: y = %v, want [11 4]", y)
+	}
+}
+
+func BenchmarkMatVec(b *testing.B) {
+	for _, size := range []struct{ in, out int }{{256, 8018}, {256, 1024}} {
+		x, w, y := make([]float32, size.in), make([]float32, size.in*size.out), make([]float32, size.out)
+		for i := range x {
+			x[i] = 1
+		}
+		for i := range w {
+			w[i] = float32(i%7) / 8 // float16-exact; touched, so the pages are real memory, not the shared zero page
+		}
+		for _, impl := range []struct {
+			name       string
+			avx, rows8 bool
+		}{{"go", false, false}, {"avx2-rows1", useAVX2, false}, {"avx2-rows8", useAVX2, true}} {
+			b.Run(fmt.Sprintf("%dx%d/%s", size.in, size.out, impl.name), func(b *testing.B) {
+				oldAVX, oldRows := useAVX2, useRows8
+				useAVX2, useRows8 = impl.avx, impl.rows8
+				defer func() { useAVX2, useRows8 = oldAVX, oldRows }()
+				b.SetBytes(int64(4 * len(w)))
+				for i := 0; i < b.N; i++ {
+					MatVecAdd(y, x, w, size.out)
+				}
+			})
+		}
+		if useAVX2 {
+			for _, half := range []bool{false, true} {
+				if half && !useF16 {
+					continue
+				}
+				d := newDense(w, size.in, size.out, half)
+				b.Run(fmt.Sprintf("%dx%d/panels-f16=%v", size.in, size.out, half), func(b *testing.B) {
+					b.SetBytes(int64(4 * len(w))) // as float32, so MB/s compares the work done
+					for i := 0; i < b.N; i++ {
+						d.MulAdd(y, x)
+					}
+				})
+			}
+		}
 	}
 }
 
@@ -80,5 +179,59 @@ func TestExp32TanhSigmoid(t *testing.T) {
 	}
 	if Exp32(100) != float32(math.Inf(1)) || Exp32(-100) != 0 || Tanh(20) != 1 || Tanh(-20) != -1 {
 		t.Fatal("limits")
+	}
+}
+
+// The vector kernels built on the eight-lane exp (softmax, tanh, the
+// attention score) agree with float64 math at every length, so the lanes
+// and the scalar tails are both covered.
+func TestVectorExpKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	var worstSoft, worstTanh, worstDot float64
+	for n := 1; n < 70; n++ {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64() * 12)
+		}
+		x[rng.IntN(n)] = -200 // underflows to 0
+		a, b, v := make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range a {
+			a[i], b[i], v[i] = float32(rng.NormFloat64()*2), float32(rng.NormFloat64()), float32(rng.NormFloat64())
+		}
+		m := math.Inf(-1)
+		for _, f := range x {
+			m = math.Max(m, float64(f))
+		}
+		var sum float64
+		for _, f := range x {
+			sum += math.Exp(float64(f) - m)
+		}
+		want := make([]float64, n)
+		for i, f := range x {
+			want[i] = math.Exp(float64(f)-m) / sum
+		}
+		SoftmaxInPlace(x)
+		for i := range x {
+			worstSoft = math.Max(worstSoft, math.Abs(float64(x[i])-want[i]))
+		}
+		var dot float64
+		for j := range a {
+			dot += float64(v[j]) * math.Tanh(float64(a[j])+float64(b[j]))
+		}
+		worstDot = math.Max(worstDot, math.Abs(float64(TanhAddDot(a, b, v))-dot))
+		th := append([]float32(nil), a...)
+		TanhInPlace(th)
+		for j := range a {
+			worstTanh = math.Max(worstTanh, math.Abs(float64(th[j])-math.Tanh(float64(a[j]))))
+		}
+	}
+	big := []float32{-100, -20, -9, -0.5, 0, 1e-4, 0.5, 9, 20, 100}
+	TanhInPlace(big)
+	for i, want := range []float64{-1, -1, math.Tanh(-9), math.Tanh(-0.5), 0, math.Tanh(1e-4), math.Tanh(0.5), math.Tanh(9), 1, 1} {
+		worstTanh = math.Max(worstTanh, math.Abs(float64(big[i])-want))
+	}
+	t.Logf("max error: softmax %.2g, tanh %.2g, attention score %.2g", worstSoft, worstTanh, worstDot)
+	if worstSoft > 1e-6 || worstTanh > 1e-6 || worstDot > 1e-5 {
+		t.Fatalf("softmax %.2g, tanh %.2g, score %.2g: want below 1e-6, 1e-6, 1e-5", worstSoft, worstTanh, worstDot)
 	}
 }

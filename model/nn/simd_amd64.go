@@ -6,8 +6,54 @@ import "golang.org/x/sys/cpu"
 // AVX2 and FMA it runs eight lanes at a time.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// useF16 says the CPU converts half-precision weights in hardware (F16C),
+// so Dense can keep them at half the bytes.
+var useF16 = useAVX2 && hasF16C()
+
 //go:noescape
 func axpyAVX2(a float32, x, y []float32)
 
 //go:noescape
 func dotAVX2(a, b []float32) float32
+
+// axpy8AVX2 adds x[k]·w[k*stride:][:len(y)] for k < 8 to y, on the first
+// len(y)&^7 elements. The caller checks the bounds.
+//
+//go:noescape
+func axpy8AVX2(x, w *float32, stride int, y []float32)
+
+// axpy8F16 is axpy8AVX2 with w in IEEE half precision.
+//
+//go:noescape
+func axpy8F16(x *float32, w *uint16, stride int, y []float32)
+
+func hasF16C() bool
+
+// panelF16 adds x·P to y[:64] for one 64-column panel P (len(x) rows of
+// 64 contiguous half-precision values).
+//
+//go:noescape
+func panelF16(x []float32, w *uint16, y *float32)
+
+// panelF32 is panelF16 with float32 weights.
+//
+//go:noescape
+func panelF32(x []float32, w *float32, y *float32)
+
+// The vector exp (Exp32's method, eight lanes) and what is built on it,
+// each on the first len&^7 elements; the callers do the rest.
+
+//go:noescape
+func expSumAVX2(x []float32, m float32) float32
+
+//go:noescape
+func maxAVX2(x []float32) float32
+
+//go:noescape
+func scaleAVX2(x []float32, s float32)
+
+//go:noescape
+func tanhAVX2(x []float32)
+
+//go:noescape
+func tanhAddDotAVX2(a, b, v []float32) float32

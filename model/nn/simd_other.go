@@ -2,8 +2,28 @@
 
 package nn
 
-var useAVX2 = false
+var useAVX2, useF16 = false, false
 
 func axpyAVX2(a float32, x, y []float32) { axpyGo(a, x, y) }
 
 func dotAVX2(a, b []float32) float32 { return dotGo(a, b) }
+
+func axpy8AVX2(x, w *float32, stride int, y []float32) { panic("nn: no AVX2 on this architecture") }
+
+func axpy8F16(x *float32, w *uint16, stride int, y []float32) {
+	panic("nn: no F16C on this architecture")
+}
+
+func expSumAVX2(x []float32, m float32) float32 { panic("nn: no AVX2 on this architecture") }
+
+func maxAVX2(x []float32) float32 { panic("nn: no AVX2 on this architecture") }
+
+func scaleAVX2(x []float32, s float32) { panic("nn: no AVX2 on this architecture") }
+
+func tanhAVX2(x []float32) { panic("nn: no AVX2 on this architecture") }
+
+func tanhAddDotAVX2(a, b, v []float32) float32 { panic("nn: no AVX2 on this architecture") }
+
+func panelF16(x []float32, w *uint16, y *float32) { panic("nn: no F16C on this architecture") }
+
+func panelF32(x []float32, w *float32, y *float32) { panic("nn: no AVX2 on this architecture") }

@@ -24,6 +24,9 @@ func tinyBatch() []Example {
 // referenceLoss is the mean per-token negative log-likelihood computed with
 // the serving path, one sentence at a time.
 func referenceLoss(m *Model, batch []Example) float64 {
+	// A fresh Model: the decode step's weights are built from P once per
+	// Model, and the gradient checks change P between calls.
+	m = &Model{Cfg: m.Cfg, P: m.P, Src: m.Src, Tgt: m.Tgt}
 	var sum float64
 	var n int
 	for _, ex := range batch {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"attention/model"
@@ -25,6 +26,37 @@ type Model struct {
 	Src     *vocab.Vocab
 	Tgt     *vocab.Vocab
 	Metrics []model.Metric
+
+	dense struct { // the decode step's weights, built once on first use from P
+		once sync.Once
+		w    *stepWeights
+	}
+}
+
+// stepWeights are the decode step's matrices as nn.Dense, which reads them
+// fastest; the layers that share an output are stacked into one matrix
+// over their inputs laid end to end.
+type stepWeights struct {
+	att   *nn.Dense // W: (K, A)
+	gates *nn.Dense // [Wy; Wc; Wh]: (E+D+K, 4K)
+	pre   *nn.Dense // [Wph; Wpc; Wpy]: (K+D+E, O)
+	out   *nn.Dense // Wo: (O, Vt)
+}
+
+// weights returns the decode step's matrices. A model's P must not change
+// after its first decode (training evaluates with a fresh Model each time).
+func (m *Model) weights() *stepWeights {
+	m.dense.once.Do(func() {
+		c, p := m.Cfg, m.P
+		K, A, O := c.DecHidden, c.Att, c.PreOut
+		m.dense.w = &stepWeights{
+			att:   nn.NewDense(p.AttW.Data, K, A),
+			gates: nn.Stack(4*K, p.DecWy.Data, p.DecWc.Data, p.DecWh.Data),
+			pre:   nn.Stack(O, p.PreWh.Data, p.PreWc.Data, p.PreWy.Data),
+			out:   nn.NewDense(p.OutW.Data, O, c.TgtVocab),
+		}
+	})
+	return m.dense.w
 }
 
 // MaxSourceWords bounds the source length a decode accepts.
@@ -55,6 +87,7 @@ func Load(id string, data []byte) (*Model, error) {
 		return nil, fmt.Errorf("model %s: vocabulary sizes %d/%d do not match config %d/%d", id, src.Len(), tgt.Len(), cfg.SrcVocab, cfg.TgtVocab)
 	}
 	m := &Model{ID: id, Cfg: cfg, P: p, Src: src, Tgt: tgt}
+	m.weights() // now, not on the first request
 	if t, ok := f.Meta["title"].(string); ok {
 		m.Title = t
 	}
@@ -102,6 +135,7 @@ func (m *Model) Prepare(text string) (model.Prepared, error) {
 // Encoded is a source sentence run through the encoder.
 type Encoded struct {
 	m     *Model
+	w     *stepWeights
 	words []string
 	ids   []int
 	x     []float32 // (S, D) encoder outputs
@@ -124,7 +158,7 @@ func (m *Model) Encode(words []string) *Encoded {
 	c, p := m.Cfg, m.P
 	S, E, H, D, A, K := len(words), c.Emb, c.EncHidden, c.D(), c.Att, c.DecHidden
 	ids := m.Src.IDs(words)
-	e := &Encoded{m: m, words: words, ids: ids, x: make([]float32, S*D), ux: make([]float32, S*A), mean: make([]float32, D), h0: make([]float32, K)}
+	e := &Encoded{m: m, w: m.weights(), words: words, ids: ids, x: make([]float32, S*D), ux: make([]float32, S*A), mean: make([]float32, D), h0: make([]float32, K)}
 
 	gates := make([]float32, 4*H)
 	run := func(wx, wh, b *Param, offset int, order func(int) int) {
@@ -163,31 +197,30 @@ type state struct {
 
 // scratch holds the buffers one decode step needs, reused across steps.
 type scratch struct {
-	wh, score, att, ctx, gates, pre, logits []float32
+	wh, att, ctx, gates, pre, logits []float32
+	in                               []float32 // [emb; c_t; h], the stacked layers' input
 }
 
 func (e *Encoded) newScratch() *scratch {
 	c := e.m.Cfg
 	S := len(e.ids)
 	return &scratch{
-		wh: make([]float32, c.Att), score: make([]float32, c.Att), att: make([]float32, S), ctx: make([]float32, c.D()),
+		wh: make([]float32, c.Att), att: make([]float32, S), ctx: make([]float32, c.D()),
 		gates: make([]float32, 4*c.DecHidden), pre: make([]float32, c.PreOut), logits: make([]float32, c.TgtVocab),
+		in: make([]float32, c.Emb+c.D()+c.DecHidden),
 	}
 }
 
 // step advances st by feeding prev; it leaves the output distribution in
 // sc.logits (as probabilities) and the attention weights in sc.att.
 func (e *Encoded) step(st *state, prev int, sc *scratch) {
-	c, p := e.m.Cfg, e.m.P
-	S, E, D, A, K, O := len(e.ids), c.Emb, c.D(), c.Att, c.DecHidden, c.PreOut
+	c, p, w := e.m.Cfg, e.m.P, e.w
+	S, E, D, A, K := len(e.ids), c.Emb, c.D(), c.Att, c.DecHidden
 	if c.Attention {
 		clear(sc.wh)
-		nn.MatVecAdd(sc.wh, st.h, p.AttW.Data, A) // W h_{t-1}  (A)
+		w.att.MulAdd(sc.wh, st.h) // W h_{t-1}  (A)
 		for i := 0; i < S; i++ {
-			for j := 0; j < A; j++ {
-				sc.score[j] = nn.Tanh(sc.wh[j] + e.ux[i*A+j]) // tanh(W h + U x_i + b)  (A)
-			}
-			sc.att[i] = nn.Dot(p.AttV.Data, sc.score) // e_ti = v·tanh(...)
+			sc.att[i] = nn.TanhAddDot(sc.wh, e.ux[i*A:(i+1)*A], p.AttV.Data) // e_ti = v·tanh(W h + U x_i + b)
 		}
 		nn.SoftmaxInPlace(sc.att) // a_t = softmax(e_t)  (S)
 		clear(sc.ctx)
@@ -204,20 +237,22 @@ func (e *Encoded) step(st *state, prev int, sc *scratch) {
 		copy(sc.ctx, e.mean)
 	}
 	emb := p.TgtEmb.Data[prev*E : (prev+1)*E]
+	copy(sc.in, emb)
+	copy(sc.in[E:], sc.ctx)
+	copy(sc.in[E+D:], st.h)
 	copy(sc.gates, p.DecB.Data)
-	nn.MatVecAdd(sc.gates, emb, p.DecWy.Data, 4*K)    // emb(y_{t-1})·Wy  (4K)
-	nn.MatVecAdd(sc.gates, sc.ctx, p.DecWc.Data, 4*K) // + c_t·Wc         (4K)
-	nn.MatVecAdd(sc.gates, st.h, p.DecWh.Data, 4*K)   // + h_{t-1}·Wh     (4K)
-	nn.LSTMCell(sc.gates, st.h, st.c)                 // h_t              (K)
+	w.gates.MulAdd(sc.gates, sc.in)   // [emb(y_{t-1}); c_t; h_{t-1}]·[Wy; Wc; Wh]  (4K)
+	nn.LSTMCell(sc.gates, st.h, st.c) // h_t  (K)
 
+	copy(sc.in, st.h)
+	copy(sc.in[K:], sc.ctx)
+	copy(sc.in[K+D:], emb)
 	copy(sc.pre, p.PreB.Data)
-	nn.MatVecAdd(sc.pre, st.h, p.PreWh.Data, O)   // h_t·Wph        (O)
-	nn.MatVecAdd(sc.pre, sc.ctx, p.PreWc.Data, O) // + c_t·Wpc      (O)
-	nn.MatVecAdd(sc.pre, emb, p.PreWy.Data, O)    // + emb·Wpy      (O)
+	w.pre.MulAdd(sc.pre, sc.in) // [h_t; c_t; emb]·[Wph; Wpc; Wpy]  (O)
 	nn.TanhInPlace(sc.pre)
-	out := nn.Linear{In: O, Out: c.TgtVocab, W: p.OutW.Data, B: p.OutB.Data}
-	out.Forward(sc.logits, sc.pre) // logits  (Vt)
-	nn.SoftmaxInPlace(sc.logits)   // p_t     (Vt)
+	copy(sc.logits, p.OutB.Data)
+	w.out.MulAdd(sc.logits, sc.pre) // logits  (Vt)
+	nn.SoftmaxInPlace(sc.logits)    // p_t     (Vt)
 }
 
 // decoder adapts an encoded sentence to search.Decoder.

@@ -1,0 +1,125 @@
+package nn
+
+import "attention/model/checkpoint"
+
+// Dense is a weight matrix (In, Out) in the form the decode step reads
+// fastest. A step at batch 1 reads every weight once and does two flops
+// with it, so how the weights lie in memory decides its time. With AVX2,
+// Dense stores the matrix as 64-column panels, each row's 64 values
+// contiguous, so a product streams the weights in order and keeps its 64
+// sums in registers; and where every value is exactly a float16 (the
+// shipped checkpoints store them so) and the CPU converts half precision
+// in hardware (F16C), it keeps them at half the bytes, with the same
+// products. Without AVX2 it uses the row-major float32 matrix as given.
+type Dense struct {
+	In, Out int
+	w       []float32 // row-major, without AVX2
+	p32     []float32 // panels, float32
+	p16     []uint16  // panels, float16
+}
+
+const panelWidth = 64
+
+// NewDense wraps w, the In*Out values of a row-major matrix.
+func NewDense(w []float32, in, out int) *Dense {
+	return newDense(w, in, out, useF16)
+}
+
+func newDense(w []float32, in, out int, half bool) *Dense {
+	w = w[:in*out]
+	d := &Dense{In: in, Out: out}
+	if !useAVX2 {
+		d.w = w
+		return d
+	}
+	n := (out + panelWidth - 1) / panelWidth * panelWidth * in
+	if half {
+		p := make([]uint16, n)
+		if d.fill(func(dst, v int) bool {
+			h := checkpoint.F16FromF32(w[v])
+			p[dst] = h
+			return checkpoint.F32FromF16(h) == w[v]
+		}) {
+			d.p16 = p
+			return d
+		}
+	}
+	p := make([]float32, n)
+	d.fill(func(dst, v int) bool { p[dst] = w[v]; return true })
+	d.p32 = p
+	return d
+}
+
+// fill calls set(panel index, row-major index) for every weight, in panel
+// order, and reports whether every call returned true.
+func (d *Dense) fill(set func(dst, src int) bool) bool {
+	dst := 0
+	for c0 := 0; c0 < d.Out; c0 += panelWidth {
+		for r := range d.In {
+			for c := c0; c < c0+panelWidth; c++ {
+				if c < d.Out && !set(dst, r*d.Out+c) {
+					return false
+				}
+				dst++
+			}
+		}
+	}
+	return true
+}
+
+// Half reports whether the weights are held at half precision.
+func (d *Dense) Half() bool { return d.p16 != nil }
+
+// Bytes is the size of the weights as held.
+func (d *Dense) Bytes() int { return 4*len(d.w) + 4*len(d.p32) + 2*len(d.p16) }
+
+// MulAdd adds x·W to y (x of length In, y of length Out).
+func (d *Dense) MulAdd(y, x []float32) {
+	x, y = x[:d.In], y[:d.Out]
+	if d.w != nil {
+		MatVecAdd(y, x, d.w, d.Out)
+		return
+	}
+	if d.In == 0 {
+		return
+	}
+	size := d.In * panelWidth
+	var tail [panelWidth]float32
+	for k, c := 0, 0; c < d.Out; k, c = k+1, c+panelWidth {
+		dst := &tail[0]
+		if c+panelWidth <= d.Out {
+			dst = &y[c]
+		} else {
+			tail = [panelWidth]float32{}
+			copy(tail[:], y[c:])
+		}
+		if d.p16 != nil {
+			panelF16(x, &d.p16[k*size], dst)
+		} else {
+			panelF32(x, &d.p32[k*size], dst)
+		}
+		if c+panelWidth > d.Out {
+			copy(y[c:], tail[:])
+		}
+	}
+}
+
+// Stack is one Dense over the row blocks ws, each a row-major (In_k, out)
+// matrix: the layers x_1·W_1 + x_2·W_2 + ... as [x_1; x_2; ...]·[W_1; W_2; ...].
+func Stack(out int, ws ...[]float32) *Dense {
+	var all []float32
+	for _, w := range ws {
+		all = append(all, w...)
+	}
+	return NewDense(all, len(all)/out, out)
+}
+
+// RoundToHalf rounds every weight to the nearest float16, as the shipped
+// checkpoints store them (for benchmarks on random weights).
+func RoundToHalf(ps []*Param) {
+	for _, q := range ps {
+		for i, v := range q.Data {
+			q.Data[i] = checkpoint.F32FromF16(checkpoint.F16FromF32(v))
+		}
+	}
+}
