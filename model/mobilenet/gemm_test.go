@@ -80,3 +80,31 @@ func TestMaddMatchesLoop(t *testing.T) {
 		}
 	}
 }
+
+// The 3x3 depthwise kernel (interior pixels) agrees with the portable
+// loop, for strides, dilations and paddings that leave border pixels on
+// every side, with and without a clamp.
+func TestDepthwise3x3MatchesLoop(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("no AVX2+FMA on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, tc := range []struct{ h, w, c, s, dil, pad int }{{9, 7, 16, 1, 1, 1}, {10, 11, 24, 2, 1, 1}, {12, 12, 8, 1, 2, 2}, {5, 6, 32, 2, 1, 0}} {
+		oh, ow := (tc.h+2*tc.pad-2*tc.dil-1)/tc.s+1, (tc.w+2*tc.pad-2*tc.dil-1)/tc.s+1
+		for _, act := range []Activation{ActRelu6, ActNone} {
+			d := &depthwise{h: tc.h, w: tc.w, c: tc.c, oh: oh, ow: ow, o: tc.c, kh: 3, kw: 3, sh: tc.s, sw: tc.s, dh: tc.dil, dw: tc.dil,
+				padT: tc.pad, padL: tc.pad, mult: 1, weights: randSlice(rng, 9*tc.c), bias: randSlice(rng, tc.c), act: act}
+			x := randSlice(rng, tc.h*tc.w*tc.c)
+			got, want := make([]float32, oh*ow*tc.c), make([]float32, oh*ow*tc.c)
+			d.run([][]float32{x}, got, nil)
+			useAVX2 = false
+			d.run([][]float32{x}, want, nil)
+			useAVX2 = true
+			for i := range want {
+				if diff := math.Abs(float64(got[i] - want[i])); diff > 1e-5*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("%+v act %v: out[%d] = %v, want %v", tc, act, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -161,38 +161,39 @@ func packPanels16(w []float32, o, k int) []float32 {
 	return p
 }
 
-// gemm16 is gemm with AVX2 tiles of 4 rows by 16 channels over weights
-// packed by packPanels16.
+// gemm16 is gemm with AVX2 tiles of 6 rows by 16 channels over weights
+// packed by packPanels16; the tile adds the bias, clamps and writes its
+// rows in place. A last panel of fewer than 16 channels goes through a
+// scratch tile, and the rows left over after the 6-row tiles one by one.
 func gemm16(a []float32, rows, k int, panels []float32, o int, bias []float32, lo, hi float32, c []float32) {
 	if rows == 0 || k == 0 {
 		return
 	}
 	np := (o + 15) / 16
-	var tile [64]float32
-	put := func(p, r, jp int) {
-		j0 := jp * 16
-		n := min(16, o-j0)
-		dst := c[(p+r)*o+j0 : (p+r)*o+j0+n]
-		src := tile[r*16 : r*16+n]
-		b := bias[j0 : j0+n]
-		for j, v := range src {
-			dst[j] = b[j] + v
-		}
-	}
-	defer clampAVX2(c[:rows*o], lo, hi)
+	var tile [6 * 16]float32
+	var pad [16]float32 // the last panel's bias, padded
+	copy(pad[:], bias[(np-1)*16:])
 	p := 0
-	for ; p+4 <= rows; p += 4 {
+	for ; p+6 <= rows; p += 6 {
 		for jp := range np {
-			gemm4x16(&a[p*k], k, &panels[jp*k*16], k, &tile[0])
-			for r := range 4 {
-				put(p, r, jp)
+			j0 := jp * 16
+			if j0+16 <= o {
+				gemm6x16(&a[p*k], k, &panels[jp*k*16], k, &c[p*o+j0], o, &bias[j0], lo, hi)
+				continue
+			}
+			gemm6x16(&a[p*k], k, &panels[jp*k*16], k, &tile[0], 16, &pad[0], lo, hi)
+			for r := range 6 {
+				copy(c[(p+r)*o+j0:(p+r+1)*o], tile[r*16:])
 			}
 		}
 	}
 	for ; p < rows; p++ {
 		for jp := range np {
+			j0 := jp * 16
 			gemm1x16(&a[p*k], &panels[jp*k*16], k, &tile[0])
-			put(p, 0, jp)
+			for j := j0; j < min(j0+16, o); j++ {
+				c[p*o+j] = min(max(bias[j]+tile[j-j0], lo), hi)
+			}
 		}
 	}
 }
@@ -300,9 +301,19 @@ type depthwise struct {
 
 func (d *depthwise) run(in [][]float32, out []float32, _ *arena) {
 	x := in[0]
+	// A 3x3 window wholly inside the input (every pixel but the border)
+	// goes through one AVX2 kernel: bias, nine taps and clamp, each
+	// output channel stored once.
+	fast := useAVX2 && d.mult == 1 && d.kh == 3 && d.kw == 3 && d.o%8 == 0 && d.act != ActTanh
+	lo, hi := bounds(d.act)
 	for oy := range d.oh {
 		for ox := range d.ow {
 			acc := out[(oy*d.ow+ox)*d.o : (oy*d.ow+ox+1)*d.o]
+			iy0, ix0 := oy*d.sh-d.padT, ox*d.sw-d.padL
+			if fast && iy0 >= 0 && iy0+2*d.dh < d.h && ix0 >= 0 && ix0+2*d.dw < d.w {
+				dw3x3(&x[(iy0*d.w+ix0)*d.c], d.dh*d.w*d.c, d.dw*d.c, &d.weights[0], d.o, &d.bias[0], lo, hi, &acc[0])
+				continue
+			}
 			copy(acc, d.bias)
 			for ky := range d.kh {
 				iy := oy*d.sh - d.padT + ky*d.dh
@@ -331,9 +342,9 @@ func (d *depthwise) run(in [][]float32, out []float32, _ *arena) {
 					}
 				}
 			}
+			activate(acc, d.act)
 		}
 	}
-	activate(out, d.act)
 }
 
 // pool2D is AVERAGE_POOL_2D or MAX_POOL_2D. The average counts only the
