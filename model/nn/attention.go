@@ -160,8 +160,9 @@ func (op attOp) tanhs(wh, ux []float32, B, S, A int, fresh bool) []float32 {
 			o := (b*S + s) * A
 			u, x := m.u[o:o+A], ux[o:o+A]
 			for k := range A {
-				u[k] = Tanh(x[k] + w[k])
+				u[k] = x[k] + w[k]
 			}
+			TanhInPlace(u)
 		}
 	}
 	m.at = key

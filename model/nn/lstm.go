@@ -194,13 +194,10 @@ func (op lstmOp) Do(vals ...G.Value) (G.Value, error) {
 		o := out[b*width : (b+1)*width]
 		switch op.kind {
 		case lstmA:
-			for j, x := range a {
-				if j >= 2*n && j < 3*n {
-					o[j] = Tanh(x)
-				} else {
-					o[j] = Sigmoid(x)
-				}
-			}
+			copy(o, a)
+			SigmoidInPlace(o[:2*n])   // i, f
+			TanhInPlace(o[2*n : 3*n]) // g
+			SigmoidInPlace(o[3*n:])   // o
 		case lstmAGrad:
 			da := ins[1][b*4*n : (b+1)*4*n]
 			for j, y := range a {
@@ -221,9 +218,10 @@ func (op lstmOp) Do(vals ...G.Value) (G.Value, error) {
 				}
 			}
 		case lstmH:
-			c := row(1)
+			copy(o, row(1))
+			TanhInPlace(o)
 			for j := range n {
-				o[j] = ao[j] * Tanh(c[j])
+				o[j] *= ao[j]
 			}
 		case lstmCActs:
 			dc := row(len(ins) - 1)
@@ -243,14 +241,17 @@ func (op lstmOp) Do(vals ...G.Value) (G.Value, error) {
 				o[j] = dc[j] * af[j]
 			}
 		case lstmHActs:
-			c, dh := row(1), row(2)
+			t, dh := o[3*n:], row(2)
+			copy(t, row(1))
+			TanhInPlace(t)
 			for j := range n {
-				o[3*n+j] = dh[j] * Tanh(c[j])
+				t[j] *= dh[j]
 			}
 		case lstmHC:
-			c, dh := row(1), row(2)
-			for j := range n {
-				t := Tanh(c[j])
+			copy(o, row(1))
+			TanhInPlace(o)
+			dh := row(2)
+			for j, t := range o[:n] {
 				o[j] = dh[j] * ao[j] * (1 - t*t)
 			}
 		}

@@ -199,12 +199,21 @@ func TanhAddDot(a, b, v []float32) float32 {
 	return s
 }
 
-// SoftmaxInPlace turns scores into probabilities, stably.
-func SoftmaxInPlace(x []float32) {
-	if len(x) == 0 {
-		return
+// SigmoidInPlace applies the logistic function to every element of x, as
+// (1 + tanh(x/2)) / 2 on the vector tanh.
+func SigmoidInPlace(x []float32) {
+	for i := range x {
+		x[i] *= 0.5
 	}
-	n := 0 // x[:n] goes through the vector kernels
+	TanhInPlace(x)
+	for i, v := range x {
+		x[i] = 0.5 + 0.5*v
+	}
+}
+
+// Max returns the largest element of x, which must not be empty.
+func Max(x []float32) float32 {
+	n := 0 // x[:n] goes through the vector kernel
 	if useAVX2 {
 		n = len(x) &^ 7
 	}
@@ -215,22 +224,42 @@ func SoftmaxInPlace(x []float32) {
 	for _, v := range x[n:] {
 		m = max(m, v)
 	}
+	return m
+}
+
+// ExpShift sets x[i] = e^(x[i]-m) and returns the sum of the results.
+func ExpShift(x []float32, m float32) float64 {
+	n := 0
 	var s float64
-	if n > 0 {
+	if useAVX2 {
+		n = len(x) &^ 7
 		s = float64(expSumAVX2(x[:n], m))
 	}
 	for i := n; i < len(x); i++ {
-		e := Exp32(x[i] - m)
-		x[i] = e
-		s += float64(e)
+		x[i] = Exp32(x[i] - m)
+		s += float64(x[i])
 	}
-	inv := float32(1 / s)
-	if n > 0 {
-		scaleAVX2(x[:n], inv)
+	return s
+}
+
+// Scale multiplies every element of x by a.
+func Scale(x []float32, a float32) {
+	n := 0
+	if useAVX2 {
+		n = len(x) &^ 7
+		scaleAVX2(x[:n], a)
 	}
 	for i := n; i < len(x); i++ {
-		x[i] *= inv
+		x[i] *= a
 	}
+}
+
+// SoftmaxInPlace turns scores into probabilities, stably.
+func SoftmaxInPlace(x []float32) {
+	if len(x) == 0 {
+		return
+	}
+	Scale(x, float32(1/ExpShift(x, Max(x))))
 }
 
 // LSTMCell applies one LSTM step given the pre-activation gates (4H, in the

@@ -182,8 +182,8 @@ func TestExp32TanhSigmoid(t *testing.T) {
 	}
 }
 
-// The vector kernels built on the eight-lane exp (softmax, tanh, the
-// attention score) agree with float64 math at every length, so the lanes
+// The vector kernels built on the eight-lane exp (softmax, tanh and
+// sigmoid, the attention score) agree with float64 math at every length, so the lanes
 // and the scalar tails are both covered.
 func TestVectorExpKernels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -219,10 +219,12 @@ func TestVectorExpKernels(t *testing.T) {
 			dot += float64(v[j]) * math.Tanh(float64(a[j])+float64(b[j]))
 		}
 		worstDot = math.Max(worstDot, math.Abs(float64(TanhAddDot(a, b, v))-dot))
-		th := append([]float32(nil), a...)
+		th, sg := append([]float32(nil), a...), append([]float32(nil), a...)
 		TanhInPlace(th)
+		SigmoidInPlace(sg)
 		for j := range a {
 			worstTanh = math.Max(worstTanh, math.Abs(float64(th[j])-math.Tanh(float64(a[j]))))
+			worstTanh = math.Max(worstTanh, math.Abs(float64(sg[j])-1/(1+math.Exp(-float64(a[j])))))
 		}
 	}
 	big := []float32{-100, -20, -9, -0.5, 0, 1e-4, 0.5, 9, 20, 100}
@@ -230,7 +232,7 @@ func TestVectorExpKernels(t *testing.T) {
 	for i, want := range []float64{-1, -1, math.Tanh(-9), math.Tanh(-0.5), 0, math.Tanh(1e-4), math.Tanh(0.5), math.Tanh(9), 1, 1} {
 		worstTanh = math.Max(worstTanh, math.Abs(float64(big[i])-want))
 	}
-	t.Logf("max error: softmax %.2g, tanh %.2g, attention score %.2g", worstSoft, worstTanh, worstDot)
+	t.Logf("max error: softmax %.2g, tanh and sigmoid %.2g, attention score %.2g", worstSoft, worstTanh, worstDot)
 	if worstSoft > 1e-6 || worstTanh > 1e-6 || worstDot > 1e-5 {
 		t.Fatalf("softmax %.2g, tanh %.2g, score %.2g: want below 1e-6, 1e-6, 1e-5", worstSoft, worstTanh, worstDot)
 	}

@@ -96,15 +96,9 @@ func (op xentOp) Do(vals ...G.Value) (G.Value, error) {
 			continue
 		}
 		row, e := z[i*v:(i+1)*v], mm.exps[i*v:(i+1)*v]
-		m := row[0]
-		for _, x := range row[1:] {
-			m = max(m, x)
-		}
-		var sum float64
-		for j, x := range row {
-			e[j] = Exp32(x - m)
-			sum += float64(e[j])
-		}
+		m := Max(row)
+		copy(e, row)
+		sum := ExpShift(e, m)
 		mm.sums[i] = sum
 		out[i] = w[i] * float32(float64(m)+math.Log(sum)-float64(row[y[i]]))
 	}
@@ -171,14 +165,8 @@ func (op xentGradOp) Do(vals ...G.Value) (G.Value, error) {
 			sum = op.memo.sums[i]
 		}
 		if sum == 0 {
-			m := row[0]
-			for _, x := range row[1:] {
-				m = max(m, x)
-			}
-			for j, x := range row {
-				drow[j] = Exp32(x - m)
-				sum += float64(drow[j])
-			}
+			copy(drow, row)
+			sum = ExpShift(drow, Max(row))
 		}
 		k := scale / float32(sum)
 		cut := float32(math.Exp(-60) * sum)
