@@ -125,25 +125,40 @@ func photoError(err error) *Error {
 }
 
 // prepared is a source encoded and ready to decode; for a photo, with the
-// square crop the model saw (nil for text).
+// square crop the model saw (nil for text) and that crop as a data: URL.
 type prepared struct {
-	p    model.Prepared
-	crop image.Image // displaySize square
+	p       model.Prepared
+	crop    image.Image // displaySize square
+	cropURL string
 }
 
 // preparePhoto decodes, crops and encodes. It is the expensive part of a
-// caption, so callers hold a decode slot while it runs.
+// caption, so callers hold a decode slot while it runs. The crop for the
+// page is made and compressed on another goroutine while the encoder
+// runs: on a machine with a core to spare, the first word comes sooner.
 func preparePhoto(c model.Captioner, data []byte) (*prepared, *Error) {
 	img, _, err := photo.Decode(bytes.NewReader(data), ImageLimits)
 	if err != nil {
 		return nil, photoError(err)
 	}
+	pp := &prepared{}
+	done := make(chan error, 1)
+	go func() {
+		crop := photo.Square(img, displaySize)
+		url, err := dataURL(crop, false)
+		pp.crop, pp.cropURL = crop, url
+		done <- err
+	}()
 	// The encoder's input is cropped from the original, as in training.
 	p, err := c.Prepare(photo.Square(img, c.CropSize()))
+	if cropErr := <-done; cropErr != nil {
+		return nil, Errorf(EInternal, "the photo could not be compressed for the page")
+	}
 	if err != nil { // the encoder and decoder disagree on the grid: a deployment fault
 		return nil, Errorf(EInternal, "the image encoder does not fit this caption model")
 	}
-	return &prepared{p: p, crop: photo.Square(img, displaySize)}, nil
+	pp.p = p
+	return pp, nil
 }
 
 // readUpload reads a multipart caption request without touching the disk:
@@ -246,9 +261,7 @@ func (s *Server) caption(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if resp.Image, err = dataURL(pp.crop, false); err != nil {
-		return err
-	}
+	resp.Image = pp.cropURL
 	for _, st := range resp.Steps {
 		resp.Heat = append(resp.Heat, heatLayer(st, resp.Source))
 	}
@@ -277,6 +290,11 @@ func (s *Server) captionStrip(c echo.Context) error {
 
 // dataURL encodes an image for a JSON message.
 func dataURL(img image.Image, asPNG bool) (string, error) {
+	if n, ok := img.(*image.NRGBA); ok && !asPNG && n.Opaque() {
+		// Opaque, so the same bytes are an RGBA image, for which
+		// image/jpeg has a fast path (about 1.8x faster at 448x448).
+		img = &image.RGBA{Pix: n.Pix, Stride: n.Stride, Rect: n.Rect}
+	}
 	var buf bytes.Buffer
 	prefix := "data:image/jpeg;base64,"
 	var err error

@@ -296,9 +296,7 @@ func (ss *session) startDecode(j job) {
 			return
 		}
 		src := SourcePayload{ID: j.id, Model: j.info.ID, Source: pp.p.Source()}
-		if pp.crop != nil {
-			src.Image, _ = dataURL(pp.crop, false)
-		}
+		src.Image = pp.cropURL
 		if !ss.post(MsgSource, src) {
 			return
 		}
