@@ -172,14 +172,17 @@ func compareSteps(ours []model.Step, want [][]float32, peer []peerStep) parity {
 	return p
 }
 
-// stepBytes is what one batch-1 decode step must read: every weight it
-// touches plus the encoded source (S rows of x and of U x + b).
-func stepBytes(c translate.Config, S int) float64 {
+// stepBytes is what one batch-1 decode step of ours must read: its
+// matrices as the serving path holds them (float16 where the checkpoint
+// stores them so), plus the vectors it touches and the encoded source (S
+// rows of x and of U x + b) as float32.
+func stepBytes(m *translate.Model, S int) float64 {
+	c := m.Cfg
 	E, D, K, A, O, V := c.Emb, c.D(), c.DecHidden, c.Att, c.PreOut, c.TgtVocab
-	floats := K*A + A + S*A + S*D + // attention
-		E + (E+D+K)*4*K + 4*K + // embedding row, LSTM
-		(K+D+E)*O + O + O*V + V // pre-output, output
-	return 4 * float64(floats)
+	floats := A + S*A + S*D + // attention
+		E + 4*K + // embedding row, LSTM bias
+		O + V // pre-output and output biases
+	return float64(m.StepWeightBytes()) + 4*float64(floats)
 }
 
 // greedySteps times our serving path one word at a time: the interval
@@ -291,7 +294,7 @@ func translationRows(ctx context.Context, o options, work string) ([]row, error)
 
 	// The floors: one pass over the weights at the measured bandwidths. A
 	// batched beam step reads them once too; ours reads them per hypothesis.
-	nb := stepBytes(m.Cfg, len(words))
+	nb := stepBytes(m, len(words))
 	bw := bandwidth{dram: copyBandwidth(256 << 20), cached: copyBandwidth(int(nb))}
 	fmt.Fprintf(o.log, "  a step reads %.1f MB; copy bandwidth %.1f GB/s at 256 MB, %.1f GB/s at %.1f MB (read+write)\n",
 		nb/1e6, bw.dram/1e9, bw.cached/1e9, nb/1e6)

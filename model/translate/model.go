@@ -104,6 +104,13 @@ func Load(id string, data []byte) (*Model, error) {
 	return m, nil
 }
 
+// StepWeightBytes is the size of the decode step's matrices as the serving
+// path holds them: float16 where the checkpoint's values are (nn.Dense).
+func (m *Model) StepWeightBytes() int {
+	w := m.weights()
+	return w.att.Bytes() + w.gates.Bytes() + w.pre.Bytes() + w.out.Bytes()
+}
+
 // Info describes the model for the API and the page.
 func (m *Model) Info() model.Info {
 	return model.Info{ID: m.ID, Kind: "translation", Title: m.Title, SrcLang: m.Cfg.SrcLang, TgtLang: m.Cfg.TgtLang,
