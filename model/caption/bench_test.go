@@ -13,7 +13,7 @@ import (
 // float16 as the shipped checkpoints store them (nn.Dense then holds them
 // at half precision, as it does when serving): timing and allocations do
 // not depend on the values otherwise.
-func benchModel(b *testing.B) (*Model, []float32) {
+func benchModel(b testing.TB) (*Model, []float32) {
 	c := Config{Rows: 7, Cols: 7, Feat: 1280, Proj: 512, Emb: 256, Hidden: 512, Att: 256, Vocab: 2540, Attention: true}
 	p := NewParams(c)
 	rng := rand.New(rand.NewPCG(1, 1))

@@ -145,50 +145,91 @@ func (e *Encoded) newScratch() *scratch {
 }
 
 // step advances st by feeding prev; the distribution is left in sc.probs
-// and the attention in sc.att. It returns the gate β_t.
+// and the attention in sc.att. It returns the gate β_t (also in st.beta).
 func (e *Encoded) step(st *state, prev int, sc *scratch) float32 {
-	c, p, w := e.m.Cfg, e.m.P, e.w
-	R, D, E, A := c.R(), c.Proj, c.Emb, c.Att
-	beta := float32(1)
-	if c.Attention {
-		clear(sc.wh)
-		w.att.MulAdd(sc.wh, st.h) // W h_{t-1}  (A)
-		for i := 0; i < R; i++ {
-			sc.att[i] = nn.TanhAddDot(sc.wh, e.ux[i*A:(i+1)*A], p.AttV.Data) // e_ti = v·tanh(W h + U x_i + b)
-		}
-		nn.SoftmaxInPlace(sc.att) // α_t  (R)
-		clear(sc.ctx)
-		nn.MatVecAdd(sc.ctx, sc.att, e.x, D)                            // Σ α_ti x_i  (D)
-		beta = nn.Sigmoid(nn.Dot(p.GateW.Data, st.h) + p.GateB.Data[0]) // β_t
-	} else {
-		for i := range sc.att {
-			sc.att[i] = 1 / float32(R) // the fixed mean is uniform attention
-		}
-		copy(sc.ctx, e.mean)
-	}
-	for j, v := range sc.ctx {
-		sc.z[j] = beta * v // z_t = β_t Σ α_ti x_i  (D)
-	}
-	emb := p.Emb.Data[prev*E : (prev+1)*E]
-	copy(sc.in, emb)
-	copy(sc.in[E:], sc.z)
-	copy(sc.in[E+D:], st.h)
-	copy(sc.gates, p.DecB.Data)
-	w.gates.MulAdd(sc.gates, sc.in)   // [emb(y_{t-1}); z_t; h_{t-1}]·[Wy; Wz; Wh]  (4K)
-	nn.LSTMCell(sc.gates, st.h, st.c) // h_t  (K)
-	copy(sc.in, st.h)
-	copy(sc.in[len(st.h):], sc.z)
-	copy(sc.pre, emb)
-	w.pre.MulAdd(sc.pre, sc.in) // emb + [h_t; z_t]·[L_h; L_z]  (E)
-	copy(sc.probs, p.OutB.Data)
-	w.out.MulAdd(sc.probs, sc.pre) // logits  (V)
-	nn.SoftmaxInPlace(sc.probs)    // p_t  (V)
-	return beta
+	e.stepGroup([]*state{st}, []int{prev}, []*scratch{sc})
+	return st.beta
 }
 
+// maxGroup bounds the hypotheses stepGroup takes at once (a beam's width).
+const maxGroup = model.MaxBeam
+
+// stepBatch is step for every sts[i], fed prevs[i], with scs[i] as its
+// buffers; the hypotheses share each pass over the weights.
+func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch) {
+	for len(sts) > 0 {
+		n := min(len(sts), maxGroup)
+		e.stepGroup(sts[:n], prevs[:n], scs[:n])
+		sts, prevs, scs = sts[n:], prevs[n:], scs[n:]
+	}
+}
+
+// stepGroup is stepBatch for at most maxGroup hypotheses.
+func (e *Encoded) stepGroup(sts []*state, prevs []int, scs []*scratch) {
+	c, p, w := e.m.Cfg, e.m.P, e.w
+	R, D, E, A, K := c.R(), c.Proj, c.Emb, c.Att, c.Hidden
+	n := len(sts)
+	var xs, ys [maxGroup][]float32 // the inputs and outputs of one batched product
+	emb := func(i int) []float32 { return p.Emb.Data[prevs[i]*E : (prevs[i]+1)*E] }
+	if c.Attention {
+		for i, sc := range scs {
+			clear(sc.wh)
+			xs[i], ys[i] = sts[i].h, sc.wh
+		}
+		w.att.MulAddBatch(ys[:n], xs[:n]) // W h_{t-1}  (A)
+		for i, sc := range scs {
+			for r := 0; r < R; r++ {
+				sc.att[r] = nn.TanhAddDot(sc.wh, e.ux[r*A:(r+1)*A], p.AttV.Data) // e_ti = v·tanh(W h + U x_i + b)
+			}
+			nn.SoftmaxInPlace(sc.att) // α_t  (R)
+			clear(sc.ctx)
+			nn.MatVecAdd(sc.ctx, sc.att, e.x, D)                                       // Σ α_ti x_i  (D)
+			sts[i].beta = nn.Sigmoid(nn.Dot(p.GateW.Data, sts[i].h) + p.GateB.Data[0]) // β_t
+		}
+	} else {
+		for i, sc := range scs {
+			for r := range sc.att {
+				sc.att[r] = 1 / float32(R) // the fixed mean is uniform attention
+			}
+			copy(sc.ctx, e.mean)
+			sts[i].beta = 1
+		}
+	}
+	for i, sc := range scs {
+		for j, v := range sc.ctx {
+			sc.z[j] = sts[i].beta * v // z_t = β_t Σ α_ti x_i  (D)
+		}
+		copy(sc.in, emb(i))
+		copy(sc.in[E:], sc.z)
+		copy(sc.in[E+D:], sts[i].h)
+		copy(sc.gates, p.DecB.Data)
+		xs[i], ys[i] = sc.in, sc.gates
+	}
+	w.gates.MulAddBatch(ys[:n], xs[:n]) // [emb(y_{t-1}); z_t; h_{t-1}]·[Wy; Wz; Wh]  (4K)
+	for i, sc := range scs {
+		nn.LSTMCell(sc.gates, sts[i].h, sts[i].c) // h_t  (K)
+		copy(sc.in, sts[i].h)
+		copy(sc.in[K:], sc.z)
+		copy(sc.pre, emb(i))
+		xs[i], ys[i] = sc.in[:K+D], sc.pre
+	}
+	w.pre.MulAddBatch(ys[:n], xs[:n]) // emb + [h_t; z_t]·[L_h; L_z]  (E)
+	for i, sc := range scs {
+		copy(sc.probs, p.OutB.Data)
+		xs[i], ys[i] = sc.pre, sc.probs
+	}
+	w.out.MulAddBatch(ys[:n], xs[:n]) // logits  (V)
+	for _, sc := range scs {
+		nn.SoftmaxInPlace(sc.probs) // p_t  (V)
+	}
+}
+
+// decoder adapts an encoded image to search.Decoder and
+// search.BatchDecoder.
 type decoder struct {
-	e  *Encoded
-	sc *scratch
+	e   *Encoded
+	sc  *scratch
+	scs *[]*scratch // StepAll's buffers, one per hypothesis
 }
 
 func (d decoder) Start() *state {
@@ -197,8 +238,22 @@ func (d decoder) Start() *state {
 
 func (d decoder) Step(st *state, prev int) (*state, []float32, []float32) {
 	next := &state{h: append([]float32(nil), st.h...), c: append([]float32(nil), st.c...)}
-	next.beta = d.e.step(next, prev, d.sc)
+	d.e.step(next, prev, d.sc)
 	return next, d.sc.probs, d.sc.att
+}
+
+func (d decoder) StepAll(sts []*state, prevs []int) ([]*state, [][]float32, [][]float32) {
+	for len(*d.scs) < len(sts) {
+		*d.scs = append(*d.scs, d.e.newScratch())
+	}
+	scs := (*d.scs)[:len(sts)]
+	next, probs, att := make([]*state, len(sts)), make([][]float32, len(sts)), make([][]float32, len(sts))
+	for i, st := range sts {
+		next[i] = &state{h: append([]float32(nil), st.h...), c: append([]float32(nil), st.c...)}
+		probs[i], att[i] = scs[i].probs, scs[i].att
+	}
+	d.e.stepBatch(next, prevs, scs)
+	return next, probs, att
 }
 
 func (d decoder) Word(id int) string       { return d.e.m.Words.Word(id) }
@@ -213,5 +268,5 @@ const MaxWords = 30
 func (e *Encoded) Decode(ctx context.Context, opts model.Options) iter.Seq2[model.Step, error] {
 	opts = opts.Normalize()
 	opts.MaxLen = min(opts.MaxLen, MaxWords)
-	return search.Decode(ctx, decoder{e: e, sc: e.newScratch()}, opts)
+	return search.Decode(ctx, decoder{e: e, sc: e.newScratch(), scs: new([]*scratch)}, opts)
 }

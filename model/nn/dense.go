@@ -104,6 +104,58 @@ func (d *Dense) MulAdd(y, x []float32) {
 	}
 }
 
+// MaxBatch is how many vectors MulAddBatch takes through the weights at
+// once.
+const MaxBatch = 6
+
+// MulAddBatch adds xs[i]·W to ys[i] for every i. With float16 panels it
+// reads the weights once for up to MaxBatch vectors at a time (the live
+// hypotheses of a beam), in 16-column strips; otherwise it is MulAdd for
+// each vector.
+func (d *Dense) MulAddBatch(ys, xs [][]float32) {
+	if d.p16 == nil || len(xs) == 1 || d.In == 0 {
+		for i := range xs {
+			d.MulAdd(ys[i], xs[i])
+		}
+		return
+	}
+	for ; len(xs) > MaxBatch; ys, xs = ys[MaxBatch:], xs[MaxBatch:] {
+		d.MulAddBatch(ys[:MaxBatch], xs[:MaxBatch])
+	}
+	n := len(xs)
+	var xp, yp [MaxBatch]*float32
+	var tails [MaxBatch][panelWidth]float32 // a last panel narrower than 64 columns
+	for i := range n {
+		_, _ = xs[i][d.In-1], ys[i][d.Out-1] // the bounds the kernels rely on
+	}
+	size := d.In * panelWidth
+	for k, c := 0, 0; c < d.Out; k, c = k+1, c+panelWidth {
+		partial := c+panelWidth > d.Out
+		for i := range n {
+			if partial {
+				tails[i] = [panelWidth]float32{}
+				copy(tails[i][:], ys[i][c:])
+			}
+		}
+		for s := 0; s < panelWidth; s += 16 {
+			for i := range n {
+				xp[i] = &xs[i][0]
+				if partial {
+					yp[i] = &tails[i][s]
+				} else {
+					yp[i] = &ys[i][c+s]
+				}
+			}
+			strip16F16(n, &xp, d.In, &d.p16[k*size+s], &yp)
+		}
+		if partial {
+			for i := range n {
+				copy(ys[i][c:d.Out], tails[i][:])
+			}
+		}
+	}
+}
+
 // Stack is one Dense over the row blocks ws, each a row-major (In_k, out)
 // matrix: the layers x_1·W_1 + x_2·W_2 + ... as [x_1; x_2; ...]·[W_1; W_2; ...].
 func Stack(out int, ws ...[]float32) *Dense {

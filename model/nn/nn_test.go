@@ -237,3 +237,72 @@ func TestVectorExpKernels(t *testing.T) {
 		t.Fatalf("softmax %.2g, tanh %.2g, score %.2g: want below 1e-6, 1e-6, 1e-5", worstSoft, worstTanh, worstDot)
 	}
 }
+
+// MulAddBatch gives each vector the product MulAdd gives it alone, for
+// batch sizes across the kernel's group of six and outputs that leave a
+// partial last panel.
+func TestDenseBatch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, in := range []int{1, 9, 256} {
+		for _, out := range []int{5, 64, 100, 1030} {
+			w := make([]float32, in*out)
+			for i := range w {
+				w[i] = checkpoint.F32FromF16(checkpoint.F16FromF32(float32(rng.NormFloat64())))
+			}
+			d := NewDense(w, in, out)
+			for n := 1; n <= 13; n += 3 {
+				xs, ys, want := make([][]float32, n), make([][]float32, n), make([][]float32, n)
+				for i := range n {
+					xs[i], ys[i] = make([]float32, in), make([]float32, out)
+					for j := range xs[i] {
+						xs[i][j] = float32(rng.NormFloat64())
+					}
+					for j := range ys[i] {
+						ys[i][j] = float32(j % 5)
+					}
+					want[i] = append([]float32(nil), ys[i]...)
+					d.MulAdd(want[i], xs[i])
+				}
+				d.MulAddBatch(ys, xs)
+				for i := range n {
+					for j := range ys[i] {
+						if math.Abs(float64(ys[i][j]-want[i][j])) > 1e-5*(1+math.Abs(float64(want[i][j]))) {
+							t.Fatalf("in %d out %d n %d: y[%d][%d] = %v, want %v", in, out, n, i, j, ys[i][j], want[i][j])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkDenseBatch: five vectors through the 256 x 8018 output layer,
+// one after another and as one batch.
+func BenchmarkDenseBatch(b *testing.B) {
+	const in, out, n = 256, 8018, 5
+	w := make([]float32, in*out)
+	for i := range w {
+		w[i] = float32(i%7) / 8
+	}
+	d := NewDense(w, in, out)
+	xs, ys := make([][]float32, n), make([][]float32, n)
+	for i := range n {
+		xs[i], ys[i] = make([]float32, in), make([]float32, out)
+		for j := range xs[i] {
+			xs[i][j] = 1
+		}
+	}
+	b.Run("one-by-one", func(b *testing.B) {
+		for b.Loop() {
+			for i := range n {
+				d.MulAdd(ys[i], xs[i])
+			}
+		}
+	})
+	b.Run("batch", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			d.MulAddBatch(ys, xs)
+		}
+	})
+}

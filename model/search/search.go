@@ -29,6 +29,16 @@ type Decoder[S any] interface {
 	Unknown(att []float32) string
 }
 
+// BatchDecoder is a Decoder that can also step several hypotheses at
+// once, sharing the passes over its weights; beam search uses it when a
+// decoder has it.
+type BatchDecoder[S any] interface {
+	Decoder[S]
+	// StepAll is Step for every sts[i] fed prev[i]. The slices of probs
+	// and att may be scratch space that the next call overwrites.
+	StepAll(sts []S, prev []int) (next []S, probs, att [][]float32)
+}
+
 // mask removes what may never be written: padding, the start token, and
 // the end of sentence before the first word (an empty output).
 func mask(p []float32, t int) {
@@ -94,6 +104,24 @@ type hyp[S any] struct {
 // short outputs.
 func lengthPenalty(n int, alpha float64) float64 { return math.Pow((5+float64(n))/6, alpha) }
 
+// stepAll steps every hypothesis, in one batch where d can.
+func stepAll[S any](d Decoder[S], beams []*hyp[S]) (next []S, probs, att [][]float32) {
+	sts, prev := make([]S, len(beams)), make([]int, len(beams))
+	for i, b := range beams {
+		sts[i], prev[i] = b.st, b.last
+	}
+	if bd, ok := d.(BatchDecoder[S]); ok {
+		return bd.StepAll(sts, prev)
+	}
+	next, probs, att = make([]S, len(beams)), make([][]float32, len(beams)), make([][]float32, len(beams))
+	for i := range beams {
+		n, p, a := d.Step(sts[i], prev[i])
+		// Step's probs and att may be scratch space: keep copies.
+		next[i], probs[i], att[i] = n, append([]float32(nil), p...), append([]float32(nil), a...)
+	}
+	return next, probs, att
+}
+
 func beam[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.Seq2[model.Step, error] {
 	return func(yield func(model.Step, error) bool) {
 		beams := []*hyp[S]{{st: d.Start(), last: vocab.BOS}}
@@ -112,8 +140,9 @@ func beam[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.Seq
 				return
 			}
 			var cands []cand
-			for _, b := range beams {
-				next, probs, att := d.Step(b.st, b.last)
+			nexts, probss, atts := stepAll(d, beams)
+			for bi, b := range beams {
+				next, probs, att := nexts[bi], probss[bi], atts[bi]
 				mask(probs, t)
 				for _, id := range nn.TopK(probs, opts.Beam) {
 					c := cand{from: b, id: id, logp: b.logp + math.Log(float64(probs[id])+1e-30), st: next, final: id == vocab.EOS}

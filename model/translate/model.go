@@ -221,51 +221,90 @@ func (e *Encoded) newScratch() *scratch {
 // step advances st by feeding prev; it leaves the output distribution in
 // sc.logits (as probabilities) and the attention weights in sc.att.
 func (e *Encoded) step(st *state, prev int, sc *scratch) {
+	e.stepGroup([]*state{st}, []int{prev}, []*scratch{sc})
+}
+
+// maxGroup bounds the hypotheses stepGroup takes at once (a beam's width).
+const maxGroup = model.MaxBeam
+
+// stepBatch is step for every sts[i], fed prevs[i], with scs[i] as its
+// buffers; the hypotheses share each pass over the weights.
+func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch) {
+	for len(sts) > 0 {
+		n := min(len(sts), maxGroup)
+		e.stepGroup(sts[:n], prevs[:n], scs[:n])
+		sts, prevs, scs = sts[n:], prevs[n:], scs[n:]
+	}
+}
+
+// stepGroup is stepBatch for at most maxGroup hypotheses.
+func (e *Encoded) stepGroup(sts []*state, prevs []int, scs []*scratch) {
 	c, p, w := e.m.Cfg, e.m.P, e.w
 	S, E, D, A, K := len(e.ids), c.Emb, c.D(), c.Att, c.DecHidden
+	n := len(sts)
+	var xs, ys [maxGroup][]float32 // the inputs and outputs of one batched product
+	emb := func(i int) []float32 { return p.TgtEmb.Data[prevs[i]*E : (prevs[i]+1)*E] }
 	if c.Attention {
-		clear(sc.wh)
-		w.att.MulAdd(sc.wh, st.h) // W h_{t-1}  (A)
-		for i := 0; i < S; i++ {
-			sc.att[i] = nn.TanhAddDot(sc.wh, e.ux[i*A:(i+1)*A], p.AttV.Data) // e_ti = v·tanh(W h + U x_i + b)
+		for i, sc := range scs {
+			clear(sc.wh)
+			xs[i], ys[i] = sts[i].h, sc.wh
 		}
-		nn.SoftmaxInPlace(sc.att) // a_t = softmax(e_t)  (S)
-		clear(sc.ctx)
-		for i := 0; i < S; i++ {
-			a := sc.att[i]
-			for j, v := range e.x[i*D : (i+1)*D] {
-				sc.ctx[j] += a * v // c_t = Σ a_ti x_i  (D)
+		w.att.MulAddBatch(ys[:n], xs[:n]) // W h_{t-1}  (A)
+		for _, sc := range scs {
+			for i := 0; i < S; i++ {
+				sc.att[i] = nn.TanhAddDot(sc.wh, e.ux[i*A:(i+1)*A], p.AttV.Data) // e_ti = v·tanh(W h + U x_i + b)
+			}
+			nn.SoftmaxInPlace(sc.att) // a_t = softmax(e_t)  (S)
+			clear(sc.ctx)
+			for i := 0; i < S; i++ {
+				a := sc.att[i]
+				for j, v := range e.x[i*D : (i+1)*D] {
+					sc.ctx[j] += a * v // c_t = Σ a_ti x_i  (D)
+				}
 			}
 		}
 	} else {
-		for i := range sc.att {
-			sc.att[i] = 1 / float32(S) // the fixed mean is uniform attention
+		for _, sc := range scs {
+			for i := range sc.att {
+				sc.att[i] = 1 / float32(S) // the fixed mean is uniform attention
+			}
+			copy(sc.ctx, e.mean)
 		}
-		copy(sc.ctx, e.mean)
 	}
-	emb := p.TgtEmb.Data[prev*E : (prev+1)*E]
-	copy(sc.in, emb)
-	copy(sc.in[E:], sc.ctx)
-	copy(sc.in[E+D:], st.h)
-	copy(sc.gates, p.DecB.Data)
-	w.gates.MulAdd(sc.gates, sc.in)   // [emb(y_{t-1}); c_t; h_{t-1}]·[Wy; Wc; Wh]  (4K)
-	nn.LSTMCell(sc.gates, st.h, st.c) // h_t  (K)
-
-	copy(sc.in, st.h)
-	copy(sc.in[K:], sc.ctx)
-	copy(sc.in[K+D:], emb)
-	copy(sc.pre, p.PreB.Data)
-	w.pre.MulAdd(sc.pre, sc.in) // [h_t; c_t; emb]·[Wph; Wpc; Wpy]  (O)
-	nn.TanhInPlace(sc.pre)
-	copy(sc.logits, p.OutB.Data)
-	w.out.MulAdd(sc.logits, sc.pre) // logits  (Vt)
-	nn.SoftmaxInPlace(sc.logits)    // p_t     (Vt)
+	for i, sc := range scs {
+		copy(sc.in, emb(i))
+		copy(sc.in[E:], sc.ctx)
+		copy(sc.in[E+D:], sts[i].h)
+		copy(sc.gates, p.DecB.Data)
+		xs[i], ys[i] = sc.in, sc.gates
+	}
+	w.gates.MulAddBatch(ys[:n], xs[:n]) // [emb(y_{t-1}); c_t; h_{t-1}]·[Wy; Wc; Wh]  (4K)
+	for i, sc := range scs {
+		nn.LSTMCell(sc.gates, sts[i].h, sts[i].c) // h_t  (K)
+		copy(sc.in, sts[i].h)
+		copy(sc.in[K:], sc.ctx)
+		copy(sc.in[K+D:], emb(i))
+		copy(sc.pre, p.PreB.Data)
+		xs[i], ys[i] = sc.in, sc.pre
+	}
+	w.pre.MulAddBatch(ys[:n], xs[:n]) // [h_t; c_t; emb]·[Wph; Wpc; Wpy]  (O)
+	for i, sc := range scs {
+		nn.TanhInPlace(sc.pre)
+		copy(sc.logits, p.OutB.Data)
+		xs[i], ys[i] = sc.pre, sc.logits
+	}
+	w.out.MulAddBatch(ys[:n], xs[:n]) // logits  (Vt)
+	for _, sc := range scs {
+		nn.SoftmaxInPlace(sc.logits) // p_t  (Vt)
+	}
 }
 
-// decoder adapts an encoded sentence to search.Decoder.
+// decoder adapts an encoded sentence to search.Decoder and
+// search.BatchDecoder.
 type decoder struct {
-	e  *Encoded
-	sc *scratch
+	e   *Encoded
+	sc  *scratch
+	scs *[]*scratch // StepAll's buffers, one per hypothesis
 }
 
 func (d decoder) Start() *state {
@@ -276,6 +315,20 @@ func (d decoder) Step(st *state, prev int) (*state, []float32, []float32) {
 	next := &state{h: append([]float32(nil), st.h...), c: append([]float32(nil), st.c...)}
 	d.e.step(next, prev, d.sc)
 	return next, d.sc.logits, d.sc.att
+}
+
+func (d decoder) StepAll(sts []*state, prevs []int) ([]*state, [][]float32, [][]float32) {
+	for len(*d.scs) < len(sts) {
+		*d.scs = append(*d.scs, d.e.newScratch())
+	}
+	scs := (*d.scs)[:len(sts)]
+	next, probs, att := make([]*state, len(sts)), make([][]float32, len(sts)), make([][]float32, len(sts))
+	for i, st := range sts {
+		next[i] = &state{h: append([]float32(nil), st.h...), c: append([]float32(nil), st.c...)}
+		probs[i], att[i] = scs[i].logits, scs[i].att
+	}
+	d.e.stepBatch(next, prevs, scs)
+	return next, probs, att
 }
 
 func (d decoder) Word(id int) string { return d.e.m.Tgt.Word(id) }
@@ -294,7 +347,7 @@ func (d decoder) Unknown(att []float32) string {
 
 // Decode yields the translation one word at a time (see search.Decode).
 func (e *Encoded) Decode(ctx context.Context, opts model.Options) iter.Seq2[model.Step, error] {
-	return search.Decode(ctx, decoder{e: e, sc: e.newScratch()}, opts)
+	return search.Decode(ctx, decoder{e: e, sc: e.newScratch(), scs: new([]*scratch)}, opts)
 }
 
 // Translate decodes text to a string, for evaluation.

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"attention/model"
 	"attention/model/checkpoint"
+	"attention/model/search"
 )
 
 func collect(t *testing.T, e *Encoded, opts model.Options) []model.Step {
@@ -109,5 +111,41 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	}
 	if _, err := Load("bad", []byte("not a model")); err == nil {
 		t.Fatal("want an error for a non-model file")
+	}
+}
+
+// stepOnly hides StepAll, so beam search steps the hypotheses one by one.
+type stepOnly struct{ search.Decoder[*state] }
+
+// Beam search over the batched step (one pass over the weights for all
+// hypotheses) writes what it writes stepping them one by one. The model
+// has float16 weights, so the batched kernels run.
+func TestBeamBatchedMatchesOneByOne(t *testing.T) {
+	m := benchModel()
+	e := m.Encode(strings.Fields("a man in a blue shirt is riding a bike down the street"))
+	for _, beam := range []int{2, 5, 10} {
+		opts := model.Options{Beam: beam, MaxLen: 12, TopK: 3}
+		batched := collect(t, e, opts)
+		var single []model.Step
+		for s, err := range search.Decode(context.Background(), stepOnly{decoder{e: e, sc: e.newScratch()}}, opts) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			single = append(single, s)
+		}
+		if len(batched) != len(single) || len(single) == 0 {
+			t.Fatalf("beam %d: %d steps batched, %d one by one", beam, len(batched), len(single))
+		}
+		for i, b := range batched {
+			s := single[i]
+			if b.Token != s.Token || math.Abs(float64(b.Prob-s.Prob)) > 1e-6 {
+				t.Fatalf("beam %d step %d: batched %q %v, one by one %q %v", beam, i, b.Token, b.Prob, s.Token, s.Prob)
+			}
+			for j := range b.Attention {
+				if math.Abs(float64(b.Attention[j]-s.Attention[j])) > 1e-6 {
+					t.Fatalf("beam %d step %d: attention %v, one by one %v", beam, i, b.Attention, s.Attention)
+				}
+			}
+		}
 	}
 }
