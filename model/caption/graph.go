@@ -79,7 +79,7 @@ func buildGraph(c Config, p *Params, reg Reg, B, T int) (*graph, error) {
 		cell := g.Tanh(g.Bias(g.Mul(mean, node[p.InitCW]), node[p.InitCB]))      // c_0  (B, K)
 		ux3 := g.Reshape(g.Bias(g.Mul(x2, node[p.AttU]), node[p.AttB]), B, R, A) // U x_i + b_a  (B, R, A)
 		emb := g.Had(g.Must(G.ByIndices(node[p.Emb], tgtIn, 0)), dropEmb)        // emb(y_{t-1})  (T*B, E)
-		yw := g.Bias(g.Mul(emb, node[p.DecWy]), node[p.DecB])                    // (T*B, 4K)
+		yw := g.StepProj(emb, node[p.DecWy], node[p.DecB], T, B)                 // T x (B, 4K)
 		hs, zs := make([]*G.Node, T), make([]*G.Node, T)
 		var attSum *G.Node // Σ_t α_ti over real steps  (B, R)
 		for t := 0; t < T; t++ {
@@ -95,7 +95,7 @@ func buildGraph(c Config, p *Params, reg Reg, B, T int) (*graph, error) {
 					attSum = g.Add(attSum, am)
 				}
 			}
-			gates := g.Add(g.Add(g.Rows(yw, t, B), g.Mul(z, node[p.DecWz])), g.Mul(h, node[p.DecWh])) // (B, 4K)
+			gates := g.Add(g.Add(yw[t], g.Mul(z, node[p.DecWz])), g.Mul(h, node[p.DecWh])) // (B, 4K)
 			h, cell = g.LSTM(gates, cell, K)
 			hs[t], zs[t] = h, z
 		}

@@ -61,14 +61,14 @@ func buildGraph(c Config, p *Params, B, S, T int) (*graph, error) {
 		maskBias, meanW, bwdMask, lossW := g.Input("mask_bias", gr.maskBias), g.Input("mean_w", gr.meanW), g.Input("bwd_mask", gr.bwdMask), g.Input("loss_w", gr.lossW)
 		dropSrc, dropTgt, dropPre := g.Input("drop_src", gr.dropSrc), g.Input("drop_tgt", gr.dropTgt), g.Input("drop_pre", gr.dropPre)
 
-		// Encoder. Input projections for all steps in one matmul each.
+		// Encoder. Input projections for several steps in one matmul each.
 		embS := g.Had(g.Must(G.ByIndices(node[p.SrcEmb], srcIdx, 0)), dropSrc) // (S*B, E)
-		xwF := g.Bias(g.Mul(embS, node[p.FwdWx]), node[p.FwdB])                // (S*B, 4H)
-		xwB := g.Bias(g.Mul(embS, node[p.BwdWx]), node[p.BwdB])                // (S*B, 4H)
+		xwF := g.StepProj(embS, node[p.FwdWx], node[p.FwdB], S, B)             // x_t·Wx + b  S x (B, 4H)
+		xwB := g.StepProj(embS, node[p.BwdWx], node[p.BwdB], S, B)
 		hf := make([]*G.Node, S)
 		var h, cell *G.Node
 		for t := 0; t < S; t++ {
-			gates := g.Rows(xwF, t, B) // x_t·Wx + b  (B, 4H)
+			gates := xwF[t]
 			if h != nil {
 				gates = g.Add(gates, g.Mul(h, node[p.FwdWh])) // + h_{t-1}·Wh
 			}
@@ -84,7 +84,7 @@ func buildGraph(c Config, p *Params, B, S, T int) (*graph, error) {
 		hb := make([]*G.Node, S)
 		h, cell = nil, nil
 		for t := S - 1; t >= 0; t-- {
-			gates := g.Rows(xwB, t, B)
+			gates := xwB[t]
 			if h != nil {
 				gates = g.Add(gates, g.Mul(h, node[p.BwdWh]))
 			}
@@ -109,7 +109,7 @@ func buildGraph(c Config, p *Params, B, S, T int) (*graph, error) {
 		h = g.Tanh(g.Bias(g.Mul(mean, node[p.InitW]), node[p.InitB]))            // h_0  (B, K)
 		ux3 := g.Reshape(g.Bias(g.Mul(x2, node[p.AttU]), node[p.AttB]), B, S, A) // U x_i + b_a  (B, S, A)
 		embT := g.Had(g.Must(G.ByIndices(node[p.TgtEmb], tgtInIdx, 0)), dropTgt) // emb(y_{t-1})  (T*B, E)
-		yw := g.Bias(g.Mul(embT, node[p.DecWy]), node[p.DecB])                   // (T*B, 4K)
+		yw := g.StepProj(embT, node[p.DecWy], node[p.DecB], T, B)                // T x (B, 4K)
 		cell = nil
 		hs, cs := make([]*G.Node, T), make([]*G.Node, T)
 		for t := 0; t < T; t++ {
@@ -118,7 +118,7 @@ func buildGraph(c Config, p *Params, B, S, T int) (*graph, error) {
 				a := g.Additive(h, node[p.AttW], ux3, node[p.AttV], maskBias) // a_t  (B, S)
 				ctx = g.Weighted(a, x3)                                       // c_t  (B, D)
 			}
-			gates := g.Add(g.Add(g.Rows(yw, t, B), g.Mul(ctx, node[p.DecWc])), g.Mul(h, node[p.DecWh])) // (B, 4K)
+			gates := g.Add(g.Add(yw[t], g.Mul(ctx, node[p.DecWc])), g.Mul(h, node[p.DecWh])) // (B, 4K)
 			h, cell = g.LSTM(gates, cell, K)
 			hs[t], cs[t] = h, ctx
 		}
