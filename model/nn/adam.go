@@ -26,9 +26,7 @@ func NewAdam(ps []*Param) *Adam {
 // no part. It returns the gradient norm before clipping.
 func (a *Adam) Step(ps []*Param, grads [][]float32, lr, clip float64) (norm float64) {
 	for _, g := range grads {
-		for _, x := range g {
-			norm += float64(x) * float64(x)
-		}
+		norm += sumSquares(g)
 	}
 	norm = math.Sqrt(norm)
 	scale := float32(1)
@@ -45,15 +43,33 @@ func (a *Adam) Step(ps []*Param, grads [][]float32, lr, clip float64) (norm floa
 		if g == nil {
 			continue
 		}
-		m, v, w := a.M[i], a.V[i], q.Data
-		for j, x := range g {
-			x *= scale
+		m, v, w := a.M[i][:len(g)], a.V[i][:len(g)], q.Data[:len(g)]
+		n := 0 // g[:n] goes through the vector kernel
+		if useAVX2 {
+			n = len(g) &^ 7
+			adamAVX2(g[:n], m[:n], v[:n], w[:n], scale, stepSize)
+		}
+		for j := n; j < len(g); j++ {
+			x := g[j] * scale
 			m[j] = b1*m[j] + (1-b1)*x
 			v[j] = b2*v[j] + (1-b2)*x*x
 			w[j] -= stepSize * m[j] / (float32(math.Sqrt(float64(v[j]))) + eps)
 		}
 	}
 	return norm
+}
+
+func sumSquares(x []float32) float64 {
+	n := 0
+	var s float64
+	if useAVX2 {
+		n = len(x) &^ 7
+		s = sumSquaresAVX2(x[:n])
+	}
+	for _, v := range x[n:] {
+		s += float64(v) * float64(v)
+	}
+	return s
 }
 
 // FillDropout writes an inverted-dropout mask: 0 with probability rate,

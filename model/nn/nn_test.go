@@ -306,3 +306,46 @@ func BenchmarkDenseBatch(b *testing.B) {
 		}
 	})
 }
+
+// Adam's vector kernel (and the gradient norm's) give what the scalar
+// loop gives, over several steps with clipping, on lengths with tails.
+func TestAdamVector(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("no AVX2+FMA on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	var ps, qs []*Param
+	var grads [][]float32
+	for i, n := range []int{3, 8, 37, 1000} {
+		p, q := NewParam(fmt.Sprint("p", i), n), NewParam(fmt.Sprint("q", i), n)
+		g := make([]float32, n)
+		for j := range n {
+			p.Data[j] = float32(rng.NormFloat64())
+			q.Data[j] = p.Data[j]
+		}
+		ps, qs, grads = append(ps, p), append(qs, q), append(grads, g)
+	}
+	vec, ref := NewAdam(ps), NewAdam(qs)
+	for step := range 5 {
+		for _, g := range grads {
+			for j := range g {
+				g[j] = float32(rng.NormFloat64() * 3)
+			}
+		}
+		useAVX2 = true
+		nv := vec.Step(ps, grads, 1e-2, 5)
+		useAVX2 = false
+		nr := ref.Step(qs, grads, 1e-2, 5)
+		useAVX2 = true
+		if math.Abs(nv-nr) > 1e-9*nr {
+			t.Fatalf("step %d: norm %v, scalar %v", step, nv, nr)
+		}
+		for i := range ps {
+			for j := range ps[i].Data {
+				if d := math.Abs(float64(ps[i].Data[j] - qs[i].Data[j])); d > 1e-6 {
+					t.Fatalf("step %d: %s[%d] = %v, scalar %v", step, ps[i].Name, j, ps[i].Data[j], qs[i].Data[j])
+				}
+			}
+		}
+	}
+}

@@ -1127,3 +1127,116 @@ s16x6sum:
 	VMOVUPS Y11, 32(DX)
 	VZEROUPPER
 	RET
+
+// Adam's constants, each repeated in 8 lanes.
+DATA vadam<>+0(SB)/4, $0x3f666666
+DATA vadam<>+4(SB)/4, $0x3f666666
+DATA vadam<>+8(SB)/4, $0x3f666666
+DATA vadam<>+12(SB)/4, $0x3f666666
+DATA vadam<>+16(SB)/4, $0x3f666666
+DATA vadam<>+20(SB)/4, $0x3f666666
+DATA vadam<>+24(SB)/4, $0x3f666666
+DATA vadam<>+28(SB)/4, $0x3f666666
+DATA vadam<>+32(SB)/4, $0x3dcccccd
+DATA vadam<>+36(SB)/4, $0x3dcccccd
+DATA vadam<>+40(SB)/4, $0x3dcccccd
+DATA vadam<>+44(SB)/4, $0x3dcccccd
+DATA vadam<>+48(SB)/4, $0x3dcccccd
+DATA vadam<>+52(SB)/4, $0x3dcccccd
+DATA vadam<>+56(SB)/4, $0x3dcccccd
+DATA vadam<>+60(SB)/4, $0x3dcccccd
+DATA vadam<>+64(SB)/4, $0x3f7fbe77
+DATA vadam<>+68(SB)/4, $0x3f7fbe77
+DATA vadam<>+72(SB)/4, $0x3f7fbe77
+DATA vadam<>+76(SB)/4, $0x3f7fbe77
+DATA vadam<>+80(SB)/4, $0x3f7fbe77
+DATA vadam<>+84(SB)/4, $0x3f7fbe77
+DATA vadam<>+88(SB)/4, $0x3f7fbe77
+DATA vadam<>+92(SB)/4, $0x3f7fbe77
+DATA vadam<>+96(SB)/4, $0x3a83126f
+DATA vadam<>+100(SB)/4, $0x3a83126f
+DATA vadam<>+104(SB)/4, $0x3a83126f
+DATA vadam<>+108(SB)/4, $0x3a83126f
+DATA vadam<>+112(SB)/4, $0x3a83126f
+DATA vadam<>+116(SB)/4, $0x3a83126f
+DATA vadam<>+120(SB)/4, $0x3a83126f
+DATA vadam<>+124(SB)/4, $0x3a83126f
+DATA vadam<>+128(SB)/4, $0x322bcc77
+DATA vadam<>+132(SB)/4, $0x322bcc77
+DATA vadam<>+136(SB)/4, $0x322bcc77
+DATA vadam<>+140(SB)/4, $0x322bcc77
+DATA vadam<>+144(SB)/4, $0x322bcc77
+DATA vadam<>+148(SB)/4, $0x322bcc77
+DATA vadam<>+152(SB)/4, $0x322bcc77
+DATA vadam<>+156(SB)/4, $0x322bcc77
+GLOBL vadam<>(SB), RODATA|NOPTR, $160
+
+// func adamAVX2(g, m, v, w []float32, scale, step float32)
+// For i < len(g)&^7, with x = g[i]·scale: m = 0.9m + 0.1x,
+// v = 0.999v + 0.001x², w -= step·m/(sqrt(v) + 1e-8).
+TEXT ·adamAVX2(SB), NOSPLIT, $0-104
+	MOVQ         g_base+0(FP), SI
+	MOVQ         g_len+8(FP), CX
+	MOVQ         m_base+24(FP), DI
+	MOVQ         v_base+48(FP), DX
+	MOVQ         w_base+72(FP), R8
+	VBROADCASTSS scale+96(FP), Y14
+	VBROADCASTSS step+100(FP), Y15
+	SHRQ         $3, CX
+	JZ           adamdone
+
+adamloop:
+	VMULPS      (SI), Y14, Y0
+	VMOVUPS     (DI), Y1
+	VMULPS      vadam<>+0(SB), Y1, Y1
+	VFMADD231PS vadam<>+32(SB), Y0, Y1
+	VMOVUPS     Y1, (DI)
+	VMULPS      Y0, Y0, Y2
+	VMOVUPS     (DX), Y3
+	VMULPS      vadam<>+64(SB), Y3, Y3
+	VFMADD231PS vadam<>+96(SB), Y2, Y3
+	VMOVUPS     Y3, (DX)
+	VSQRTPS     Y3, Y3
+	VADDPS      vadam<>+128(SB), Y3, Y3
+	VDIVPS      Y3, Y1, Y1
+	VMOVUPS     (R8), Y4
+	VFNMADD231PS Y15, Y1, Y4
+	VMOVUPS     Y4, (R8)
+	ADDQ        $32, SI
+	ADDQ        $32, DI
+	ADDQ        $32, DX
+	ADDQ        $32, R8
+	DECQ        CX
+	JNZ         adamloop
+
+adamdone:
+	VZEROUPPER
+	RET
+
+// func sumSquaresAVX2(x []float32) float64
+// Σ x[i]² over i < len(x)&^7, accumulated in float64.
+TEXT ·sumSquaresAVX2(SB), NOSPLIT, $0-32
+	MOVQ   x_base+0(FP), SI
+	MOVQ   x_len+8(FP), CX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	SHRQ   $3, CX
+	JZ     sumsqdone
+
+sumsqloop:
+	VCVTPS2PD   (SI), Y2
+	VCVTPS2PD   16(SI), Y3
+	VFMADD231PD Y2, Y2, Y0
+	VFMADD231PD Y3, Y3, Y1
+	ADDQ        $32, SI
+	DECQ        CX
+	JNZ         sumsqloop
+
+sumsqdone:
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD       X1, X0, X0
+	VHADDPD      X0, X0, X0
+	VZEROUPPER
+	MOVSD        X0, ret+24(FP)
+	RET
