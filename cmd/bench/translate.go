@@ -293,7 +293,7 @@ func translationRows(ctx context.Context, o options, work string) ([]row, error)
 	}
 
 	// The floors: one pass over the weights at the measured bandwidths. A
-	// batched beam step reads them once too; ours reads them per hypothesis.
+	// batched beam step (ours and the peer's) reads them once too.
 	nb := stepBytes(m, len(words))
 	bw := bandwidth{dram: copyBandwidth(256 << 20), cached: copyBandwidth(int(nb))}
 	fmt.Fprintf(o.log, "  a step reads %.1f MB; copy bandwidth %.1f GB/s at 256 MB, %.1f GB/s at %.1f MB (read+write)\n",
