@@ -22,11 +22,6 @@ func dotAVX2(a, b []float32) float32
 //go:noescape
 func axpy8AVX2(x, w *float32, stride int, y []float32)
 
-// axpy8F16 is axpy8AVX2 with w in IEEE half precision.
-//
-//go:noescape
-func axpy8F16(x *float32, w *uint16, stride int, y []float32)
-
 func hasF16C() bool
 
 // panelF16 adds x·P to y[:64] for one 64-column panel P (len(x) rows of

@@ -10,10 +10,6 @@ func dotAVX2(a, b []float32) float32 { return dotGo(a, b) }
 
 func axpy8AVX2(x, w *float32, stride int, y []float32) { panic("nn: no AVX2 on this architecture") }
 
-func axpy8F16(x *float32, w *uint16, stride int, y []float32) {
-	panic("nn: no F16C on this architecture")
-}
-
 func expSumAVX2(x []float32, m float32) float32 { panic("nn: no AVX2 on this architecture") }
 
 func maxAVX2(x []float32) float32 { panic("nn: no AVX2 on this architecture") }
