@@ -34,8 +34,9 @@ type Decoder[S any] interface {
 // decoder has it.
 type BatchDecoder[S any] interface {
 	Decoder[S]
-	// StepAll is Step for every sts[i] fed prev[i]. The slices of probs
-	// and att may be scratch space that the next call overwrites.
+	// StepAll is Step for every sts[i] fed prev[i], for at most
+	// model.MaxBeam states. The slices of probs and att may be scratch
+	// space that the next call overwrites.
 	StepAll(sts []S, prev []int) (next []S, probs, att [][]float32)
 }
 

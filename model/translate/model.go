@@ -221,28 +221,17 @@ func (e *Encoded) newScratch() *scratch {
 // step advances st by feeding prev; it leaves the output distribution in
 // sc.logits (as probabilities) and the attention weights in sc.att.
 func (e *Encoded) step(st *state, prev int, sc *scratch) {
-	e.stepGroup([]*state{st}, []int{prev}, []*scratch{sc})
+	e.stepBatch([]*state{st}, []int{prev}, []*scratch{sc})
 }
-
-// maxGroup bounds the hypotheses stepGroup takes at once (a beam's width).
-const maxGroup = model.MaxBeam
 
 // stepBatch is step for every sts[i], fed prevs[i], with scs[i] as its
-// buffers; the hypotheses share each pass over the weights.
+// buffers, for at most model.MaxBeam hypotheses (a beam); they share each
+// pass over the weights.
 func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch) {
-	for len(sts) > 0 {
-		n := min(len(sts), maxGroup)
-		e.stepGroup(sts[:n], prevs[:n], scs[:n])
-		sts, prevs, scs = sts[n:], prevs[n:], scs[n:]
-	}
-}
-
-// stepGroup is stepBatch for at most maxGroup hypotheses.
-func (e *Encoded) stepGroup(sts []*state, prevs []int, scs []*scratch) {
 	c, p, w := e.m.Cfg, e.m.P, e.w
 	S, E, D, A, K := len(e.ids), c.Emb, c.D(), c.Att, c.DecHidden
 	n := len(sts)
-	var xs, ys [maxGroup][]float32 // the inputs and outputs of one batched product
+	var xs, ys [model.MaxBeam][]float32 // the inputs and outputs of one batched product
 	emb := func(i int) []float32 { return p.TgtEmb.Data[prevs[i]*E : (prevs[i]+1)*E] }
 	if c.Attention {
 		for i, sc := range scs {
