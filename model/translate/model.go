@@ -7,6 +7,7 @@ import (
 	"iter"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 
 	"attention/model"
@@ -136,7 +137,29 @@ func (m *Model) Prepare(text string) (model.Prepared, error) {
 	if len(words) > MaxSourceWords {
 		return nil, ErrTooLong
 	}
-	return m.Encode(words), nil
+	return m.Encode(AsSentence(words)), nil
+}
+
+// AsSentence writes typed words the way the training corpora write a
+// sentence: both Multi30k and Tatoeba start every sentence with a capital
+// and end it with punctuation, and the models read "the red car is fast"
+// far worse than "The red car is fast." (en-fr: "La la rouge rouge est
+// rapide rapide ." against "La voiture rouge est rapide ."). A lower-case
+// first letter is capitalised and a full stop added after a last word
+// that is a word; the page shows the tokens the model read, these
+// included. It returns a new slice.
+func AsSentence(words []string) []string {
+	out := append([]string(nil), words...)
+	if len(out) == 0 {
+		return out
+	}
+	if r, n := utf8.DecodeRuneInString(out[0]); unicode.IsLower(r) {
+		out[0] = string(unicode.ToUpper(r)) + out[0][n:]
+	}
+	if r, _ := utf8.DecodeLastRuneInString(out[len(out)-1]); unicode.IsLetter(r) || unicode.IsDigit(r) {
+		out = append(out, ".")
+	}
+	return out
 }
 
 // Encoded is a source sentence run through the encoder.

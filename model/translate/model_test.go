@@ -149,3 +149,24 @@ func TestBeamBatchedMatchesOneByOne(t *testing.T) {
 		}
 	}
 }
+
+func TestAsSentence(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"the red car is fast", "The red car is fast ."},
+		{"The red car is fast .", "The red car is fast ."},
+		{"where is it ?", "Where is it ?"},
+		{"élan vital", "Élan vital ."},
+		{"3 cats", "3 cats ."},
+		{"a \" quote \"", "A \" quote \""},
+		{"Tom", "Tom ."},
+	} {
+		in := strings.Fields(c.in)
+		got := strings.Join(AsSentence(in), " ")
+		if got != c.want {
+			t.Errorf("AsSentence(%q) = %q, want %q", c.in, got, c.want)
+		}
+		if strings.Join(in, " ") != c.in {
+			t.Errorf("AsSentence changed its input %q", c.in)
+		}
+	}
+}
