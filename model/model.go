@@ -41,6 +41,7 @@ type Step struct {
 	Token     string    `json:"token"`
 	Prob      float32   `json:"prob"`
 	Unknown   bool      `json:"unknown,omitempty"` // the model wrote its unknown-word token
+	Copied    bool      `json:"copied,omitempty"`  // Token is the source word copied through the attention (for <unk> or a number)
 	TopK      []Alt     `json:"top_k"`
 	Attention []float32 `json:"attention"` // one weight per source position, summing to 1
 }

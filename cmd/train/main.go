@@ -1,4 +1,4 @@
-// Command train trains a translation model on the shared corpora and writes
+// Command train trains a translation or caption model on the shared corpora and writes
 // the best checkpoint (by dev BLEU) where the server embeds it.
 //
 //	go run -tags openblas ./cmd/train -model en-de
@@ -23,6 +23,9 @@ import (
 	"attention/model/vocab"
 )
 
+// Pair is a training pair as a map key.
+type Pair struct{ Src, Tgt string }
+
 func main() {
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "train:", err)
@@ -32,37 +35,41 @@ func main() {
 
 func run() error {
 	var (
-		name      = flag.String("model", "en-de", "which model: en-de (Multi30k), en-fr (Tatoeba) or caption (Flickr8k)")
-		data      = flag.String("data", "../shared/data", "the shared data directory")
-		noAtt     = flag.Bool("no-attention", false, "train the baseline without attention (fixed context vector)")
-		out       = flag.String("out", "", "where to write the best model (default model/trained/NAME.ckpt)")
-		runDir    = flag.String("run", "", "directory for resumable state (default runs/NAME)")
-		resume    = flag.Bool("resume", false, "continue from the run directory's state")
-		initFrom  = flag.String("init", "", "start from this model file's weights (e.g. the shipped model) with a fresh optimiser")
-		epochs    = flag.Int("epochs", 12, "most epochs")
-		patience  = flag.Int("patience", 2, "stop after this many epochs without a better dev BLEU")
-		minEpochs = flag.Int("min-epochs", 4, "no learning-rate halving or early stop before this many epochs")
-		resetLR   = flag.Bool("reset-lr", false, "with -resume: train at -lr instead of the saved learning rate")
-		budget    = flag.Duration("budget", 0, "stop after this much training time (0: no limit)")
-		batch     = flag.Int("batch", 64, "batch size")
-		lr        = flag.Float64("lr", 1e-3, "Adam learning rate (halved after an epoch without improvement)")
-		dropout   = flag.Float64("dropout", 0.3, "dropout on embeddings and the pre-output layer")
-		minCount  = flag.Int("min-count", 2, "keep words seen at least this often")
-		maxLen    = flag.Int("max-len", 50, "skip training pairs longer than this many words")
-		seed      = flag.Uint64("seed", 1, "random seed")
-		saveEvery = flag.Duration("save-every", 5*time.Minute, "resumable checkpoint period")
-		decHidden = flag.Int("dec-hidden", 256, "decoder LSTM size")
-		cpuProf   = flag.String("cpuprofile", "", "write a CPU profile here")
-		graphs    = flag.Int("graphs", 4, "unrolled graphs (batch shapes) kept in memory, per worker")
-		workers   = flag.Int("workers", 1, "translation: data-parallel workers (local SGD; one core each)")
-		syncEvery = flag.Int("sync-every", nn.ShapeRun, "translation, with -workers: batches each worker takes between averages")
-		memLimit  = flag.Int("mem-gb", 5, "soft memory limit in GiB")
-		heapProf  = flag.String("memprofile", "", "write a heap profile here at the end")
-		restart   = flag.Duration("restart-after", 0, "save and exit with status 3 after this long, to be resumed in a fresh process (see scripts/train.sh)")
-		features  = flag.String("features", filepath.Join("runs", "features", "flickr8k.ckpt"), "caption: the region-feature cache from cmd/features")
-		capHidden = flag.Int("cap-hidden", 512, "caption: decoder LSTM size")
-		lambda    = flag.Float64("lambda", 1, "caption: weight of the doubly stochastic attention regulariser")
-		tauWord   = flag.Bool("tau-per-word", true, "caption: regulariser target (caption length)/regions instead of the paper's 1")
+		name       = flag.String("model", "en-de", "which model: en-de, en-fr (see -domains) or caption (Flickr8k)")
+		data       = flag.String("data", "../shared/data", "the shared data directory")
+		noAtt      = flag.Bool("no-attention", false, "train the baseline without attention (fixed context vector)")
+		out        = flag.String("out", "", "where to write the best model (default model/trained/NAME.ckpt)")
+		runDir     = flag.String("run", "", "directory for resumable state (default runs/NAME)")
+		resume     = flag.Bool("resume", false, "continue from the run directory's state")
+		initFrom   = flag.String("init", "", "start from this model file's weights (e.g. the shipped model) with a fresh optimiser")
+		epochs     = flag.Int("epochs", 12, "most epochs")
+		patience   = flag.Int("patience", 2, "stop after this many epochs without a better dev BLEU")
+		minEpochs  = flag.Int("min-epochs", 4, "no learning-rate halving or early stop before this many epochs")
+		resetLR    = flag.Bool("reset-lr", false, "with -resume: train at -lr instead of the saved learning rate")
+		budget     = flag.Duration("budget", 0, "stop after this much training time (0: no limit)")
+		batch      = flag.Int("batch", 64, "batch size")
+		lr         = flag.Float64("lr", 1e-3, "Adam learning rate (halved after an epoch without improvement)")
+		dropout    = flag.Float64("dropout", 0.3, "dropout on embeddings and the pre-output layer")
+		minCount   = flag.Int("min-count", 2, "keep words seen at least this often")
+		maxLen     = flag.Int("max-len", 50, "skip training pairs longer than this many words")
+		seed       = flag.Uint64("seed", 1, "random seed")
+		saveEvery  = flag.Duration("save-every", 5*time.Minute, "resumable checkpoint period")
+		decHidden  = flag.Int("dec-hidden", 256, "decoder LSTM size")
+		cpuProf    = flag.String("cpuprofile", "", "write a CPU profile here")
+		graphs     = flag.Int("graphs", 4, "unrolled graphs (batch shapes) kept in memory, per worker")
+		workers    = flag.Int("workers", 1, "translation: data-parallel workers (local SGD; one core each)")
+		syncEvery  = flag.Int("sync-every", nn.ShapeRun, "translation, with -workers: batches each worker takes between averages")
+		memLimit   = flag.Int("mem-gb", 5, "soft memory limit in GiB")
+		heapProf   = flag.String("memprofile", "", "write a heap profile here at the end")
+		restart    = flag.Duration("restart-after", 0, "save and exit with status 3 after this long, to be resumed in a fresh process (see scripts/train.sh)")
+		features   = flag.String("features", filepath.Join("runs", "features", "flickr8k.ckpt"), "caption: the region-feature cache from cmd/features")
+		capHidden  = flag.Int("cap-hidden", 512, "caption: decoder LSTM size")
+		lambda     = flag.Float64("lambda", 1, "caption: weight of the doubly stochastic attention regulariser")
+		tauWord    = flag.Bool("tau-per-word", true, "caption: regulariser target (caption length)/regions instead of the paper's 1")
+		domains    = flag.String("domains", "both", "translation: training data: multi30k (photo descriptions), tatoeba (everyday sentences) or both")
+		m30kRepeat = flag.Int("m30k-repeat", 2, "translation, with -domains both: times each Multi30k pair is seen per epoch")
+		numbers    = flag.Bool("copy-numbers", true, "translation: numbers become one placeholder word in training and are copied from the source")
+		remapInit  = flag.Bool("init-remap", false, "with -init: build the vocabularies from this run's data and carry the weights over word by word")
 	)
 	flag.Parse()
 	if *cpuProf != "" {
@@ -95,50 +102,45 @@ func run() error {
 			MaxEpochs: *epochs, Patience: *patience, MinEpochs: *minEpochs, ResetLR: *resetLR, Seed: *seed, Budget: *budget, SaveEvery: *saveEvery,
 			RestartAfter: *restart, Resume: *resume, Graphs: max(*graphs, 1), Init: *initFrom})
 	}
-	var (
-		train, dev []translate.Pair
-		cfg        translate.Config
-		title      string
-		err        error
-	)
-	switch *name {
-	case "en-de":
-		dir := filepath.Join(*data, "multi30k")
-		if train, err = translate.Multi30k(dir, "train", "en", "de"); err != nil {
-			return err
-		}
-		if dev, err = translate.Multi30k(dir, "val", "en", "de"); err != nil {
-			return err
-		}
-		cfg = translate.Config{SrcLang: "en", TgtLang: "de", Emb: 256, EncHidden: 256, DecHidden: *decHidden, Att: 256, PreOut: 256}
-		title = "English → German (Multi30k)"
-	case "en-fr":
-		if train, dev, _, err = translate.Tatoeba(filepath.Join(*data, "tatoeba", "fra-eng.txt.gz")); err != nil {
-			return err
-		}
-		cfg = translate.Config{SrcLang: "en", TgtLang: "fr", Emb: 256, EncHidden: 256, DecHidden: *decHidden, Att: 256, PreOut: 256}
-		title = "English → French (Tatoeba)"
-	default:
+	tgtLang := map[string]string{"en-de": "de", "en-fr": "fr"}[*name]
+	if tgtLang == "" {
 		return fmt.Errorf("unknown -model %q: want en-de, en-fr or caption", *name)
 	}
+	corpus, err := translate.LoadCorpus(*data, tgtLang, *domains, *m30kRepeat)
+	if err != nil {
+		return err
+	}
+	cfg := translate.Config{SrcLang: "en", TgtLang: tgtLang, Emb: 256, EncHidden: 256, DecHidden: *decHidden, Att: 256, PreOut: 256, Numbers: *numbers}
+	title := map[string]string{"de": "English → German", "fr": "English → French"}[tgtLang] +
+		map[string]string{"both": " (photo descriptions and everyday sentences)", "multi30k": " (Multi30k)", "tatoeba": " (Tatoeba)"}[*domains]
+	fmt.Fprintf(os.Stderr, "training pairs by domain: %v (Multi30k repeated %d times)\n", corpus.Domains, *m30kRepeat)
 	cfg.Attention = !*noAtt
 	if *noAtt {
 		title += ", no attention"
 	}
+	// Vocabularies from the distinct pairs: repeating a domain must not
+	// lower its words' count threshold.
 	var srcSents, tgtSents [][]string
-	for _, p := range train {
-		srcSents = append(srcSents, vocab.Tokenize(p.Src, cfg.SrcLang))
-		tgtSents = append(tgtSents, vocab.Tokenize(p.Refs[0], cfg.TgtLang))
+	seen := map[Pair]bool{}
+	for _, p := range corpus.Train {
+		k := Pair{p.Src, p.Refs[0]}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		srcSents = append(srcSents, cfg.Tokens(vocab.Tokenize(p.Src, cfg.SrcLang)))
+		tgtSents = append(tgtSents, cfg.Tokens(vocab.Tokenize(p.Refs[0], cfg.TgtLang)))
 	}
 	src, tgt := vocab.Build(srcSents, *minCount), vocab.Build(tgtSents, *minCount)
 	cfg.SrcVocab, cfg.TgtVocab = src.Len(), tgt.Len()
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
 		return err
 	}
-	res, err := translate.Train(cfg, src, tgt, train, dev, translate.TrainOptions{
+	fmt.Fprintf(os.Stderr, "vocabularies (min count %d): %d source, %d target words\n", *minCount, src.Len(), tgt.Len())
+	res, err := translate.Train(cfg, src, tgt, corpus.Train, corpus.Dev, translate.TrainOptions{
 		Batch: *batch, LR: *lr, Clip: 5, Dropout: *dropout, MaxEpochs: *epochs, Patience: *patience, MinEpochs: *minEpochs, ResetLR: *resetLR,
 		MaxLen: *maxLen, Seed: *seed, Budget: *budget, SaveEvery: *saveEvery, Dir: *runDir, Out: *out, Resume: *resume, Graphs: max(*graphs, 1), Init: *initFrom, RestartAfter: *restart,
-		Workers: *workers, SyncEvery: *syncEvery,
+		Workers: *workers, SyncEvery: *syncEvery, Remap: *remapInit,
 		Meta: map[string]any{"title": title, "id": id},
 	})
 	if *heapProf != "" {

@@ -61,11 +61,13 @@ const (
 	OpRelu            BuiltinOp = 19
 	OpRelu6           BuiltinOp = 21
 	OpReshape         BuiltinOp = 22
+	OpResizeBilinear  BuiltinOp = 23
 	OpSoftmax         BuiltinOp = 25
 	OpCustom          BuiltinOp = 32
 	OpPad             BuiltinOp = 34
 	OpMean            BuiltinOp = 40
 	OpSqueeze         BuiltinOp = 43
+	OpArgMax          BuiltinOp = 56
 	OpQuantize        BuiltinOp = 114
 )
 
@@ -75,6 +77,7 @@ var opNames = map[BuiltinOp]string{
 	OpFullyConnected: "FULLY_CONNECTED", OpLogistic: "LOGISTIC", OpMaxPool2D: "MAX_POOL_2D",
 	OpMul: "MUL", OpRelu: "RELU", OpRelu6: "RELU6", OpReshape: "RESHAPE", OpSoftmax: "SOFTMAX",
 	OpPad: "PAD", OpMean: "MEAN", OpSqueeze: "SQUEEZE", OpQuantize: "QUANTIZE", OpCustom: "CUSTOM",
+	OpResizeBilinear: "RESIZE_BILINEAR", OpArgMax: "ARG_MAX",
 }
 
 func (o BuiltinOp) String() string {
@@ -164,8 +167,9 @@ type Operator struct {
 	Outputs []int32
 	// Options is one of *Conv2DOptions, *DepthwiseConv2DOptions,
 	// *Pool2DOptions, *FullyConnectedOptions, *SoftmaxOptions,
-	// *ConcatenationOptions, *AddOptions, *ReshapeOptions, or nil when
-	// the operator has none or they are of a kind not decoded here.
+	// *ConcatenationOptions, *AddOptions, *ReshapeOptions,
+	// *ResizeBilinearOptions, *ArgMaxOptions, or nil when the operator
+	// has none or they are of a kind not decoded here.
 	Options any
 }
 
@@ -220,6 +224,19 @@ type ReshapeOptions struct {
 	NewShape []int32
 }
 
+// ResizeBilinearOptions is the schema table ResizeBilinearOptions (its
+// deprecated new_height and new_width fields are not read: the size is
+// the operator's second input).
+type ResizeBilinearOptions struct {
+	AlignCorners     bool
+	HalfPixelCenters bool
+}
+
+// ArgMaxOptions is the schema table ArgMaxOptions.
+type ArgMaxOptions struct {
+	OutputType TensorType
+}
+
 // Field ids (declaration order in schema.fbs) of the tables read here.
 const (
 	modelVersion       = 0
@@ -269,7 +286,9 @@ const (
 	optSoftmax         = 9
 	optConcatenation   = 10
 	optAdd             = 11
+	optResizeBilinear  = 15
 	optReshape         = 17
+	optArgMax          = 40
 )
 
 // ReadModel decodes a TFLite flatbuffer and checks that every index in
@@ -422,6 +441,10 @@ func readOptions(kind uint8, t table) any {
 		return &AddOptions{Activation: Activation(t.i8(0, 0))}
 	case optReshape:
 		return &ReshapeOptions{NewShape: t.int32s(0, "reshape new_shape")}
+	case optResizeBilinear:
+		return &ResizeBilinearOptions{AlignCorners: t.u8(2, 0) != 0, HalfPixelCenters: t.u8(3, 0) != 0}
+	case optArgMax:
+		return &ArgMaxOptions{OutputType: TensorType(t.i8(0, 0))}
 	}
 	return nil
 }

@@ -24,9 +24,10 @@ type Decoder[S any] interface {
 	Step(st S, prev int) (next S, probs, att []float32)
 	// Word is the text of a vocabulary id.
 	Word(id int) string
-	// Unknown names what to show for the unknown-word token written at a
-	// step with attention att ("" keeps the token as it is).
-	Unknown(att []float32) string
+	// Copy names the source token to show for a written id that stands
+	// for a copy (the unknown-word token, a number placeholder), given the
+	// step's attention att; "" keeps the word as it is.
+	Copy(id int, att []float32) string
 }
 
 // BatchDecoder is a Decoder that can also step several hypotheses at
@@ -56,11 +57,9 @@ func makeStep[S any](d Decoder[S], index, id int, probs, att []float32, topK int
 	for _, a := range alts {
 		st.TopK = append(st.TopK, model.Alt{Token: d.Word(a), Prob: probs[a]})
 	}
-	if id == vocab.Unk {
-		st.Unknown = true
-		if w := d.Unknown(att); w != "" {
-			st.Token = w
-		}
+	st.Unknown = id == vocab.Unk
+	if w := d.Copy(id, att); w != "" {
+		st.Token, st.Copied = w, true
 	}
 	return st
 }

@@ -115,3 +115,71 @@ func Tatoeba(path string) (train, dev, test []Pair, err error) {
 	}
 	return train, dev, test, nil
 }
+
+// Held is one domain's held-out set.
+type Held struct {
+	Name  string // the split's name in metrics: test_2016_flickr, tatoeba-test, ...
+	Pairs []Pair
+}
+
+// Corpus is one language pair's data over the domains it was asked for:
+// Multi30k task 1 (descriptions of photos) and Tatoeba (everyday
+// sentences).
+type Corpus struct {
+	Train     []Pair
+	Dev, Test []Held // one per domain, Multi30k first
+	// Domains counts the distinct training pairs of each domain.
+	Domains map[string]int
+}
+
+// tatoebaFiles names the Tatoeba export of each target language.
+var tatoebaFiles = map[string]string{"de": "deu-eng.txt.gz", "fr": "fra-eng.txt.gz"}
+
+// LoadCorpus reads English -> tgt from the shared data directory. domains is
+// "multi30k", "tatoeba" or "both". Multi30k's training pairs are repeated
+// m30kRepeat times in Train: its sentences are longer and fewer, and the
+// repetition keeps the smaller domain's share of the target words from
+// drowning (with 2, Multi30k is about a third of them for en-de).
+func LoadCorpus(data, tgt, domains string, m30kRepeat int) (Corpus, error) {
+	c := Corpus{Domains: map[string]int{}}
+	useM30k, useTatoeba := domains == "multi30k" || domains == "both", domains == "tatoeba" || domains == "both"
+	if !useM30k && !useTatoeba {
+		return c, fmt.Errorf("unknown domains %q: want multi30k, tatoeba or both", domains)
+	}
+	if useM30k {
+		dir := filepath.Join(data, "multi30k")
+		train, err := Multi30k(dir, "train", "en", tgt)
+		if err != nil {
+			return c, err
+		}
+		dev, err := Multi30k(dir, "val", "en", tgt)
+		if err != nil {
+			return c, err
+		}
+		test, err := Multi30k(dir, "test_2016_flickr", "en", tgt)
+		if err != nil {
+			return c, err
+		}
+		for range max(m30kRepeat, 1) {
+			c.Train = append(c.Train, train...)
+		}
+		c.Domains["multi30k"] = len(train)
+		c.Dev = append(c.Dev, Held{"val", dev})
+		c.Test = append(c.Test, Held{"test_2016_flickr", test})
+	}
+	if useTatoeba {
+		file, ok := tatoebaFiles[tgt]
+		if !ok {
+			return c, fmt.Errorf("no Tatoeba corpus for target language %q", tgt)
+		}
+		train, dev, test, err := Tatoeba(filepath.Join(data, "tatoeba", file))
+		if err != nil {
+			return c, err
+		}
+		c.Train = append(c.Train, train...)
+		c.Domains["tatoeba"] = len(train)
+		c.Dev = append(c.Dev, Held{"tatoeba-dev", dev})
+		c.Test = append(c.Test, Held{"tatoeba-test", test})
+	}
+	return c, nil
+}

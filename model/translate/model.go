@@ -187,7 +187,7 @@ func (e *Encoded) Source() model.Source {
 func (m *Model) Encode(words []string) *Encoded {
 	c, p := m.Cfg, m.P
 	S, E, H, D, A, K := len(words), c.Emb, c.EncHidden, c.D(), c.Att, c.DecHidden
-	ids := m.Src.IDs(words)
+	ids := m.Src.IDs(c.Tokens(words))
 	e := &Encoded{m: m, w: m.weights(), words: words, ids: ids, x: make([]float32, S*D), ux: make([]float32, S*A), mean: make([]float32, D), h0: make([]float32, K)}
 
 	gates := make([]float32, 4*H)
@@ -345,16 +345,33 @@ func (d decoder) StepAll(sts []*state, prevs []int) ([]*state, [][]float32, [][]
 
 func (d decoder) Word(id int) string { return d.e.m.Tgt.Word(id) }
 
-// Unknown shows, for an unknown-word token, the source word the model
-// looked at most: the classic unknown-word replacement.
-func (d decoder) Unknown(att []float32) string {
-	best := 0
+// Copy shows, for an unknown-word token, the source word the model looked
+// at most (the classic unknown-word replacement), and for a number
+// placeholder the source number it looked at most.
+func (d decoder) Copy(id int, att []float32) string {
+	switch {
+	case id == vocab.Unk:
+		return d.e.words[argmaxWhere(att, func(int) bool { return true })]
+	case d.e.m.Cfg.Numbers && d.e.m.Tgt.Word(id) == vocab.Num:
+		i := argmaxWhere(att, func(i int) bool { return vocab.IsNumber(d.e.words[i]) })
+		if !vocab.IsNumber(d.e.words[i]) { // no number in the source to copy
+			return d.e.words[argmaxWhere(att, func(int) bool { return true })]
+		}
+		return d.e.words[i]
+	}
+	return ""
+}
+
+// argmaxWhere is the position of the largest weight among those where ok
+// holds, or of the first weight if it holds nowhere.
+func argmaxWhere(att []float32, ok func(int) bool) int {
+	best := -1
 	for i, a := range att {
-		if a > att[best] {
+		if ok(i) && (best < 0 || a > att[best]) {
 			best = i
 		}
 	}
-	return d.e.words[best]
+	return max(best, 0)
 }
 
 // Decode yields the translation one word at a time (see search.Decode).

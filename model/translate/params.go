@@ -22,9 +22,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"attention/model/checkpoint"
 	"attention/model/nn"
+	"attention/model/vocab"
 )
 
 // Config fixes the model's sizes.
@@ -39,6 +41,17 @@ type Config struct {
 	Att       int    `json:"att"`
 	PreOut    int    `json:"pre_out"`
 	Attention bool   `json:"attention"` // false: fixed context (no-attention baseline)
+	// Numbers: every number in the training text was replaced by vocab.Num,
+	// and the decoder copies the source number it attends to.
+	Numbers bool `json:"copy_numbers,omitempty"`
+}
+
+// Tokens are the model's tokens for words: numbers masked if it copies them.
+func (c Config) Tokens(words []string) []string {
+	if c.Numbers {
+		return vocab.MaskNumbers(words)
+	}
+	return words
 }
 
 // D is the encoder output width (both directions).
@@ -159,4 +172,72 @@ func FromCheckpoint(f *checkpoint.File) (Config, *Params, error) {
 		return c, nil, err
 	}
 	return c, p, nil
+}
+
+// remap maps each word id of to to its id in from, or -1.
+func remap(to, from *vocab.Vocab) []int {
+	m := make([]int, to.Len())
+	for i, w := range to.Words() {
+		m[i] = -1
+		if from.Has(w) {
+			m[i] = from.ID(w)
+		}
+	}
+	return m
+}
+
+// CopyFrom carries q's weights into p, whose vocabularies may differ:
+// srcMap[i] and tgtMap[i] are the ids in q of p's word i (-1: a new word,
+// which keeps p's own initial weights and gets an output bias as low as
+// q's rarer words). Every other weight must have the same shape.
+func (p *Params) CopyFrom(q *Params, srcMap, tgtMap []int) error {
+	pl, ql := p.List(), q.List()
+	for i, a := range pl {
+		b := ql[i]
+		switch a {
+		case p.SrcEmb, p.TgtEmb:
+			m := srcMap
+			if a == p.TgtEmb {
+				m = tgtMap
+			}
+			E := a.Shape[1]
+			if b.Shape[1] != E {
+				return fmt.Errorf("%s: width %d, want %d", a.Name, b.Shape[1], E)
+			}
+			for w, old := range m {
+				if old >= 0 {
+					copy(a.Data[w*E:(w+1)*E], b.Data[old*E:(old+1)*E])
+				}
+			}
+		case p.OutW:
+			O, V, oldV := a.Shape[0], a.Shape[1], b.Shape[1]
+			if b.Shape[0] != O {
+				return fmt.Errorf("%s: %d rows, want %d", a.Name, b.Shape[0], O)
+			}
+			for r := range O {
+				for w, old := range tgtMap {
+					if old >= 0 {
+						a.Data[r*V+w] = b.Data[r*oldV+old]
+					}
+				}
+			}
+		case p.OutB:
+			low := append([]float32(nil), b.Data...)
+			slices.Sort(low)
+			rare := low[len(low)/10]
+			for w, old := range tgtMap {
+				if old >= 0 {
+					a.Data[w] = b.Data[old]
+				} else {
+					a.Data[w] = rare
+				}
+			}
+		default:
+			if !slices.Equal(a.Shape, b.Shape) {
+				return fmt.Errorf("%s: shape %v, want %v", a.Name, b.Shape, a.Shape)
+			}
+			copy(a.Data, b.Data)
+		}
+	}
+	return nil
 }

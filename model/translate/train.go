@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,7 +47,10 @@ type TrainOptions struct {
 	// SyncEvery batches, then all are averaged (nn.Average). A resumed run
 	// must use the same Workers and SyncEvery.
 	Workers, SyncEvery int
-	Meta               map[string]any
+	// Remap: Init's vocabularies differ from the run's (new data); its
+	// weights are carried over word by word.
+	Remap bool
+	Meta  map[string]any
 	Log                io.Writer
 }
 
@@ -62,8 +66,8 @@ type TrainResult struct {
 func Examples(pairs []Pair, c Config, src, tgt *vocab.Vocab, maxLen int) []Example {
 	var out []Example
 	for _, p := range pairs {
-		s := src.IDs(vocab.Tokenize(p.Src, c.SrcLang))
-		t := tgt.IDs(vocab.Tokenize(p.Refs[0], c.TgtLang))
+		s := src.IDs(c.Tokens(vocab.Tokenize(p.Src, c.SrcLang)))
+		t := tgt.IDs(c.Tokens(vocab.Tokenize(p.Refs[0], c.TgtLang)))
 		if len(s) == 0 || len(t) == 0 || (maxLen > 0 && (len(s) > maxLen || len(t) > maxLen)) {
 			continue
 		}
@@ -151,8 +155,8 @@ func loadState(path string) (Config, *Params, *nn.Adam, *vocab.Vocab, *vocab.Voc
 }
 
 // Train trains a model from scratch (or resumes), keeping the best by dev
-// BLEU (greedy) in o.Out.
-func Train(c Config, src, tgt *vocab.Vocab, trainPairs, devPairs []Pair, o TrainOptions) (TrainResult, error) {
+// BLEU (greedy; the mean over the dev sets, one per domain) in o.Out.
+func Train(c Config, src, tgt *vocab.Vocab, trainPairs []Pair, devSets []Held, o TrainOptions) (TrainResult, error) {
 	log := o.Log
 	if log == nil {
 		log = os.Stderr
@@ -189,21 +193,37 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs, devPairs []Pair, o Train
 		if err != nil {
 			return TrainResult{}, err
 		}
-		if src, err = vocab.New(f.Vocabs["src"]); err != nil {
+		isrc, err := vocab.New(f.Vocabs["src"])
+		if err != nil {
 			return TrainResult{}, err
 		}
-		if tgt, err = vocab.New(f.Vocabs["tgt"]); err != nil {
+		itgt, err := vocab.New(f.Vocabs["tgt"])
+		if err != nil {
 			return TrainResult{}, err
 		}
-		c, p, opt = ic, ip, nn.NewAdam(ip.List())
-		if b, ok := f.Meta["dev_bleu_greedy"].(float64); ok {
-			st.Best = b
+		if o.Remap {
+			// New vocabularies (new data): keep c and its vocabularies and
+			// carry over every weight, word by word for the words both know.
+			if err := p.CopyFrom(ip, remap(src, isrc), remap(tgt, itgt)); err != nil {
+				return TrainResult{}, fmt.Errorf("%s: %w", o.Init, err)
+			}
+			opt = nn.NewAdam(p.List())
+			fmt.Fprintf(log, "starting from the weights in %s, vocabularies mapped word by word\n", o.Init)
+		} else {
+			c, p, opt, src, tgt = ic, ip, nn.NewAdam(ip.List()), isrc, itgt
+			if b, ok := f.Meta["dev_bleu_greedy"].(float64); ok {
+				st.Best = b
+			}
+			fmt.Fprintf(log, "starting from the weights in %s (dev BLEU %.2f)\n", o.Init, st.Best)
 		}
-		fmt.Fprintf(log, "starting from the weights in %s (dev BLEU %.2f)\n", o.Init, st.Best)
 	}
 	fmt.Fprintf(log, "model %s, %d parameters\n", c, p.Count())
 	ex := Examples(trainPairs, c, src, tgt, o.MaxLen)
-	fmt.Fprintf(log, "training pairs: %d (of %d; longer than %d words skipped), dev: %d\n", len(ex), len(trainPairs), o.MaxLen, len(devPairs))
+	fmt.Fprintf(log, "training pairs: %d (of %d; longer than %d words skipped)", len(ex), len(trainPairs), o.MaxLen)
+	for _, d := range devSets {
+		fmt.Fprintf(log, ", %s: %d", d.Name, len(d.Pairs))
+	}
+	fmt.Fprintln(log)
 
 	reps := newReplicas(c, p, opt, o)
 	per := 1 // batches per round
@@ -227,10 +247,18 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs, devPairs []Pair, o Train
 			round := epochBatches[i*per : min((i+1)*per, len(epochBatches))]
 			return reps.step(round, lr, o)
 		},
-		// Dev BLEU with the serving path: what the page will show.
+		// Dev BLEU with the serving path: what the page will show. With
+		// two domains the score is their mean, so that neither drowns.
 		Evaluate: func() (float64, string) {
-			score, _ := Evaluate(&Model{Cfg: c, P: p, Src: src, Tgt: tgt}, devPairs, model.Options{Beam: 1, MaxLen: 80}, 0)
-			return score.BLEU, score.String()
+			m := &Model{Cfg: c, P: p, Src: src, Tgt: tgt}
+			var sum float64
+			var parts []string
+			for _, d := range devSets {
+				score, _ := Evaluate(m, d.Pairs, model.Options{Beam: 1, MaxLen: 80}, 0)
+				sum += score.BLEU
+				parts = append(parts, d.Name+" "+score.String())
+			}
+			return sum / float64(len(devSets)), strings.Join(parts, "; ")
 		},
 		SaveBest: func(score, epochs float64) error {
 			meta := map[string]any{"dev_bleu_greedy": score, "epochs": epochs}
@@ -267,7 +295,8 @@ func Evaluate(m *Model, pairs []Pair, opts model.Options, workers int) (bleu.Sco
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				words := vocab.Tokenize(pairs[i].Src, m.Cfg.SrcLang)
+				// As Prepare reads typed text: what the server translates.
+				words := AsSentence(vocab.Tokenize(pairs[i].Src, m.Cfg.SrcLang))
 				if len(words) == 0 {
 					continue
 				}

@@ -52,7 +52,7 @@ func trainToyTask(t *testing.T, workers int) {
 	var log bytes.Buffer
 	opts := TrainOptions{Batch: 16, LR: 1e-2, Clip: 5, MaxEpochs: 2, Patience: 5, MaxLen: 20, Seed: 3,
 		SaveEvery: time.Hour, Dir: filepath.Join(dir, "run"), Out: out, Graphs: 2, Log: &log, Workers: workers, SyncEvery: 2, Meta: map[string]any{"title": "toy"}}
-	res, err := Train(cfg, src, tgt, train, dev, opts)
+	res, err := Train(cfg, src, tgt, train, []Held{{"dev", dev}}, opts)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
@@ -65,7 +65,7 @@ func trainToyTask(t *testing.T, workers int) {
 	if workers > 1 {
 		opts.MinEpochs = opts.MaxEpochs
 	}
-	res, err = Train(cfg, src, tgt, train, dev, opts)
+	res, err = Train(cfg, src, tgt, train, []Held{{"dev", dev}}, opts)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}

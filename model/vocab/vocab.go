@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 // Reserved ids, the same in every vocabulary.
@@ -126,4 +127,35 @@ func Read(r io.Reader) (*Vocab, error) {
 		return nil, fmt.Errorf("vocab: %w", err)
 	}
 	return New(words)
+}
+
+// Num stands for every number in the training text of a model that copies
+// numbers: the model learns where a number goes, and the decoder copies the
+// source number it attends to. Tokenize never emits it (it splits '<').
+const Num = "<num>"
+
+// IsNumber reports whether a token is a number as Tokenize writes one: a
+// run of digits ("25", "1990"; "3.5" is three tokens).
+func IsNumber(w string) bool {
+	if w == "" {
+		return false
+	}
+	for _, r := range w {
+		if !unicode.IsDigit(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// MaskNumbers returns words with every number replaced by Num.
+func MaskNumbers(words []string) []string {
+	out := make([]string, len(words))
+	for i, w := range words {
+		if IsNumber(w) {
+			w = Num
+		}
+		out[i] = w
+	}
+	return out
 }
