@@ -55,6 +55,10 @@ type Options struct {
 	// a finished hypothesis scores log p / ((5+n)/6)^α); larger favours
 	// longer outputs. 0 means DefaultLenAlpha.
 	LenAlpha float64
+	// FlatAttention replaces a caption model's attention weights by
+	// uniform ones: what the decoder writes when it cannot choose where
+	// to look (evaluation measures how much that costs).
+	FlatAttention bool
 }
 
 // DefaultLenAlpha is GNMT's length-normalisation exponent.

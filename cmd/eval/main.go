@@ -42,6 +42,7 @@ func run() error {
 		record   = flag.Bool("record", false, "record the result in model/trained/weights/metrics.json")
 		show     = flag.Int("show", 5, "print this many example translations")
 		hypsPath = flag.String("hyps", "", "write the detokenised translations here, one per line")
+		segPath  = flag.String("seg", filepath.Join("runs", "seg", "flickr8k.seg"), "captions: the class maps from cmd/segment, for attention correctness")
 		features = flag.String("features", filepath.Join("runs", "features", "flickr8k.ckpt"), "captions: the region-feature cache from cmd/features; without it the test images are encoded here")
 	)
 	flag.Parse()
@@ -51,7 +52,7 @@ func run() error {
 	}
 	for _, c := range models.Captioners {
 		if c.ID == *id {
-			return evalCaption(c, *data, *features, *split, *beam, *alpha, *limit, *show, *record)
+			return evalCaption(c, *data, *features, *segPath, *split, *beam, *alpha, *limit, *show, *record)
 		}
 	}
 	var m *translate.Model

@@ -19,6 +19,7 @@ import (
 	"attention/model/caption"
 	"attention/model/checkpoint"
 	"attention/model/nn"
+	"attention/model/segment"
 	"attention/model/translate"
 	"attention/model/vocab"
 )
@@ -66,6 +67,10 @@ func run() error {
 		capHidden  = flag.Int("cap-hidden", 512, "caption: decoder LSTM size")
 		lambda     = flag.Float64("lambda", 1, "caption: weight of the doubly stochastic attention regulariser")
 		tauWord    = flag.Bool("tau-per-word", true, "caption: regulariser target (caption length)/regions instead of the paper's 1")
+		sup        = flag.Float64("sup", 0, "caption: weight μ of the attention supervision (pull each object word's attention onto the object's pixels; needs -seg)")
+		segMaps    = flag.String("seg", filepath.Join("runs", "seg", "flickr8k.seg"), "caption, with -sup: the class maps from cmd/segment")
+		constStart = flag.Bool("const-start", false, "caption: the decoder's start state from biases alone, so the image reaches it only through attention")
+		devBeam    = flag.Int("dev-beam", 3, "caption: beam width of the dev score that picks the best model (greedy swings with caption length)")
 		domains    = flag.String("domains", "both", "translation: training data: multi30k (photo descriptions), tatoeba (everyday sentences) or both")
 		m30kRepeat = flag.Int("m30k-repeat", 2, "translation, with -domains both: times each Multi30k pair is seen per epoch")
 		numbers    = flag.Bool("copy-numbers", true, "translation: numbers become one placeholder word in training and are copied from the source")
@@ -97,8 +102,8 @@ func run() error {
 	}
 	var lr0, d0 = *lr, *dropout
 	if *name == "caption" {
-		return trainCaption(*data, *features, *out, *runDir, id, !*noAtt, *capHidden, *minCount, caption.TrainOptions{
-			Batch: *batch, LR: lr0, Clip: 5, Dropout: d0, Reg: caption.Reg{Lambda: *lambda, TauPerWord: *tauWord},
+		return trainCaption(*data, *features, *segMaps, *out, *runDir, id, !*noAtt, *constStart, *capHidden, *minCount, caption.TrainOptions{
+			Batch: *batch, LR: lr0, Clip: 5, Dropout: d0, Reg: caption.Reg{Lambda: *lambda, TauPerWord: *tauWord, Sup: *sup}, DevBeam: *devBeam,
 			MaxEpochs: *epochs, Patience: *patience, MinEpochs: *minEpochs, ResetLR: *resetLR, Seed: *seed, Budget: *budget, SaveEvery: *saveEvery,
 			RestartAfter: *restart, Resume: *resume, Graphs: max(*graphs, 1), Init: *initFrom})
 	}
@@ -161,7 +166,7 @@ func run() error {
 	return nil
 }
 
-func trainCaption(data, features, out, runDir, id string, attention bool, hidden, minCount int, o caption.TrainOptions) error {
+func trainCaption(data, features, segPath, out, runDir, id string, attention, constStart bool, hidden, minCount int, o caption.TrainOptions) error {
 	fl, err := caption.LoadFlickr8k(filepath.Join(data, "flickr8k"))
 	if err != nil {
 		return err
@@ -180,7 +185,14 @@ func trainCaption(data, features, out, runDir, id string, attention bool, hidden
 	}
 	words := vocab.Build(sents, minCount)
 	cfg := caption.Config{Rows: feats.Rows, Cols: feats.Cols, Feat: feats.Depth, Proj: 512, Emb: 256, Hidden: hidden, Att: 256,
-		Vocab: words.Len(), Attention: attention}
+		Vocab: words.Len(), Attention: attention, ConstStart: constStart}
+	var seg *segment.Maps
+	if o.Reg.Sup > 0 {
+		if seg, err = segment.LoadMaps(segPath); err != nil {
+			return fmt.Errorf("%w (make it with: go run ./cmd/segment)", err)
+		}
+	}
+	var supervised, objectWords int
 	var train []caption.Example
 	for _, name := range fl.Train {
 		f, ok := feats.Of(name)
@@ -188,8 +200,22 @@ func trainCaption(data, features, out, runDir, id string, attention bool, hidden
 			return fmt.Errorf("%s: no features for %s", features, name)
 		}
 		for _, c := range fl.Captions[name] {
-			train = append(train, caption.Example{Feat: f, Words: words.IDs(c)})
+			ex := caption.Example{Feat: f, Words: words.IDs(c)}
+			if seg != nil {
+				var n int
+				ex.Target, n = objectTargets(seg, name, c, cfg.Rows, cfg.Cols)
+				supervised += n
+				for _, w := range c {
+					if caption.ObjectClass(w) != "" {
+						objectWords++
+					}
+				}
+			}
+			train = append(train, ex)
 		}
+	}
+	if seg != nil {
+		fmt.Fprintf(os.Stderr, "attention supervision (μ %g): %d of %d object words in the training captions name an object found in their photo\n", o.Reg.Sup, supervised, objectWords)
 	}
 	var dev []caption.Image
 	for _, name := range fl.Dev {
@@ -200,6 +226,9 @@ func trainCaption(data, features, out, runDir, id string, attention bool, hidden
 		dev = append(dev, caption.Image{Name: name, Feat: f, Refs: fl.Captions[name]})
 	}
 	title := "Image captions (Flickr8k)"
+	if o.Reg.Sup > 0 {
+		title += ", attention supervised"
+	}
 	if !attention {
 		title += ", no attention"
 	}
@@ -217,4 +246,29 @@ func trainCaption(data, features, out, runDir, id string, attention bool, hidden
 	fmt.Printf("done: %.2f epochs in %s, %.0f words/s, best dev BLEU-4 (greedy) %.2f, model %s\n",
 		res.Epochs, res.Elapsed.Round(time.Second), res.TokPerS, res.Best, out)
 	return nil
+}
+
+
+// objectTargets gives each word of a caption that names an object found in
+// the photo the object's share of every region (nil for the other words),
+// and counts them.
+func objectTargets(seg *segment.Maps, name string, words []string, rows, cols int) ([][]float32, int) {
+	m, ok := seg.Of[name]
+	if !ok {
+		return nil, 0
+	}
+	out := make([][]float32, len(words))
+	n := 0
+	for t, w := range words {
+		id := segment.ClassID(caption.ObjectClass(w))
+		if id <= 0 {
+			continue
+		}
+		shares, area := caption.RegionShares(m, seg.Side, seg.Side, rows, cols, uint8(id))
+		if area >= caption.MinObjectArea {
+			out[t] = shares
+			n++
+		}
+	}
+	return out, n
 }

@@ -12,10 +12,13 @@ import (
 )
 
 // Example is one caption of one image: the image's region features (R, F)
-// and the caption's word ids (without <s> and </s>).
+// and the caption's word ids (without <s> and </s>). Target, for a
+// supervised model, holds per word either nil or the share of each region
+// (R) covered by the object the word names.
 type Example struct {
-	Feat  []float32
-	Words []int
+	Feat   []float32
+	Words  []int
+	Target [][]float32
 }
 
 // Reg configures the attention regulariser λ Σ_i (τ - Σ_t α_ti)², averaged
@@ -25,7 +28,12 @@ type Example struct {
 type Reg struct {
 	Lambda     float64
 	TauPerWord bool
+	// Sup is μ, the weight of the attention supervision (0: none).
+	Sup float64
 }
+
+// supEps keeps -log(mass) finite where the attention misses the object.
+const supEps = 1e-4
 
 // graph is the training graph for one batch shape (B, T).
 type graph struct {
@@ -36,6 +44,9 @@ type graph struct {
 
 	feat     *tensor.Dense // (B*R, F) batch-major
 	meanW    *tensor.Dense // (B, R) 1/R
+	startW   *tensor.Dense // (B, R) 1/R, or 0 for a constant start state
+	supFrac  *tensor.Dense // (T*B, R) object share of each region at supervised steps
+	supW     *tensor.Dense // (T*B) μ/(supervised steps) at those steps, else 0
 	tgtIn    *tensor.Dense // (T*B) int, time-major: <s> y_1 ... y_{T-1}
 	tgtOut   *tensor.Dense // (T*B) int
 	lossW    *tensor.Dense // (T*B) 1/ntokens on real words, else 0
@@ -44,14 +55,15 @@ type graph struct {
 	dropEmb  *tensor.Dense // (T*B, E)
 	dropPre  *tensor.Dense // (T*B, E)
 
-	loss, nll, reg       *G.Node
-	lossVal, nllVal, reV G.Value
+	loss, nll, reg, sup         *G.Node
+	lossVal, nllVal, reV, supV G.Value
 }
 
 func buildGraph(c Config, p *Params, reg Reg, B, T int) (*graph, error) {
 	R, F, D, E, K, A := c.R(), c.Feat, c.Proj, c.Emb, c.Hidden, c.Att
 	gr := &graph{B: B, T: T, feat: nn.F32(B*R, F), meanW: nn.F32(B, R), tgtIn: nn.Ints(T * B), tgtOut: nn.Ints(T * B),
-		lossW: nn.F32(T * B), stepMask: nn.F32(T*B, R), tau: nn.F32(B, R), dropEmb: nn.F32(T*B, E), dropPre: nn.F32(T*B, E)}
+		lossW: nn.F32(T * B), stepMask: nn.F32(T*B, R), tau: nn.F32(B, R), dropEmb: nn.F32(T*B, E), dropPre: nn.F32(T*B, E),
+		startW: nn.F32(B, R), supFrac: nn.F32(T*B, R), supW: nn.F32(T*B)}
 	g, err := nn.Build(fmt.Sprintf("caption: graph B%d T%d", B, T), func(g *nn.Graph) {
 		node := map[*Param]*G.Node{}
 		for _, q := range p.List() {
@@ -71,17 +83,20 @@ func buildGraph(c Config, p *Params, reg Reg, B, T int) (*graph, error) {
 		tgtIn, tgtOut, lossW := g.Input("tgt_in", gr.tgtIn), g.Input("tgt_out", gr.tgtOut), g.Input("loss_w", gr.lossW)
 		stepMask, tau := g.Input("step_mask", gr.stepMask), g.Input("tau", gr.tau)
 		dropEmb, dropPre := g.Input("drop_emb", gr.dropEmb), g.Input("drop_pre", gr.dropPre)
+		startW, supFrac, supW := g.Input("start_w", gr.startW), g.Input("sup_frac", gr.supFrac), g.Input("sup_w", gr.supW)
 
 		x2 := g.Bias(g.Mul(feat, node[p.ProjW]), node[p.ProjB])                  // x_i  (B*R, D)
 		x3 := g.Reshape(x2, B, R, D)                                             // (B, R, D)
 		mean := g.Weighted(meanW, x3)                                            // (B, D)
-		h := g.Tanh(g.Bias(g.Mul(mean, node[p.InitHW]), node[p.InitHB]))         // h_0  (B, K)
-		cell := g.Tanh(g.Bias(g.Mul(mean, node[p.InitCW]), node[p.InitCB]))      // c_0  (B, K)
+		start := g.Weighted(startW, x3)                                          // mean, or 0  (B, D)
+		h := g.Tanh(g.Bias(g.Mul(start, node[p.InitHW]), node[p.InitHB]))        // h_0  (B, K)
+		cell := g.Tanh(g.Bias(g.Mul(start, node[p.InitCW]), node[p.InitCB]))     // c_0  (B, K)
 		ux3 := g.Reshape(g.Bias(g.Mul(x2, node[p.AttU]), node[p.AttB]), B, R, A) // U x_i + b_a  (B, R, A)
 		emb := g.Had(g.Must(G.ByIndices(node[p.Emb], tgtIn, 0)), dropEmb)        // emb(y_{t-1})  (T*B, E)
 		yw := g.StepProj(emb, node[p.DecWy], node[p.DecB], T, B)                 // T x (B, 4K)
 		hs, zs := make([]*G.Node, T), make([]*G.Node, T)
 		var attSum *G.Node // Σ_t α_ti over real steps  (B, R)
+		var supSum *G.Node // Σ_t w_t log(Σ_i m_ti α_ti + ε)  (scalar)
 		for t := 0; t < T; t++ {
 			z := mean
 			if c.Attention {
@@ -93,6 +108,17 @@ func buildGraph(c Config, p *Params, reg Reg, B, T int) (*graph, error) {
 					attSum = am
 				} else {
 					attSum = g.Add(attSum, am)
+				}
+				if reg.Sup > 0 {
+					mass := g.Sum(g.Had(a, g.Rows(supFrac, t, B)), 1)                   // Σ_i m_ti α_ti  (B)
+					logm := g.Must(G.Log(g.Add(mass, G.NewConstant(float32(supEps))))) // (B)
+					wt := g.Reshape(g.Rows(g.Reshape(supW, T*B, 1), t, B), B)          // (B)
+					term := g.Sum(g.Had(logm, wt))
+					if supSum == nil {
+						supSum = term
+					} else {
+						supSum = g.Add(supSum, term)
+					}
 				}
 			}
 			gates := g.Add(g.Add(yw[t], g.Mul(z, node[p.DecWz])), g.Mul(h, node[p.DecWh])) // (B, 4K)
@@ -112,6 +138,11 @@ func buildGraph(c Config, p *Params, reg Reg, B, T int) (*graph, error) {
 			gr.reg = g.Must(G.Mul(scale, g.Sum(g.Had(d, d)))) // λ/B Σ (τ - Σ_t α)²
 			gr.loss = g.Add(gr.nll, gr.reg)
 			G.Read(gr.reg, &gr.reV)
+		}
+		if supSum != nil {
+			gr.sup = g.Must(G.Neg(supSum)) // μ mean over supervised steps of -log mass
+			gr.loss = g.Add(gr.loss, gr.sup)
+			G.Read(gr.sup, &gr.supV)
 		}
 		G.Read(gr.loss, &gr.lossVal)
 		G.Read(gr.nll, &gr.nllVal)
@@ -140,6 +171,17 @@ func (gr *graph) fill(c Config, reg Reg, batch []Example, drop float64, rng *ran
 	B, T, R, F := gr.B, gr.T, c.R(), c.Feat
 	feat := gr.feat.Data().([]float32)
 	meanW, tau := gr.meanW.Data().([]float32), gr.tau.Data().([]float32)
+	startW, supFrac, supW := gr.startW.Data().([]float32), gr.supFrac.Data().([]float32), gr.supW.Data().([]float32)
+	clear(supFrac)
+	clear(supW)
+	nsup := 0
+	for _, ex := range batch {
+		for _, m := range ex.Target {
+			if m != nil {
+				nsup++
+			}
+		}
+	}
 	tin, tout := gr.tgtIn.Data().([]int), gr.tgtOut.Data().([]int)
 	lossW, mask := gr.lossW.Data().([]float32), gr.stepMask.Data().([]float32)
 	for _, ex := range batch {
@@ -161,6 +203,10 @@ func (gr *graph) fill(c Config, reg Reg, batch []Example, drop float64, rng *ran
 		}
 		for i := 0; i < R; i++ {
 			meanW[b*R+i] = 1 / float32(R)
+			startW[b*R+i] = 1 / float32(R)
+			if c.ConstStart {
+				startW[b*R+i] = 0
+			}
 			tau[b*R+i] = 0
 			if b < len(batch) {
 				tau[b*R+i] = tv
@@ -180,6 +226,10 @@ func (gr *graph) fill(c Config, reg Reg, batch []Example, drop float64, rng *ran
 				for i := range row {
 					row[i] = 1
 				}
+				if t < len(ex.Target) && ex.Target[t] != nil && reg.Sup > 0 {
+					copy(supFrac[(t*B+b)*R:(t*B+b+1)*R], ex.Target[t])
+					supW[t*B+b] = float32(reg.Sup) / float32(nsup)
+				}
 			}
 			tin[t*B+b], tout[t*B+b], lossW[t*B+b] = in, out, w
 		}
@@ -190,15 +240,18 @@ func (gr *graph) fill(c Config, reg Reg, batch []Example, drop float64, rng *ran
 }
 
 // run computes the loss terms and gradients.
-func (gr *graph) run() (loss, nll, reg float32, err error) {
+func (gr *graph) run() (loss, nll, reg, sup float32, err error) {
 	defer gr.vm.Reset()
 	if err := gr.vm.RunAll(); err != nil {
-		return 0, 0, 0, fmt.Errorf("caption: running graph B%d T%d: %w", gr.B, gr.T, err)
+		return 0, 0, 0, 0, fmt.Errorf("caption: running graph B%d T%d: %w", gr.B, gr.T, err)
 	}
 	if gr.reV != nil {
 		reg = gr.reV.Data().(float32)
 	}
-	return gr.lossVal.Data().(float32), gr.nllVal.Data().(float32), reg, nil
+	if gr.supV != nil {
+		sup = gr.supV.Data().(float32)
+	}
+	return gr.lossVal.Data().(float32), gr.nllVal.Data().(float32), reg, sup, nil
 }
 
 func (gr *graph) grad(i int) []float32 {

@@ -46,8 +46,8 @@ func referenceLoss(m *Model, reg Reg, batch []Example, B int) float64 {
 	// A fresh Model: the decode step's weights are built from P once per
 	// Model, and the gradient checks change P between calls.
 	m = &Model{Cfg: m.Cfg, P: m.P, Words: m.Words}
-	var nll, regSum float64
-	n := 0
+	var nll, regSum, sup float64
+	n, nsup := 0, 0
 	for _, ex := range batch {
 		e, _ := m.Encode(ex.Feat)
 		d := decoder{e: e, sc: e.newScratch()}
@@ -55,10 +55,18 @@ func referenceLoss(m *Model, reg Reg, batch []Example, B int) float64 {
 		st, prev := d.Start(), vocab.BOS
 		attSum := make([]float64, c.R())
 		words := append(append([]int(nil), ex.Words...), vocab.EOS)
-		for _, y := range words {
+		for t, y := range words {
 			var probs, att []float32
 			st, probs, att = d.Step(st, prev)
 			nll -= math.Log(float64(probs[y]))
+			if t < len(ex.Target) && ex.Target[t] != nil {
+				var mass float64
+				for i, a := range att {
+					mass += float64(ex.Target[t][i]) * float64(a)
+				}
+				sup -= math.Log(mass + supEps)
+				nsup++
+			}
 			for i, a := range att {
 				attSum[i] += float64(a)
 			}
@@ -76,34 +84,55 @@ func referenceLoss(m *Model, reg Reg, batch []Example, B int) float64 {
 	loss := nll / float64(n)
 	if m.Cfg.Attention {
 		loss += reg.Lambda / float64(B) * regSum
+		if reg.Sup > 0 && nsup > 0 {
+			loss += reg.Sup * sup / float64(nsup)
+		}
 	}
 	return loss
 }
 
+// supervise gives two of tinyBatch's captions object shares for some words.
+func supervise(batch []Example) []Example {
+	batch[0].Target = [][]float32{nil, {0, 1, 0.5, 0}, nil}
+	batch[2].Target = [][]float32{{0.2, 0, 0, 0.9}, nil, nil, {1, 1, 0, 0}}
+	return batch
+}
+
 func TestGraphMatchesServingPathAndGradients(t *testing.T) {
-	for _, att := range []bool{true, false} {
+	for _, tc := range []struct {
+		att, constStart bool
+		sup             float64
+	}{{true, false, 0}, {false, false, 0}, {true, true, 0.7}, {true, false, 1.3}} {
+		att := tc.att
 		m := tinyModel(att, 4)
-		reg := Reg{Lambda: 0.5, TauPerWord: att}
+		m.Cfg.ConstStart = tc.constStart
+		reg := Reg{Lambda: 0.5, TauPerWord: att, Sup: tc.sup}
 		batch := tinyBatch(m.Cfg)
+		if tc.sup > 0 {
+			batch = supervise(batch)
+		}
 		const B = 4
 		gr, err := buildGraph(m.Cfg, m.P, reg, B, 6)
 		if err != nil {
 			t.Fatal(err)
 		}
 		gr.fill(m.Cfg, reg, batch, 0, nil)
-		loss, _, _, err := gr.run()
+		loss, _, _, sup, err := gr.run()
 		if err != nil {
 			t.Fatal(err)
 		}
+		if (sup != 0) != (tc.sup > 0) {
+			t.Fatalf("%+v: supervision term %g", tc, sup)
+		}
 		want := referenceLoss(m, reg, batch, B)
 		if math.Abs(float64(loss)-want) > 1e-4 {
-			t.Fatalf("attention=%v: graph loss %.6f, serving path %.6f", att, loss, want)
+			t.Fatalf("%+v: graph loss %.6f, serving path %.6f", tc, loss, want)
 		}
 		rng := rand.New(rand.NewPCG(2, 2))
 		for pi, q := range m.P.List() {
 			g := gr.grad(pi)
 			if g == nil {
-				if att {
+				if att && !(tc.constStart && (q == m.P.InitHW || q == m.P.InitCW)) {
 					t.Errorf("%s has no gradient", q.Name)
 				}
 				continue
@@ -115,7 +144,7 @@ func TestGraphMatchesServingPathAndGradients(t *testing.T) {
 				}
 				num := nn.NumericGrad(q, i, func() float64 { return referenceLoss(m, reg, batch, B) })
 				if diff := math.Abs(num - float64(g[i])); diff > 2e-3+0.03*math.Abs(num) {
-					t.Errorf("attention=%v: d loss/d %s[%d]: graph %.5f, numeric %.5f", att, q.Name, i, g[i], num)
+					t.Errorf("%+v: d loss/d %s[%d]: graph %.5f, numeric %.5f", tc, q.Name, i, g[i], num)
 				}
 			}
 		}

@@ -115,8 +115,12 @@ func (m *Model) Encode(feat []float32) (*Encoded, error) {
 			e.mean[j] += v / float32(R)
 		}
 	}
-	(&nn.Linear{In: D, Out: K, W: p.InitHW.Data, B: p.InitHB.Data}).Forward(e.h0, e.mean)
-	(&nn.Linear{In: D, Out: K, W: p.InitCW.Data, B: p.InitCB.Data}).Forward(e.c0, e.mean)
+	start := e.mean
+	if c.ConstStart {
+		start = make([]float32, D)
+	}
+	(&nn.Linear{In: D, Out: K, W: p.InitHW.Data, B: p.InitHB.Data}).Forward(e.h0, start)
+	(&nn.Linear{In: D, Out: K, W: p.InitCW.Data, B: p.InitCB.Data}).Forward(e.c0, start)
 	nn.TanhInPlace(e.h0) // h_0 = tanh(W_h mean(x) + b_h)
 	nn.TanhInPlace(e.c0) // c_0 = tanh(W_c mean(x) + b_c)
 	return e, nil
@@ -147,14 +151,15 @@ func (e *Encoded) newScratch() *scratch {
 // step advances st by feeding prev; the distribution is left in sc.probs
 // and the attention in sc.att. It returns the gate β_t (also in st.beta).
 func (e *Encoded) step(st *state, prev int, sc *scratch) float32 {
-	e.stepBatch([]*state{st}, []int{prev}, []*scratch{sc})
+	e.stepBatch([]*state{st}, []int{prev}, []*scratch{sc}, false)
 	return st.beta
 }
 
 // stepBatch is step for every sts[i], fed prevs[i], with scs[i] as its
 // buffers, for at most model.MaxBeam hypotheses (a beam); they share each
-// pass over the weights.
-func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch) {
+// pass over the weights. flat replaces the attention weights by uniform
+// ones (model.Options.FlatAttention).
+func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch, flat bool) {
 	c, p, w := e.m.Cfg, e.m.P, e.w
 	R, D, E, A, K := c.R(), c.Proj, c.Emb, c.Att, c.Hidden
 	n := len(sts)
@@ -171,6 +176,11 @@ func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch) {
 				sc.att[r] = nn.TanhAddDot(sc.wh, e.ux[r*A:(r+1)*A], p.AttV.Data) // e_ti = v·tanh(W h + U x_i + b)
 			}
 			nn.SoftmaxInPlace(sc.att) // α_t  (R)
+			if flat {
+				for r := range sc.att {
+					sc.att[r] = 1 / float32(R)
+				}
+			}
 			clear(sc.ctx)
 			nn.MatVecAdd(sc.ctx, sc.att, e.x, D)                                       // Σ α_ti x_i  (D)
 			sts[i].beta = nn.Sigmoid(nn.Dot(p.GateW.Data, sts[i].h) + p.GateB.Data[0]) // β_t
@@ -216,9 +226,10 @@ func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch) {
 // decoder adapts an encoded image to search.Decoder and
 // search.BatchDecoder.
 type decoder struct {
-	e   *Encoded
-	sc  *scratch
-	scs *[]*scratch // StepAll's buffers, one per hypothesis
+	e    *Encoded
+	sc   *scratch
+	scs  *[]*scratch // StepAll's buffers, one per hypothesis
+	flat bool        // uniform attention instead of the model's
 }
 
 func (d decoder) Start() *state {
@@ -227,7 +238,7 @@ func (d decoder) Start() *state {
 
 func (d decoder) Step(st *state, prev int) (*state, []float32, []float32) {
 	next := &state{h: append([]float32(nil), st.h...), c: append([]float32(nil), st.c...)}
-	d.e.step(next, prev, d.sc)
+	d.e.stepBatch([]*state{next}, []int{prev}, []*scratch{d.sc}, d.flat)
 	return next, d.sc.probs, d.sc.att
 }
 
@@ -241,7 +252,7 @@ func (d decoder) StepAll(sts []*state, prevs []int) ([]*state, [][]float32, [][]
 		next[i] = &state{h: append([]float32(nil), st.h...), c: append([]float32(nil), st.c...)}
 		probs[i], att[i] = scs[i].probs, scs[i].att
 	}
-	d.e.stepBatch(next, prevs, scs)
+	d.e.stepBatch(next, prevs, scs, d.flat)
 	return next, probs, att
 }
 
@@ -257,5 +268,5 @@ const MaxWords = 30
 func (e *Encoded) Decode(ctx context.Context, opts model.Options) iter.Seq2[model.Step, error] {
 	opts = opts.Normalize()
 	opts.MaxLen = min(opts.MaxLen, MaxWords)
-	return search.Decode(ctx, decoder{e: e, sc: e.newScratch(), scs: new([]*scratch)}, opts)
+	return search.Decode(ctx, decoder{e: e, sc: e.newScratch(), scs: new([]*scratch), flat: opts.FlatAttention}, opts)
 }

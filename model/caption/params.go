@@ -8,6 +8,8 @@
 //
 //	x_i  = W_p f_i + b_p                       projected region features
 //	h_0  = tanh(W_h mean(x) + b_h); c_0 = tanh(W_c mean(x) + b_c)
+//	       (constant start: h_0 = tanh(b_h), c_0 = tanh(b_c), so that the
+//	       image reaches the decoder through attention alone)
 //	e_ti = v·tanh(W h_{t-1} + U x_i + b_a)     soft attention scores
 //	α_t  = softmax(e_t)                        weights over the regions
 //	β_t  = σ(w_β·h_{t-1} + b_β)                the gating scalar
@@ -16,7 +18,14 @@
 //	p_t  = softmax(W_o (emb(y_{t-1}) + L_h h_t + L_z z_t) + b_o)   deep output
 //
 // Training adds the doubly stochastic regulariser λ Σ_i (τ - Σ_t α_ti)²
-// (τ = 1 in the paper) to the mean negative log-likelihood.
+// (τ = 1 in the paper) to the mean negative log-likelihood, and, for a
+// supervised model, at every step whose word names an object that a
+// segmentation network found in the photo,
+//
+//	μ · -log(Σ_i m_i α_ti)                     m_i: share of region i that is the object
+//
+// averaged over those steps: the attention mass on the object's pixels
+// (attention correctness, Liu et al. 2017) pulled up.
 package caption
 
 import (
@@ -39,6 +48,9 @@ type Config struct {
 	Att        int // A
 	Vocab      int // V
 	Attention  bool
+	// ConstStart: h_0 and c_0 from their biases alone, not from the mean
+	// region; the decoder must look to see.
+	ConstStart bool `json:"const_start,omitempty"`
 }
 
 // R is the number of regions.

@@ -43,7 +43,7 @@ func TestGradientsOnLongerBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	gr.fill(c, reg, batch, 0, nil)
-	loss, _, _, err := gr.run()
+	loss, _, _, _, err := gr.run()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,6 +40,7 @@ type TrainOptions struct {
 	Dir, Out     string
 	Resume       bool
 	Init         string // start from this model file's weights (fresh optimiser); its vocabulary must be the run's
+	DevBeam      int    // beam width of the dev score (0 or 1: greedy)
 	Meta         map[string]any
 	Log          io.Writer
 }
@@ -52,18 +54,42 @@ type Image struct {
 
 // Score is a caption evaluation.
 type Score struct {
-	BLEU      bleu.Score // BLEU-4 on lower-cased words
-	Sharpness float64    // mean over words of the largest attention weight
+	BLEU bleu.Score // BLEU-4 on lower-cased words
+	// Sharpness is the mean over words of the largest attention weight;
+	// Content and Function split it by word kind (FunctionWord).
+	Sharpness, Content, Function float64
+	Entropy                      float64 // mean attention entropy per word, nats
 }
 
 func (s Score) String() string {
-	return fmt.Sprintf("%s, attention sharpness %.3f", s.BLEU, s.Sharpness)
+	return fmt.Sprintf("%s, attention sharpness %.3f (content words %.3f, function words %.3f), entropy %.2f",
+		s.BLEU, s.Sharpness, s.Content, s.Function, s.Entropy)
 }
 
+// Decoded is one image's caption and each word's attention.
+type Decoded struct {
+	Words []string
+	Att   [][]float32 // per word (R)
+}
+
+// functionWords are the words that name nothing in the photo.
+var functionWords = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields("a an the of in on at with and is are to its his her their while into through " +
+		"for from by up down near next as over under front top it he she they them this that there some each other " +
+		"out off onto behind around along across another his") {
+		functionWords[w] = true
+	}
+}
+
+// FunctionWord reports whether a caption word is a function word
+// (articles, prepositions, conjunctions, pronouns, "is"/"are").
+func FunctionWord(w string) bool { return functionWords[w] }
+
 // Evaluate captions every image and scores against its references.
-func Evaluate(m *Model, imgs []Image, opts model.Options) (Score, [][]string) {
-	hyps := make([][]string, len(imgs))
-	peaks := make([][2]float64, len(imgs))
+func Evaluate(m *Model, imgs []Image, opts model.Options) (Score, []Decoded) {
+	out := make([]Decoded, len(imgs))
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
@@ -76,13 +102,8 @@ func Evaluate(m *Model, imgs []Image, opts model.Options) (Score, [][]string) {
 					continue
 				}
 				for st := range e.Decode(context.Background(), opts) {
-					hyps[i] = append(hyps[i], st.Token)
-					peak := float32(0)
-					for _, a := range st.Attention {
-						peak = max(peak, a)
-					}
-					peaks[i][0] += float64(peak)
-					peaks[i][1]++
+					out[i].Words = append(out[i].Words, st.Token)
+					out[i].Att = append(out[i].Att, st.Attention)
 				}
 			}
 		}()
@@ -93,13 +114,26 @@ func Evaluate(m *Model, imgs []Image, opts model.Options) (Score, [][]string) {
 	close(next)
 	wg.Wait()
 	var s bleu.Stats
-	var sum, n float64
+	var sum, ent [3]float64 // all, content, function
+	var n [3]float64
 	for i, img := range imgs {
-		s.Add(hyps[i], img.Refs...)
-		sum += peaks[i][0]
-		n += peaks[i][1]
+		s.Add(out[i].Words, img.Refs...)
+		for t, w := range out[i].Words {
+			peak := float64(slices.Max(out[i].Att[t]))
+			h := Entropy(out[i].Att[t])
+			kind := 1
+			if FunctionWord(w) {
+				kind = 2
+			}
+			for _, k := range []int{0, kind} {
+				sum[k] += peak
+				ent[k] += h
+				n[k]++
+			}
+		}
 	}
-	return Score{BLEU: s.Score(), Sharpness: sum / max(n, 1)}, hyps
+	return Score{BLEU: s.Score(), Sharpness: sum[0] / max(n[0], 1), Content: sum[1] / max(n[1], 1),
+		Function: sum[2] / max(n[2], 1), Entropy: ent[0] / max(n[0], 1)}, out
 }
 
 func captionBatches(ex []Example, size int, seed uint64, epoch int) [][]Example {
@@ -183,7 +217,7 @@ func Train(c Config, words *vocab.Vocab, train []Example, dev []Image, o TrainOp
 			return nn.LoopResult{}, fmt.Errorf("%s: its vocabulary (%d words) is not this run's (%d): use the same data and -min-count", o.Init, len(f.Vocabs["words"]), words.Len())
 		}
 		c, p, opt = ic, ip, nn.NewAdam(ip.List())
-		if b, ok := f.Meta["dev_bleu4_greedy"].(float64); ok {
+		if b, ok := f.Meta["dev_bleu4"].(float64); ok {
 			st.Best = b
 		}
 		fmt.Fprintf(log, "starting from the weights in %s (dev BLEU-4 %.2f)\n", o.Init, st.Best)
@@ -211,7 +245,7 @@ func Train(c Config, words *vocab.Vocab, train []Example, dev []Image, o TrainOp
 				return 0, 0, err
 			}
 			ntok := g.fill(c, o.Reg, b, o.Dropout, dropRng)
-			loss, _, _, err := g.run()
+			loss, _, _, _, err := g.run()
 			if err != nil {
 				return 0, 0, err
 			}
@@ -222,11 +256,11 @@ func Train(c Config, words *vocab.Vocab, train []Example, dev []Image, o TrainOp
 			return float64(loss), ntok, nil
 		},
 		Evaluate: func() (float64, string) {
-			s, _ := Evaluate(&Model{Cfg: c, P: p, Words: words}, dev, model.Options{Beam: 1, MaxLen: 30})
+			s, _ := Evaluate(&Model{Cfg: c, P: p, Words: words}, dev, model.Options{Beam: max(o.DevBeam, 1), MaxLen: 30})
 			return s.BLEU.BLEU, s.String()
 		},
 		SaveBest: func(score, epochs float64) error {
-			meta := map[string]any{"dev_bleu4_greedy": score, "epochs": epochs}
+			meta := map[string]any{"dev_bleu4": score, "dev_beam": max(o.DevBeam, 1), "epochs": epochs}
 			for k, v := range o.Meta {
 				meta[k] = v
 			}
