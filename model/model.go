@@ -133,3 +133,9 @@ type Captioner interface {
 	// CropSize is the side of the square the photo is cropped to.
 	CropSize() int
 }
+
+// Segmenter finds objects in a photo: a class id per pixel (w x h,
+// row-major), the ids of the PASCAL VOC classes in ObjectClasses order.
+type Segmenter interface {
+	Segment(img image.Image) (classes []uint8, w, h int, err error)
+}

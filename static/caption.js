@@ -20,6 +20,9 @@ const els = {
   stage: $("stage"),
   photo: $("photo"),
   heat: $("heat"),
+  outline: $("outline"),
+  where: $("where"),
+  objectReadout: $("object-readout"),
   cells: $("cells"),
   stageEmpty: $("stage-empty"),
   legendBar: $("legend-bar"),
@@ -47,7 +50,7 @@ const state = {
   beam: 1,
   model: "",
   source: null, // {rows, cols}
-  steps: [], // {step, heat}
+  steps: [], // {step, heat, object}
   done: null,
   hover: null, // index of the word under the pointer or focus
 };
@@ -81,6 +84,10 @@ function clearResult() {
   els.readout.textContent = "";
   els.heat.hidden = true;
   els.heat.removeAttribute("src");
+  els.outline.hidden = true;
+  els.outline.removeAttribute("src");
+  els.objectReadout.hidden = true;
+  els.objectReadout.textContent = "";
   els.download.disabled = true;
   paintCells(null);
   updateSlider();
@@ -113,10 +120,10 @@ function onSource(payload) {
   buildCells(src.rows, src.cols);
 }
 
-function onStep(step, heat) {
+function onStep(step, heat, object) {
   if (!state.source || !step) return;
   const i = state.steps.length;
-  state.steps.push({ step, heat });
+  state.steps.push({ step, heat, object: object || null });
 
   const chip = h("span", "tok tgt-tok", step.token);
   chip.dataset.row = String(i);
@@ -204,6 +211,7 @@ function paint() {
   }
   paintCells(s ? s.step.attention : null);
   renderReadout(i);
+  paintObject(s);
   renderTopK(els.topk, els.topkTitle, state.steps.map((x) => x.step), i);
 }
 
@@ -244,6 +252,32 @@ function renderReadout(i) {
     : "";
 }
 
+// The "where is the object?" check: the outline of the object the word
+// names, and how much of the word's attention fell on it against its area.
+function paintObject(s) {
+  const on = els.where.checked && !els.where.disabled;
+  const obj = on && s ? s.object : null;
+  if (obj && obj.outline) {
+    els.outline.src = obj.outline;
+    els.outline.hidden = false;
+  } else {
+    els.outline.hidden = true;
+  }
+  if (!on || !s) {
+    els.objectReadout.hidden = true;
+    return;
+  }
+  els.objectReadout.hidden = false;
+  if (!obj) {
+    els.objectReadout.textContent = `“${s.step.token}” names no object the segmentation network knows in this photo.`;
+    return;
+  }
+  const times = obj.area > 0 ? obj.mass / obj.area : 0;
+  els.objectReadout.textContent =
+    `Where is the ${obj.class}? ${pct(obj.mass)} of the attention for “${s.step.token}” is on it; ` +
+    `it covers ${pct(obj.area)} of the photo, so that is ${times.toFixed(1)}× what evenly spread attention would give.`;
+}
+
 function updateSlider() {
   drawSlider(els, state.steps.length, player.cur, (i) => state.steps[i].step.token, state.done);
 }
@@ -258,7 +292,7 @@ function handleMessage(type, p) {
       onSource(x);
       setStatus("Writing the caption…", "busy");
     },
-    step: (x) => onStep(x.step, x.heat),
+    step: (x) => onStep(x.step, x.heat, x.object),
     done: onDone,
     queued: (x) => status.queued(x),
     error: onError,
@@ -305,7 +339,7 @@ async function httpCaption(id) {
   }
   onSource({ source: body.source, image: body.image });
   if (!state.source) return;
-  (body.steps || []).forEach((s, i) => onStep(s, (body.heat || [])[i]));
+  (body.steps || []).forEach((s, i) => onStep(s, (body.heat || [])[i], (body.objects || [])[i]));
   onDone({ elapsed_ms: body.elapsed_ms });
 }
 
@@ -425,6 +459,7 @@ function wire() {
   els.opacity.addEventListener("input", () => {
     els.stage.style.setProperty("--heat-opacity", String(Number(els.opacity.value) / 100));
   });
+  els.where.addEventListener("change", paint);
   els.view.addEventListener("change", () => {
     els.stage.dataset.view = els.view.value;
   });

@@ -25,6 +25,9 @@ type CaptionProps struct {
 	MaxMB       int    // largest upload, in megabytes
 	MaxMP       int    // most pixels, in megapixels
 	Examples    []Example
+	// Objects: the server can outline the object a word names (it has a
+	// segmentation network); the "where is the object?" check is offered.
+	Objects bool
 }
 
 // Example is a photo offered as a one-click example.

@@ -56,6 +56,8 @@ type DecodeResponse struct {
 	// saw, and one heat layer per step (data: URLs).
 	Image string   `json:"image,omitempty"`
 	Heat  []string `json:"heat,omitempty"`
+	// With a segmenter: per step, the object its word names, or null.
+	Objects []*ObjectLook `json:"objects,omitempty"`
 }
 
 // check validates a request and prepares its source.

@@ -53,6 +53,7 @@ type captionSet struct {
 	mu   sync.RWMutex
 	list []model.Captioner
 	off  string // why there are none, and what to do
+	seg  model.Segmenter
 }
 
 func (cs *captionSet) get() ([]model.Captioner, string) {
@@ -73,6 +74,21 @@ func (s *Server) SetCaptioners(list []model.Captioner, off string) {
 	s.caps.mu.Lock()
 	defer s.caps.mu.Unlock()
 	s.caps.list, s.caps.off = append([]model.Captioner(nil), list...), off
+}
+
+// SetSegmenter turns on the "where is the object?" check: each caption
+// word that names a PASCAL VOC class found in the photo comes with the
+// object's outline and the attention on it. Safe while serving.
+func (s *Server) SetSegmenter(seg model.Segmenter) {
+	s.caps.mu.Lock()
+	defer s.caps.mu.Unlock()
+	s.caps.seg = seg
+}
+
+func (cs *captionSet) segmenter() model.Segmenter {
+	cs.mu.RLock()
+	defer cs.mu.RUnlock()
+	return cs.seg
 }
 
 // captioner picks the model a caption request asks for; "" means the first.
@@ -130,13 +146,64 @@ type prepared struct {
 	p       model.Prepared
 	crop    image.Image // displaySize square
 	cropURL string
+	objects *objectMap // what the segmenter found in the crop; nil without one
+}
+
+// objectMap is a photo's class map, with each class's outline made once.
+type objectMap struct {
+	classes  []uint8
+	w, h     int
+	outlines map[uint8]string
+}
+
+// ObjectLook is where a word's attention fell on the object it names: the
+// live attention-correctness readout of the "where is the object?" check.
+type ObjectLook struct {
+	Class string  `json:"class"` // the PASCAL VOC class the word names
+	Mass  float64 `json:"mass"`  // share of the word's attention on the object's pixels
+	Area  float64 `json:"area"`  // the object's share of the photo: what uniform attention would put there
+	// Outline is the object's border as a transparent PNG (data: URL) to
+	// lay over the photo.
+	Outline string `json:"outline"`
+}
+
+// outlineSize is the side of an outline layer; the page stretches it.
+const outlineSize = 224
+
+// look is the object a step's word names, where the photo shows it.
+func (om *objectMap) look(st model.Step, src model.Source) *ObjectLook {
+	if om == nil || src.Kind != "image" {
+		return nil
+	}
+	class := model.ObjectClass(st.Token)
+	id := model.ObjectClassID(class)
+	if id <= 0 {
+		return nil
+	}
+	shares, area := model.RegionShares(om.classes, om.w, om.h, src.Rows, src.Cols, uint8(id))
+	if area < model.MinObjectArea || len(st.Attention) != len(shares) {
+		return nil
+	}
+	url, ok := om.outlines[uint8(id)]
+	if !ok {
+		img, err := viz.Outline(om.classes, om.w, om.h, uint8(id), outlineSize, outlineSize)
+		if err == nil {
+			url, err = dataURL(img, true)
+		}
+		if err != nil {
+			return nil
+		}
+		om.outlines[uint8(id)] = url
+	}
+	l := model.LookAt(st.Attention, shares, area)
+	return &ObjectLook{Class: class, Mass: l.Mass, Area: l.Area, Outline: url}
 }
 
 // preparePhoto decodes, crops and encodes. It is the expensive part of a
 // caption, so callers hold a decode slot while it runs. The crop for the
 // page is made and compressed on another goroutine while the encoder
 // runs: on a machine with a core to spare, the first word comes sooner.
-func preparePhoto(c model.Captioner, data []byte) (*prepared, *Error) {
+func preparePhoto(c model.Captioner, seg model.Segmenter, data []byte) (*prepared, *Error) {
 	img, _, err := photo.Decode(bytes.NewReader(data), ImageLimits)
 	if err != nil {
 		return nil, photoError(err)
@@ -150,7 +217,22 @@ func preparePhoto(c model.Captioner, data []byte) (*prepared, *Error) {
 		done <- err
 	}()
 	// The encoder's input is cropped from the original, as in training.
-	p, err := c.Prepare(photo.Square(img, c.CropSize()))
+	input := photo.Square(img, c.CropSize())
+	segDone := make(chan *objectMap, 1)
+	if seg != nil {
+		go func() {
+			classes, w, h, err := seg.Segment(input)
+			if err != nil {
+				segDone <- nil
+				return
+			}
+			segDone <- &objectMap{classes: classes, w: w, h: h, outlines: map[uint8]string{}}
+		}()
+	} else {
+		segDone <- nil
+	}
+	p, err := c.Prepare(input)
+	pp.objects = <-segDone
 	if cropErr := <-done; cropErr != nil {
 		return nil, Errorf(EInternal, "the photo could not be compressed for the page")
 	}
@@ -247,7 +329,7 @@ func (s *Server) captionHTTP(c echo.Context) (*prepared, *DecodeResponse, error)
 	}
 	defer s.decodes.release()
 	start := time.Now()
-	pp, e := preparePhoto(capt, req.data)
+	pp, e := preparePhoto(capt, s.caps.segmenter(), req.data)
 	if e != nil {
 		return nil, nil, e
 	}
@@ -264,6 +346,9 @@ func (s *Server) caption(c echo.Context) error {
 	resp.Image = pp.cropURL
 	for _, st := range resp.Steps {
 		resp.Heat = append(resp.Heat, heatLayer(st, resp.Source))
+		if pp.objects != nil {
+			resp.Objects = append(resp.Objects, pp.objects.look(st, resp.Source))
+		}
 	}
 	return c.JSON(http.StatusOK, resp)
 }

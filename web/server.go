@@ -231,7 +231,8 @@ func (s *Server) captionPage(c echo.Context) error {
 		opts = append(opts, modelOption(m.Info()))
 	}
 	return s.render(c, templates.CaptionPage(templates.CaptionProps{Models: opts, Unavailable: off,
-		MaxMB: int(ImageLimits.MaxBytes >> 20), MaxMP: int(ImageLimits.MaxPixels / 1_000_000), Examples: captionExamples}))
+		MaxMB: int(ImageLimits.MaxBytes >> 20), MaxMP: int(ImageLimits.MaxPixels / 1_000_000), Examples: captionExamples,
+		Objects: s.caps.segmenter() != nil}))
 }
 
 // modelOption is a model as the pickers show it, with its first score

@@ -70,6 +70,9 @@ type (
 		// Image sources: the step's attention as a transparent heat layer
 		// (PNG data: URL) to stretch over the photo.
 		Heat string `json:"heat,omitempty"`
+		// Image sources, when the server has a segmenter and the word
+		// names an object it found: where the attention fell on it.
+		Object *ObjectLook `json:"object,omitempty"`
 	}
 	DonePayload struct {
 		ID        string `json:"id"`
@@ -236,7 +239,7 @@ func (ss *session) handle(data []byte) {
 		ss.post(MsgError, ErrorPayload{ID: id, Code: e.Code, Message: e.Message})
 		return
 	}
-	ss.startDecode(job{id: id, info: c.Info(), beam: req.Beam, prepare: func() (*prepared, *Error) { return preparePhoto(c, req.data) }})
+	ss.startDecode(job{id: id, info: c.Info(), beam: req.Beam, prepare: func() (*prepared, *Error) { return preparePhoto(c, ss.s.caps.segmenter(), req.data) }})
 }
 
 func strictDecode(raw json.RawMessage, v any) error {
@@ -309,6 +312,7 @@ func (ss *session) startDecode(j job) {
 			sp := StepPayload{ID: j.id, Step: st}
 			if src.Source.Kind == "image" {
 				sp.Heat = heatLayer(st, src.Source)
+				sp.Object = pp.objects.look(st, src.Source)
 			}
 			if !ss.post(MsgStep, sp) {
 				return

@@ -99,7 +99,7 @@ type lookGroup struct {
 // segmentation cache: for every generated word that names a PASCAL VOC
 // class found in the photo, the attention mass on the class's pixels
 // against the class's area (what uniform attention puts there), and how
-// often the most attended region is the object (caption.LookAt). It prints
+// often the most attended region is the object (model.LookAt). It prints
 // a table by class and returns the groups.
 func objectLooks(segPath string, names []string, hyps []caption.Decoded, rows, cols int) ([]*lookGroup, error) {
 	seg, err := segment.LoadMaps(segPath)
@@ -114,15 +114,15 @@ func objectLooks(segPath string, names []string, hyps []caption.Decoded, rows, c
 			return nil, fmt.Errorf("%s: no class map for %s", segPath, name)
 		}
 		for t, w := range hyps[i].Words {
-			class := caption.ObjectClass(w)
+			class := model.ObjectClass(w)
 			if class == "" {
 				continue
 			}
-			shares, area := caption.RegionShares(cm, seg.Side, seg.Side, rows, cols, uint8(segment.ClassID(class)))
-			if area < caption.MinObjectArea {
+			shares, area := model.RegionShares(cm, seg.Side, seg.Side, rows, cols, uint8(model.ObjectClassID(class)))
+			if area < model.MinObjectArea {
 				continue // the word names what the network did not find
 			}
-			l := caption.LookAt(hyps[i].Att[t], shares, area)
+			l := model.LookAt(hyps[i].Att[t], shares, area)
 			g := groups[class]
 			if g == nil {
 				g = &lookGroup{name: class}

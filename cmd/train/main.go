@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"attention/internal/openblas"
+	"attention/model"
 	"attention/model/caption"
 	"attention/model/checkpoint"
 	"attention/model/nn"
@@ -206,7 +207,7 @@ func trainCaption(data, features, segPath, out, runDir, id string, attention, co
 				ex.Target, n = objectTargets(seg, name, c, cfg.Rows, cfg.Cols)
 				supervised += n
 				for _, w := range c {
-					if caption.ObjectClass(w) != "" {
+					if model.ObjectClass(w) != "" {
 						objectWords++
 					}
 				}
@@ -248,7 +249,6 @@ func trainCaption(data, features, segPath, out, runDir, id string, attention, co
 	return nil
 }
 
-
 // objectTargets gives each word of a caption that names an object found in
 // the photo the object's share of every region (nil for the other words),
 // and counts them.
@@ -260,12 +260,12 @@ func objectTargets(seg *segment.Maps, name string, words []string, rows, cols in
 	out := make([][]float32, len(words))
 	n := 0
 	for t, w := range words {
-		id := segment.ClassID(caption.ObjectClass(w))
+		id := model.ObjectClassID(model.ObjectClass(w))
 		if id <= 0 {
 			continue
 		}
-		shares, area := caption.RegionShares(m, seg.Side, seg.Side, rows, cols, uint8(id))
-		if area >= caption.MinObjectArea {
+		shares, area := model.RegionShares(m, seg.Side, seg.Side, rows, cols, uint8(id))
+		if area >= model.MinObjectArea {
 			out[t] = shares
 			n++
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ func startMain(t *testing.T, encoder bool) *Main {
 	m := &Main{Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Offline: true}
 	if encoder {
 		m.EncoderWeights = filepath.Join(testenv.SharedData(t), "weights", "mobilenet_v2_1.0_224_quant.tflite")
+		m.SegWeights = filepath.Join(testenv.SharedData(t), "weights", segFile)
 	}
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)
@@ -162,5 +164,81 @@ func TestBrowserCaption(t *testing.T) {
 			t.Fatal(err)
 		}
 		os.WriteFile(filepath.Join(dir, "caption.png"), png, 0o644)
+	}
+}
+
+// A teacher turns on "where is the object?" and steps to a word that names
+// an object: the object is outlined over the photo and the readout says how
+// much of the word's attention is on it.
+func TestBrowserWhereIsTheObject(t *testing.T) {
+	m := startMain(t, true)
+	ctx := browser(t)
+	photo := filepath.Join(testenv.SharedData(t), "flickr8k", "images", "3385593926_d3e9c21170.jpg") // dogs in the snow
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(m.URL()+"/caption"),
+		chromedp.WaitReady(chromedp.ID("file")),
+		chromedp.SetValue(chromedp.ID("pace"), "live"),
+		chromedp.SetUploadFiles(chromedp.ID("file"), []string{photo}, chromedp.NodeReady),
+		chromedp.Poll[chromedp.Void](`/done/i.test(document.querySelector('#status')?.textContent || '')`,
+			chromedp.WithPollingTimeout(60*time.Second)),
+	)
+	if err != nil {
+		status, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("status")))
+		t.Fatalf("%v (status %q)", err, status)
+	}
+	type seen struct {
+		Word, Readout, Outline string
+		Shown                  bool
+	}
+	// Off by default: no outline, no readout.
+	off, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('#outline').hidden && document.querySelector('#object-readout').hidden`))
+	if err != nil || !off {
+		t.Fatalf("the check shows something before it is turned on (%v)", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("where"), chromedp.NodeVisible)); err != nil {
+		t.Fatal(err)
+	}
+	steps, err := chromedp.Run(ctx, chromedp.Evaluate[[]seen](`(() => {
+		const s = document.querySelector('#step');
+		const out = [];
+		for (let i = 0; i <= Number(s.max); i++) {
+			s.value = String(i);
+			s.dispatchEvent(new Event('input', { bubbles: true }));
+			const o = document.querySelector('#outline');
+			out.push({ Word: document.querySelectorAll('#target .tgt-tok')[i].textContent,
+				Readout: document.querySelector('#object-readout').textContent,
+				Outline: o.getAttribute('src') || '', Shown: !o.hidden });
+		}
+		return out;
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, st := range steps {
+		if !strings.HasPrefix(st.Readout, "Where is the") {
+			if st.Shown {
+				t.Errorf("%q names no object but an outline is shown", st.Word)
+			}
+			continue
+		}
+		found++
+		if !st.Shown || !strings.HasPrefix(st.Outline, "data:image/png;base64,") {
+			t.Errorf("%q: readout %q but no outline over the photo", st.Word, st.Readout)
+		}
+		if !strings.Contains(st.Readout, "% of the attention") {
+			t.Errorf("%q: readout %q has no attention share", st.Word, st.Readout)
+		}
+		t.Logf("%q: %s", st.Word, st.Readout)
+	}
+	if found == 0 {
+		t.Fatalf("no word of the caption %v got an object readout: the photo shows dogs", steps)
+	}
+	if dir := os.Getenv("ATTN_SCREENSHOTS"); dir != "" {
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, "caption-where.png"), png, 0o644)
 	}
 }

@@ -3,6 +3,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,12 +13,14 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
 
 	"attention/model/caption"
 	"attention/model/mobilenet"
+	"attention/model/segment"
 	"attention/model/trained"
 	"attention/web"
 )
@@ -27,6 +31,7 @@ func main() {
 	flag.StringVar(&m.ModelDir, "model-dir", "", "load models (*.ckpt) from this directory instead of the embedded ones")
 	flag.StringVar(&m.EncoderWeights, "encoder-weights", "", "the image encoder, "+mobilenet.WeightsFile+" (default: the user cache directory, downloaded there once if missing)")
 	flag.BoolVar(&m.Offline, "offline", false, "never download the image encoder's weights")
+	flag.StringVar(&m.SegWeights, "seg-weights", "", "the segmentation network, "+segFile+", for the caption page's \"where is the object?\" check (default: the user cache directory, if it is there)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -48,6 +53,7 @@ type Main struct {
 	ModelDir       string
 	EncoderWeights string // the MobileNetV2 file; "" looks in the cache and downloads
 	Offline        bool   // never download
+	SegWeights     string // the DeepLabV3 file; "" looks in the cache
 	Logger         *slog.Logger
 
 	ln       net.Listener
@@ -73,6 +79,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	handler := web.New(cfg)
 	m.startCaptions(ctx, handler, models.Captioners)
+	m.startSegmenter(handler)
 	m.ln, err = net.Listen("tcp", m.Addr)
 	if err != nil {
 		return err
@@ -137,6 +144,51 @@ func (m *Main) useEncoder(srv *web.Server, decs []*caption.Model, data []byte, p
 	}
 	m.Logger.Info("image encoder loaded", "path", path)
 	srv.SetCaptioners(caption.Pipelines(enc, decs), "")
+}
+
+// The segmentation network behind the "where is the object?" check:
+// DeepLabV3-MobileNetV2 on PASCAL VOC, the Coral test data file.
+const (
+	segFile   = "deeplabv3_mnv2_pascal_quant.tflite"
+	segURL    = "https://github.com/google-coral/test_data/raw/master/" + segFile
+	segSHA256 = "350af47fd346ea6d74b58833a351f583ba860e9806ec5bd292ff8d8f1f249398"
+	// segSize is its input side: 257 costs a quarter of the native 513
+	// and finds the same objects at the 7x7 grid's scale (cmd/segment).
+	segSize = 257
+)
+
+// startSegmenter loads the segmentation network if a verified copy is at
+// hand; without it the check is offered as off, with what to do.
+func (m *Main) startSegmenter(srv *web.Server) {
+	path := m.SegWeights
+	if path == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return
+		}
+		path = filepath.Join(base, "attention-made-visible", segFile)
+		if _, err := os.Stat(path); err != nil {
+			m.Logger.Info("the \"where is the object?\" check is off: no segmentation network", "looked in", path, "get it from", segURL)
+			return
+		}
+	}
+	data, err := os.ReadFile(path)
+	if err == nil {
+		sum := sha256.Sum256(data)
+		if got := hex.EncodeToString(sum[:]); got != segSHA256 {
+			err = fmt.Errorf("SHA-256 is %s, want %s", got, segSHA256)
+		}
+	}
+	var net *segment.Net
+	if err == nil {
+		net, err = segment.LoadSize(data, segSize)
+	}
+	if err != nil {
+		m.Logger.Warn("the \"where is the object?\" check is off", "path", path, "err", err)
+		return
+	}
+	m.Logger.Info("segmentation network loaded", "path", path)
+	srv.SetSegmenter(net)
 }
 
 // URL is the address the server listens on.

@@ -70,13 +70,3 @@ func Shrink(classes []uint8, w, h, side int) []uint8 {
 	}
 	return out
 }
-
-// ClassID is the id of a class name, or -1.
-func ClassID(name string) int {
-	for i, c := range Classes {
-		if c == name {
-			return i
-		}
-	}
-	return -1
-}
