@@ -223,6 +223,60 @@ clampdone:
 	VZEROUPPER
 	RET
 
+// func snapAVX2(x []float32, inv, zero, lo, hi, scale float32)
+// x[i] = (floor(clamp(x[i]*inv + zero, lo, hi) + 0.5) - zero) * scale: the
+// nearest value on a quantisation grid, halves rounded up.
+TEXT ·snapAVX2(SB), NOSPLIT, $0-44
+	MOVQ         x_base+0(FP), DI
+	MOVQ         x_len+8(FP), CX
+	VBROADCASTSS inv+24(FP), Y8
+	VBROADCASTSS zero+28(FP), Y9
+	VBROADCASTSS lo+32(FP), Y10
+	VBROADCASTSS hi+36(FP), Y11
+	VBROADCASTSS scale+40(FP), Y12
+	MOVL         $0x3f000000, AX // 0.5
+	VMOVD        AX, X13
+	VBROADCASTSS X13, Y13
+	MOVQ         CX, BX
+	SHRQ         $3, BX
+	JZ           snaptail
+
+snaploop:
+	VMOVUPS     (DI), Y0
+	VFMADD213PS Y9, Y8, Y0
+	VMAXPS      Y10, Y0, Y0
+	VMINPS      Y11, Y0, Y0
+	VADDPS      Y13, Y0, Y0
+	VROUNDPS    $1, Y0, Y0
+	VSUBPS      Y9, Y0, Y0
+	VMULPS      Y12, Y0, Y0
+	VMOVUPS     Y0, (DI)
+	ADDQ        $32, DI
+	DECQ        BX
+	JNZ         snaploop
+
+snaptail:
+	ANDQ $7, CX
+	JZ   snapdone
+
+snapscalar:
+	VMOVSS      (DI), X0
+	VFMADD213SS X9, X8, X0
+	VMAXSS      X10, X0, X0
+	VMINSS      X11, X0, X0
+	VADDSS      X13, X0, X0
+	VROUNDSS    $1, X0, X0, X0
+	VSUBSS      X9, X0, X0
+	VMULSS      X12, X0, X0
+	VMOVSS      X0, (DI)
+	ADDQ        $4, DI
+	DECQ        CX
+	JNZ         snapscalar
+
+snapdone:
+	VZEROUPPER
+	RET
+
 // func dw3x3(src *float32, rowStride, colStride int, w *float32, o int, bias *float32, lo, hi float32, out *float32)
 // One output pixel of a 3x3 depthwise convolution over o channels (o a
 // multiple of 8): out[j] = clamp(bias[j] + Σ_tap src[tap][j]·w[tap*o+j]),

@@ -14,6 +14,8 @@ func maddAVX2(acc, x, w []float32) { panic("mobilenet: no AVX2") }
 
 func clampAVX2(x []float32, lo, hi float32) { panic("mobilenet: no AVX2") }
 
+func snapAVX2(x []float32, inv, zero, lo, hi, scale float32) { panic("mobilenet: no AVX2") }
+
 func dw3x3(src *float32, rowStride, colStride int, w *float32, o int, bias *float32, lo, hi float32, out *float32) {
 	panic("mobilenet: no AVX2")
 }

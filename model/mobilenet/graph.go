@@ -245,9 +245,9 @@ func gridOf(t Tensor) *grid {
 	zero := float32(q.ZeroPoint0())
 	switch t.Type {
 	case Uint8:
-		return &grid{scale: q.Scale[0], zero: zero, lo: 0, hi: 255}
+		return &grid{scale: q.Scale[0], inv: 1 / q.Scale[0], zero: zero, lo: 0, hi: 255}
 	case Int8:
-		return &grid{scale: q.Scale[0], zero: zero, lo: -128, hi: 127}
+		return &grid{scale: q.Scale[0], inv: 1 / q.Scale[0], zero: zero, lo: -128, hi: 127}
 	}
 	return nil
 }
@@ -312,6 +312,18 @@ func (g *Graph) pixels(img image.Image, dst []float32) error {
 			row := im.Pix[im.PixOffset(b.Min.X, y):]
 			for x := 0; x < b.Dx(); x++ {
 				put(row[4*x], row[4*x+1], row[4*x+2])
+			}
+		}
+	case *image.RGBA: // what image/png and x/image/bmp decode opaque images to
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			row := im.Pix[im.PixOffset(b.Min.X, y):]
+			for x := 0; x < b.Dx(); x++ {
+				if row[4*x+3] == 255 {
+					put(row[4*x], row[4*x+1], row[4*x+2])
+				} else {
+					c := color.NRGBAModel.Convert(im.RGBAAt(b.Min.X+x, y)).(color.NRGBA)
+					put(c.R, c.G, c.B)
+				}
 			}
 		}
 	case *image.YCbCr: // what image/jpeg decodes to

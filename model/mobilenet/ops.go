@@ -120,9 +120,15 @@ func (cv *conv2D) im2col(x, dst []float32) {
 				for kx := range cv.kw {
 					ix := ox*cv.sw - cv.padL + kx*cv.dw
 					row := dst[i : i+c]
-					if iy < 0 || iy >= cv.h || ix < 0 || ix >= cv.w {
+					switch {
+					case iy < 0 || iy >= cv.h || ix < 0 || ix >= cv.w:
 						clear(row)
-					} else {
+					case c < 8: // an RGB input: a call to memmove costs more than the copy
+						src := x[(iy*cv.w+ix)*c:]
+						for j := range row {
+							row[j] = src[j]
+						}
+					default:
 						copy(row, x[(iy*cv.w+ix)*c:])
 					}
 					i += c
@@ -419,11 +425,171 @@ func (ad add) run(in [][]float32, out []float32, _ *arena) {
 	activate(out, ad.act)
 }
 
-// reshape copies: only the shape changes, and a copy keeps every tensor
-// in its own buffer so buffers can be recycled independently.
-type reshape struct{}
+// identity copies (RESHAPE, and QUANTIZE in float32): only the shape or
+// the grid changes, and a copy keeps every tensor in its own buffer so
+// buffers can be recycled independently.
+type identity struct{}
 
-func (reshape) run(in [][]float32, out []float32, _ *arena) { copy(out, in[0]) }
+func (identity) run(in [][]float32, out []float32, _ *arena) { copy(out, in[0]) }
+
+// concat is CONCATENATION: each of outer rows of the output holds a row of
+// chunks[i] values from each input i in turn.
+type concat struct {
+	outer  int
+	chunks []int
+	act    Activation
+}
+
+func (k concat) run(in [][]float32, out []float32, _ *arena) {
+	o := 0
+	for r := range k.outer {
+		for i, n := range k.chunks {
+			o += copy(out[o:o+n], in[i][r*n:(r+1)*n])
+		}
+	}
+	activate(out, k.act)
+}
+
+// lerp is one output row or column of a bilinear resize: it reads input
+// rows i0 and i1 with weights 1-f and f.
+type lerp struct {
+	i0, i1 int
+	f      float32
+}
+
+// lerps places out samples on an input axis of length in as TFLite's
+// RESIZE_BILINEAR does: scale in/out, or (in-1)/(out-1) with align_corners
+// (corner pixels map to corner pixels); with half_pixel_centers a sample
+// sits at (i+0.5)*scale-0.5. Arithmetic is float32, as there.
+func lerps(in, out int, alignCorners, halfPixel bool) []lerp {
+	scale := float32(in) / float32(out)
+	if alignCorners && out > 1 {
+		scale = float32(in-1) / float32(out-1)
+	}
+	l := make([]lerp, out)
+	for i := range l {
+		v := float32(i) * scale
+		if halfPixel {
+			v = float32((float32(i)+0.5)*scale) - 0.5
+		}
+		lo := int(math.Floor(float64(v)))
+		i0 := max(lo, 0)
+		i1 := min(int(math.Ceil(float64(v))), in-1)
+		l[i] = lerp{i0: i0, i1: i1, f: v - float32(i0)}
+	}
+	return l
+}
+
+// resizeBilinear is RESIZE_BILINEAR. With q set (the input's and the
+// output's grid) it interpolates the integer levels and rounds half up,
+// as TFLite's uint8 kernel does.
+type resizeBilinear struct {
+	h, w, c int
+	oh, ow  int
+	ys, xs  []lerp
+	q       *grid
+}
+
+func (k *resizeBilinear) run(in [][]float32, out []float32, a *arena) {
+	x, c := in[0], k.c
+	if k.q != nil {
+		x = a.get(len(in[0]))
+		defer a.put(x)
+		k.q.levels(in[0], x)
+	}
+	for oy, ly := range k.ys {
+		r0, r1 := x[ly.i0*k.w*c:], x[ly.i1*k.w*c:]
+		for ox, lx := range k.xs {
+			// TFLite's weights and order of summation; the conversions
+			// round each product to float32, which a fused multiply-add
+			// would not, so that exact halves stay exact.
+			w00 := (1 - ly.f) * (1 - lx.f)
+			w01 := (1 - ly.f) * lx.f
+			w10 := ly.f * (1 - lx.f)
+			w11 := ly.f * lx.f
+			dst := out[(oy*k.ow+ox)*c : (oy*k.ow+ox+1)*c]
+			p00 := r0[lx.i0*c:][:len(dst)]
+			p01 := r0[lx.i1*c:][:len(dst)]
+			p10 := r1[lx.i0*c:][:len(dst)]
+			p11 := r1[lx.i1*c:][:len(dst)]
+			if k.q == nil {
+				for i := range dst {
+					dst[i] = float32(float32(float32(p00[i]*w00)+float32(p01[i]*w01))+float32(p10[i]*w10)) + float32(p11[i]*w11)
+				}
+				continue
+			}
+			g := k.q
+			for i := range dst {
+				q := float32(float32(float32(p00[i]*w00)+float32(p01[i]*w01))+float32(p10[i]*w10)) + float32(p11[i]*w11)
+				dst[i] = (g.round(min(max(q, g.lo), g.hi)) - g.zero) * g.scale
+			}
+		}
+	}
+}
+
+// argMax is ARG_MAX over the middle axis of [outer][n][inner]; the first
+// of equal maxima wins, as in TFLite.
+type argMax struct {
+	outer, n, inner int
+}
+
+func (k argMax) run(in [][]float32, out []float32, _ *arena) {
+	x := in[0]
+	for o := range k.outer {
+		base := o * k.n * k.inner
+		for j := range k.inner {
+			best, bi := x[base+j], 0
+			for i := 1; i < k.n; i++ {
+				if v := x[base+i*k.inner+j]; v > best {
+					best, bi = v, i
+				}
+			}
+			out[o*k.inner+j] = float32(bi)
+		}
+	}
+}
+
+// grid is a quantised tensor's set of values: real = (q - zero) * scale
+// for integer q in [lo, hi]; inv = 1/scale.
+type grid struct {
+	scale, inv, zero, lo, hi float32
+}
+
+// level returns v's level on the grid, clamped, not rounded.
+func (g *grid) level(v float32) float32 {
+	q := v*g.inv + g.zero
+	if q < g.lo {
+		return g.lo
+	}
+	if q > g.hi {
+		return g.hi
+	}
+	return q
+}
+
+// round rounds a level in [lo, hi] half up, as TFLite's rounding offset of
+// 0.5 does.
+func (g *grid) round(q float32) float32 {
+	return float32(int32(q-g.lo+0.5)) + g.lo
+}
+
+// snap replaces every value of x by the nearest value on the grid.
+func (g *grid) snap(x []float32) {
+	if useAVX2 {
+		snapAVX2(x, g.inv, g.zero, g.lo, g.hi, g.scale)
+		return
+	}
+	for i, v := range x {
+		x[i] = (g.round(g.level(v)) - g.zero) * g.scale
+	}
+}
+
+// levels writes the integer level of each (on-grid) value of x to dst.
+func (g *grid) levels(x, dst []float32) {
+	for i, v := range x {
+		dst[i] = g.round(g.level(v))
+	}
+}
 
 // softmax normalises along the last axis of length n.
 type softmax struct {
