@@ -108,6 +108,9 @@ type Info struct {
 	Attention bool     `json:"attention"`
 	Params    int      `json:"params"`
 	Metrics   []Metric `json:"metrics"`
+	// TrainedOn says what the model learned from, for the page: the kind
+	// of text or photos, and how many.
+	TrainedOn string `json:"trained_on,omitempty"`
 }
 
 // Translator turns text into a source and decodes it step by step.

@@ -487,13 +487,16 @@ function wire() {
   });
 }
 
+// The line under the model picker: what the model learned from (a model
+// knows the kind of text or photos it was trained on, and little else),
+// and a warning for a model without attention.
 function updateModelNote() {
   const opt = els.model.selectedOptions[0];
-  const flat = opt && opt.dataset.attention === "false";
-  els.modelNote.hidden = !flat;
-  els.modelNote.textContent = flat
-    ? "This model has no attention: it sees only the average of all regions, so every word's heatmap is the same."
-    : "";
+  const lines = [];
+  if (opt && opt.dataset.trainedOn) lines.push(`Trained on ${opt.dataset.trainedOn}.`);
+  if (opt && opt.dataset.attention === "false") lines.push("This model has no attention: it sees only the average of all regions, so every word's heatmap is the same.");
+  els.modelNote.hidden = lines.length === 0;
+  els.modelNote.textContent = lines.join(" ");
 }
 
 drawLegend(els.legendBar);

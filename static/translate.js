@@ -27,6 +27,7 @@ const els = {
   result: $("result"),
 };
 
+const maxChars = Number(els.form.dataset.maxChars) || 300;
 const MIN_CELL = 36;
 const MAX_CELL = 54;
 
@@ -470,6 +471,13 @@ function translate(text) {
     setStatus("No model is loaded on the server.", "error");
     return;
   }
+  const n = [...text].length;
+  if (n > maxChars) {
+    // Refused whole, never cut: a cut sentence would be translated as if complete.
+    setStatus(`The text is ${n} characters long; the limit is ${maxChars}. Shorten it: nothing was translated.`, "error");
+    els.text.focus();
+    return;
+  }
   clearResult();
   state.seq += 1;
   const payload = {
@@ -487,13 +495,16 @@ function translate(text) {
 
 // ---------------------------------------------------------------- controls
 
+// The line under the model picker: what the model learned from (a model
+// knows the kind of text or photos it was trained on, and little else),
+// and a warning for a model without attention.
 function updateModelNote() {
   const opt = els.model.selectedOptions[0];
-  const flat = opt && opt.dataset.attention === "false";
-  els.modelNote.hidden = !flat;
-  els.modelNote.textContent = flat
-    ? "This model has no attention: it reads one fixed summary of the sentence, so expect a flat grid."
-    : "";
+  const lines = [];
+  if (opt && opt.dataset.trainedOn) lines.push(`Trained on ${opt.dataset.trainedOn}.`);
+  if (opt && opt.dataset.attention === "false") lines.push("This model has no attention: it reads one fixed summary of the sentence, so expect a flat grid.");
+  els.modelNote.hidden = lines.length === 0;
+  els.modelNote.textContent = lines.join(" ");
 }
 
 function wireControls() {

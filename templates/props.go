@@ -9,6 +9,7 @@ type ModelOption struct {
 	TgtLang   string
 	Attention bool
 	Metric    string // e.g. "BLEU 31.4 on test_2016_flickr (beam 5)"
+	TrainedOn string // what it learned from, e.g. "photo descriptions and everyday sentences"
 }
 
 // TranslateProps are the translation page's inputs.

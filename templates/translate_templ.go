@@ -55,20 +55,7 @@ func TranslatePage(p TranslateProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "\" autocomplete=\"off\"><div class=\"input-row\"><label class=\"field-label\" for=\"text\">English sentence</label> <input id=\"text\" name=\"text\" type=\"text\" maxlength=\"")
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			var templ_7745c5c3_Var4 string
-			templ_7745c5c3_Var4, templ_7745c5c3_Err = templruntime.NewAttributeExpression(strconv.Itoa(p.MaxChars)).Resolve(ctx)
-			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 18, Col: 42}
-			}
-			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var4)
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "\" placeholder=\"Type a sentence and press Enter\" spellcheck=\"false\" autocapitalize=\"off\" required> <button id=\"go\" class=\"btn btn-primary\" type=\"submit\">Translate</button></div><div class=\"options\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "\" autocomplete=\"off\"><div class=\"input-row\"><label class=\"field-label\" for=\"text\">English sentence</label> <input id=\"text\" name=\"text\" type=\"text\" placeholder=\"Type a sentence and press Enter\" spellcheck=\"false\" autocapitalize=\"off\" required> <button id=\"go\" class=\"btn btn-primary\" type=\"submit\">Translate</button></div><div class=\"options\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -84,53 +71,53 @@ func TranslatePage(p TranslateProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "</div><p id=\"model-note\" class=\"model-note\" hidden></p></form>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</div><p id=\"model-note\" class=\"model-note\" hidden></p></form>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			if len(p.Examples) > 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<div class=\"examples\" role=\"group\" aria-labelledby=\"examples-title\"><span id=\"examples-title\" class=\"examples-title\">Try:</span> ")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<div class=\"examples\" role=\"group\" aria-labelledby=\"examples-title\"><span id=\"examples-title\" class=\"examples-title\">Try:</span> ")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				for _, ex := range p.Examples {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<button type=\"button\" class=\"btn example\" data-text=\"")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<button type=\"button\" class=\"btn example\" data-text=\"")
+					if templ_7745c5c3_Err != nil {
+						return templ_7745c5c3_Err
+					}
+					var templ_7745c5c3_Var4 string
+					templ_7745c5c3_Var4, templ_7745c5c3_Err = templruntime.NewAttributeExpression(ex).Resolve(ctx)
+					if templ_7745c5c3_Err != nil {
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 36, Col: 62}
+					}
+					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var4)
+					if templ_7745c5c3_Err != nil {
+						return templ_7745c5c3_Err
+					}
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "\">")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var5 string
-					templ_7745c5c3_Var5, templ_7745c5c3_Err = templruntime.NewAttributeExpression(ex).Resolve(ctx)
+					templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(ex)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 37, Col: 62}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 36, Col: 69}
 					}
-					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var5)
-					if templ_7745c5c3_Err != nil {
-						return templ_7745c5c3_Err
-					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "\">")
+					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					var templ_7745c5c3_Var6 string
-					templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(ex)
-					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 37, Col: 69}
-					}
-					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var6))
-					if templ_7745c5c3_Err != nil {
-						return templ_7745c5c3_Err
-					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "</button>")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "</button>")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "</div>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "</div>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "</section><p id=\"status\" class=\"status\" aria-live=\"polite\"></p><section id=\"result\" class=\"result\" aria-label=\"Translation\"><div class=\"sentence-block\"><h2 class=\"block-title\">Input</h2><div id=\"source\" class=\"tokens source-tokens\" aria-label=\"Input words\"></div></div><div class=\"sentence-block\"><h2 class=\"block-title\">Output</h2><div id=\"target\" class=\"tokens target-tokens\" aria-label=\"Output words\"></div></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "</section><p id=\"status\" class=\"status\" aria-live=\"polite\"></p><section id=\"result\" class=\"result\" aria-label=\"Translation\"><div class=\"sentence-block\"><h2 class=\"block-title\">Input</h2><div id=\"source\" class=\"tokens source-tokens\" aria-label=\"Input words\"></div></div><div class=\"sentence-block\"><h2 class=\"block-title\">Output</h2><div id=\"target\" class=\"tokens target-tokens\" aria-label=\"Output words\"></div></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -138,7 +125,7 @@ func TranslatePage(p TranslateProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<div class=\"panels\"><section class=\"panel grid-panel\" aria-labelledby=\"grid-title\"><h2 id=\"grid-title\" class=\"block-title\">Where the model looked</h2><div id=\"grid\" class=\"grid-scroll\"></div><p id=\"readout\" class=\"readout\" aria-live=\"off\"></p><div class=\"legend\" aria-hidden=\"true\"><span class=\"legend-end\">0</span> <span id=\"legend-bar\" class=\"legend-bar\"></span> <span class=\"legend-end\">1</span></div><p class=\"legend-caption\">attention weight: dark = ignored, bright = looked at</p></section>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "<div class=\"panels\"><section class=\"panel grid-panel\" aria-labelledby=\"grid-title\"><h2 id=\"grid-title\" class=\"block-title\">Where the model looked</h2><div id=\"grid\" class=\"grid-scroll\"></div><p id=\"readout\" class=\"readout\" aria-live=\"off\"></p><div class=\"legend\" aria-hidden=\"true\"><span class=\"legend-end\">0</span> <span id=\"legend-bar\" class=\"legend-bar\"></span> <span class=\"legend-end\">1</span></div><p class=\"legend-caption\">attention weight: dark = ignored, bright = looked at</p></section>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -146,20 +133,20 @@ func TranslatePage(p TranslateProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "</div></section><section class=\"explain\" aria-labelledby=\"explain-title\"><h2 id=\"explain-title\">How to read the grid</h2><p>The model writes its translation one word at a time. Each <strong>row</strong> of the grid is one output word; each <strong>column</strong> is one input word. When the model writes a word it spreads its attention over the input, and the weights in a row add up to 1. <strong>Bright cells</strong> are the input words it looked at most while writing that row's word; dark cells are words it mostly ignored.</p><p>Point at (or tab to) any output word to see which input words it looked at, or at an input word to see which output words looked at it. The side panel shows the words the model was choosing between, with their probabilities.</p><p>A model <strong>without attention</strong> shows a flat grid, every cell the same colour: it reads one fixed summary of the whole sentence for every word it writes, so there is nothing to choose between.</p><p>Words marked with a dashed border are not in the model's vocabulary. If the model writes its \"unknown word\" token, the page shows the input word it looked at most instead, also marked.</p></section><script type=\"module\" src=\"/static/translate.js\" nonce=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "</div></section><section class=\"explain\" aria-labelledby=\"explain-title\"><h2 id=\"explain-title\">How to read the grid</h2><p>The model writes its translation one word at a time. Each <strong>row</strong> of the grid is one output word; each <strong>column</strong> is one input word. When the model writes a word it spreads its attention over the input, and the weights in a row add up to 1. <strong>Bright cells</strong> are the input words it looked at most while writing that row's word; dark cells are words it mostly ignored.</p><p>Point at (or tab to) any output word to see which input words it looked at, or at an input word to see which output words looked at it. The side panel shows the words the model was choosing between, with their probabilities.</p><p>A model <strong>without attention</strong> shows a flat grid, every cell the same colour: it reads one fixed summary of the whole sentence for every word it writes, so there is nothing to choose between.</p><p>Words marked with a dashed border are not in the model's vocabulary. If the model writes its \"unknown word\" token, the page shows the input word it looked at most instead, also marked.</p></section><script type=\"module\" src=\"/static/translate.js\" nonce=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			var templ_7745c5c3_Var7 string
-			templ_7745c5c3_Var7, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.GetNonce(ctx)).Resolve(ctx)
+			var templ_7745c5c3_Var6 string
+			templ_7745c5c3_Var6, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.GetNonce(ctx)).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 93, Col: 78}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 92, Col: 78}
 			}
-			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var7)
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var6)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "\"></script>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "\"></script>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -246,7 +246,7 @@ func modelOption(info model.Info) templates.ModelOption {
 		}
 	}
 	return templates.ModelOption{ID: info.ID, Title: info.Title, SrcLang: info.SrcLang, TgtLang: info.TgtLang,
-		Attention: info.Attention, Metric: metric}
+		Attention: info.Attention, Metric: metric, TrainedOn: info.TrainedOn}
 }
 
 func formatMetric(m model.Metric) string {

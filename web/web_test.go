@@ -137,6 +137,24 @@ func TestUnknownWordsAreMarked(t *testing.T) {
 	}
 }
 
+// Text the model cannot read is refused with a reason, not translated as a
+// row of unknown words.
+func TestNotEnglishRefused(t *testing.T) {
+	srv := newServer(t)
+	for _, c := range []struct{ text, want string }{
+		{"나는 배가 고파요", "Korean"},
+		{"Глубоко в лесу живёт медведь", "Cyrillic"},
+		{"Zxqv blorptang wibbleflux gronkshaw.", "not in its vocabulary"},
+	} {
+		code, body := post(t, srv.URL, "application/json", `{"text": "`+c.text+`", "model": "en-de"}`)
+		var e apiError
+		json.Unmarshal(body, &e)
+		if code != 400 || e.Error.Code != web.EInvalid || !strings.Contains(e.Error.Message, c.want) {
+			t.Errorf("%q: got %d %s, want 400 naming %q", c.text, code, body, c.want)
+		}
+	}
+}
+
 func TestModelsAndHealth(t *testing.T) {
 	srv := newServer(t)
 	resp, err := http.Get(srv.URL + "/api/v1/models")

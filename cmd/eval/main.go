@@ -3,7 +3,7 @@
 // Captions: BLEU-4 on lower-cased words against the five references of
 // each Flickr8k test image.
 //
-//	go run ./cmd/eval -model en-de -beam 5
+//	go run ./cmd/eval -model en-de -beam 5           # Multi30k and Tatoeba test sets, numbers and names
 //	go run ./cmd/eval -model en-fr -beam 5 -record   # also update metrics.json
 //	go run ./cmd/eval -model caption -beam 3
 package main
@@ -41,7 +41,8 @@ func run() error {
 		limit    = flag.Int("n", 0, "evaluate only the first n sentences (0: all)")
 		record   = flag.Bool("record", false, "record the result in model/trained/weights/metrics.json")
 		show     = flag.Int("show", 5, "print this many example translations")
-		hypsPath = flag.String("hyps", "", "write the detokenised translations here, one per line")
+		hypsPath = flag.String("hyps", "", "write the detokenised translations to this path + .SPLIT, one per line")
+		domains  = flag.String("domains", "both", "translation: the test sets to score: multi30k (photo descriptions), tatoeba (everyday sentences) or both")
 		segPath  = flag.String("seg", filepath.Join("runs", "seg", "flickr8k.seg"), "captions: the class maps from cmd/segment, for attention correctness")
 		features = flag.String("features", filepath.Join("runs", "features", "flickr8k.ckpt"), "captions: the region-feature cache from cmd/features; without it the test images are encoded here")
 	)
@@ -64,61 +65,78 @@ func run() error {
 	if m == nil {
 		return fmt.Errorf("no model %q (trained models: %d); train it with cmd/train", *id, len(models.Translators)+len(models.Captioners))
 	}
-	var pairs []translate.Pair
-	var splitName string
-	switch m.Cfg.TgtLang {
-	case "de":
-		name := map[string]string{"test": "test_2016_flickr", "dev": "val"}[*split]
-		if name == "" {
-			return fmt.Errorf("unknown -split %q", *split)
-		}
-		splitName = name
-		pairs, err = translate.Multi30k(filepath.Join(*data, "multi30k"), name, "en", "de")
-	case "fr":
-		var dev, test []translate.Pair
-		_, dev, test, err = translate.Tatoeba(filepath.Join(*data, "tatoeba", "fra-eng.txt.gz"))
-		pairs = map[string][]translate.Pair{"test": test, "dev": dev}[*split]
-		splitName = "tatoeba-" + *split
-	default:
-		return fmt.Errorf("no evaluation data for target language %q", m.Cfg.TgtLang)
-	}
+	corpus, err := translate.LoadCorpus(*data, m.Cfg.TgtLang, *domains, 1)
 	if err != nil {
 		return err
 	}
-	if *limit > 0 && *limit < len(pairs) {
-		pairs = pairs[:*limit]
+	sets := corpus.Test
+	if *split == "dev" {
+		sets = corpus.Dev
+	} else if *split != "test" {
+		return fmt.Errorf("unknown -split %q: want test or dev", *split)
 	}
-	start := time.Now()
-	score, hyps := translate.Evaluate(m, pairs, model.Options{Beam: *beam, MaxLen: 80, LenAlpha: *alpha}, 0)
-	elapsed := time.Since(start)
-	sharp := sharpness(m, pairs, 200)
 	fmt.Printf("model %s (%s), %d parameters\n", m.ID, m.Cfg, m.P.Count())
-	fmt.Printf("split %s: %d sentences, beam %d (length alpha %.2g), %s\n", splitName, len(pairs), *beam, *alpha, elapsed.Round(time.Millisecond))
-	for i := 0; i < *show && i < len(pairs); i++ {
-		fmt.Printf("  src: %s\n  ref: %s\n  out: %s\n", pairs[i].Src, pairs[i].Refs[0], hyps[i])
+	opts := model.Options{Beam: *beam, MaxLen: 80, LenAlpha: *alpha}
+	var copyCases []translate.CopyCase
+	for _, set := range sets {
+		pairs := set.Pairs
+		if *limit > 0 && *limit < len(pairs) {
+			pairs = pairs[:*limit]
+		}
+		copyCases = append(copyCases, translate.CopyCases(pairs, m.Cfg.SrcLang, m.Cfg.TgtLang)...)
+		start := time.Now()
+		score, hyps := translate.Evaluate(m, pairs, opts, 0)
+		elapsed := time.Since(start)
+		fmt.Printf("split %s: %d sentences, beam %d (length alpha %.2g), %s\n", set.Name, len(pairs), *beam, *alpha, elapsed.Round(time.Millisecond))
+		for i := 0; i < *show && i < len(pairs); i++ {
+			fmt.Printf("  src: %s\n  ref: %s\n  out: %s\n", pairs[i].Src, pairs[i].Refs[0], hyps[i])
+		}
+		fmt.Printf("attention sharpness (mean peak weight per word, first 200 sentences, greedy): %.3f\n", sharpness(m, pairs, 200))
+		fmt.Printf("sacreBLEU-style (13a, cased, detokenised): %s\n", score)
+		if *hypsPath != "" {
+			if err := writeLines(*hypsPath+"."+set.Name, hyps); err != nil {
+				return err
+			}
+		}
+		if *record {
+			note := fmt.Sprintf("beam %d, length alpha %.2g, sacreBLEU 13a, %s", *beam, *alpha, time.Now().UTC().Format("2006-01-02"))
+			if *beam == 1 {
+				note = fmt.Sprintf("greedy, sacreBLEU 13a, %s", time.Now().UTC().Format("2006-01-02"))
+			}
+			if err := recordMetric(m.ID, model.Metric{Name: "BLEU", Value: round2(score.BLEU), Split: set.Name, Note: note}); err != nil {
+				return err
+			}
+		}
 	}
-	fmt.Printf("attention sharpness (mean peak weight per word, first 200 sentences, greedy): %.3f\n", sharp)
-	fmt.Printf("sacreBLEU-style (13a, cased, detokenised): %s\n", score)
-	if *hypsPath != "" {
-		f, err := os.Create(*hypsPath)
-		if err != nil {
-			return err
+	// Numbers and names: the held-out sentences that have them, and the
+	// everyday ones a class might type.
+	copyCases = append(copyCases, translate.EverydayCopyCases...)
+	found, total, misses := translate.CopyRate(m, copyCases, opts)
+	rate := 100 * float64(found) / float64(max(total, 1))
+	fmt.Printf("numbers and names copied exactly: %d of %d (%.1f%%) in %d sentences (%d from the %s sets, %d everyday)\n",
+		found, total, rate, len(copyCases), len(copyCases)-len(translate.EverydayCopyCases), *split, len(translate.EverydayCopyCases))
+	for i, miss := range misses {
+		if i == *show {
+			break
 		}
-		for _, h := range hyps {
-			fmt.Fprintln(f, h)
-		}
-		if err := f.Close(); err != nil {
-			return err
-		}
+		fmt.Printf("  missed: %s\n", miss)
 	}
 	if *record {
-		note := fmt.Sprintf("beam %d, length alpha %.2g, sacreBLEU 13a, %s", *beam, *alpha, time.Now().UTC().Format("2006-01-02"))
-		if *beam == 1 {
-			note = fmt.Sprintf("greedy, sacreBLEU 13a, %s", time.Now().UTC().Format("2006-01-02"))
-		}
-		return recordMetric(m.ID, model.Metric{Name: "BLEU", Value: round2(score.BLEU), Split: splitName, Note: note})
+		return recordMetric(m.ID, model.Metric{Name: "numbers and names copied (%)", Value: round2(rate), Split: *split + " sets + everyday",
+			Note: fmt.Sprintf("%d of %d, beam %d", found, total, *beam)})
 	}
 	return nil
+}
+
+func writeLines(path string, lines []string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	for _, l := range lines {
+		fmt.Fprintln(f, l)
+	}
+	return f.Close()
 }
 
 func round2(v float64) float64 { return float64(int(v*100+0.5)) / 100 }

@@ -147,7 +147,7 @@ func run() error {
 		Batch: *batch, LR: *lr, Clip: 5, Dropout: *dropout, MaxEpochs: *epochs, Patience: *patience, MinEpochs: *minEpochs, ResetLR: *resetLR,
 		MaxLen: *maxLen, Seed: *seed, Budget: *budget, SaveEvery: *saveEvery, Dir: *runDir, Out: *out, Resume: *resume, Graphs: max(*graphs, 1), Init: *initFrom, RestartAfter: *restart,
 		Workers: *workers, SyncEvery: *syncEvery, Remap: *remapInit,
-		Meta: map[string]any{"title": title, "id": id},
+		Meta: map[string]any{"title": title, "id": id, "trained_on": trainedOn(*domains, corpus.Domains)},
 	})
 	if *heapProf != "" {
 		f, err := os.Create(*heapProf)
@@ -233,7 +233,11 @@ func trainCaption(data, features, segPath, out, runDir, id string, attention, co
 	if !attention {
 		title += ", no attention"
 	}
-	o.Dir, o.Out, o.Meta = runDir, out, map[string]any{"title": title, "id": id}
+	about := fmt.Sprintf("Flickr8k: %d photos with 5 captions each", len(fl.Train))
+	if o.Reg.Sup > 0 {
+		about += "; attention pulled onto the objects that words name (PASCAL VOC masks from DeepLabV3)"
+	}
+	o.Dir, o.Out, o.Meta = runDir, out, map[string]any{"title": title, "id": id, "trained_on": about}
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err
 	}
@@ -271,4 +275,25 @@ func objectTargets(seg *segment.Maps, name string, words []string, rows, cols in
 		}
 	}
 	return out, n
+}
+
+// trainedOn says, for the page, what a translation model learned from.
+func trainedOn(domains string, pairs map[string]int) string {
+	count := func(d string) string { return commas(pairs[d]) }
+	switch domains {
+	case "multi30k":
+		return "photo descriptions only (Multi30k, " + count("multi30k") + " pairs)"
+	case "tatoeba":
+		return "everyday sentences only (Tatoeba, " + count("tatoeba") + " pairs)"
+	}
+	return "photo descriptions and everyday sentences (Multi30k and Tatoeba: " + count("multi30k") + " + " + count("tatoeba") + " pairs)"
+}
+
+// commas writes n with thousands separators.
+func commas(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

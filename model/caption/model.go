@@ -21,6 +21,8 @@ type Model struct {
 	P       *Params
 	Words   *vocab.Vocab
 	Metrics []model.Metric
+	// TrainedOn says what it learned from (the checkpoint's "trained_on").
+	TrainedOn string
 
 	dense struct { // the decode step's weights, built once on first use from P
 		once sync.Once
@@ -74,6 +76,7 @@ func Load(id string, data []byte) (*Model, error) {
 	}
 	m := &Model{ID: id, Cfg: c, P: p, Words: words}
 	m.weights() // now, not on the first request
+	m.TrainedOn, _ = f.Meta["trained_on"].(string)
 	if t, ok := f.Meta["title"].(string); ok {
 		m.Title = t
 	}
@@ -83,7 +86,7 @@ func Load(id string, data []byte) (*Model, error) {
 // Info describes the model.
 func (m *Model) Info() model.Info {
 	return model.Info{ID: m.ID, Kind: "caption", Title: m.Title, TgtLang: "en", Attention: m.Cfg.Attention,
-		Params: m.P.Count(), Metrics: m.Metrics}
+		Params: m.P.Count(), Metrics: m.Metrics, TrainedOn: m.TrainedOn}
 }
 
 // Encoded is an image's region features, projected and ready to decode.

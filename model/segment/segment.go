@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"image"
 
+	"attention/model"
 	"attention/model/mobilenet"
 
 	"github.com/disintegration/imaging"
@@ -21,12 +22,9 @@ import (
 // NativeSize is the input side the file was converted for.
 const NativeSize = 513
 
-// Classes lists the 21 PASCAL VOC class names, index = class id.
-var Classes = [...]string{
-	"background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus",
-	"car", "cat", "chair", "cow", "diningtable", "dog", "horse", "motorbike",
-	"person", "pottedplant", "sheep", "sofa", "train", "tvmonitor",
-}
+// Classes lists the 21 PASCAL VOC class names, index = class id: the
+// network's label order, which model.ObjectClasses follows.
+var Classes = model.ObjectClasses
 
 // Class ids used by callers.
 const (

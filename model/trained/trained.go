@@ -69,6 +69,7 @@ func Load(dir string) (*Models, error) {
 			}
 			m.Title = orID(m.Title, id)
 			m.Metrics = metrics[id]
+			m.TrainedOn = orDefault(m.TrainedOn, id)
 			out.Captioners = append(out.Captioners, m)
 			continue
 		}
@@ -78,6 +79,7 @@ func Load(dir string) (*Models, error) {
 		}
 		m.Title = orID(m.Title, id)
 		m.Metrics = metrics[id]
+		m.TrainedOn = orDefault(m.TrainedOn, id)
 		out.Translators = append(out.Translators, m)
 	}
 	sort.SliceStable(out.Translators, func(i, j int) bool { return rank(out.Translators[i].ID) < rank(out.Translators[j].ID) })
@@ -92,6 +94,21 @@ func Translators(dir string) ([]*translate.Model, error) {
 		return nil, err
 	}
 	return m.Translators, nil
+}
+
+// trainedOn describes the data of the models trained before checkpoints
+// said so themselves (their runs are in docs/MODELS.md).
+var trainedOn = map[string]string{
+	"en-de":   "photo descriptions only (Multi30k, 29,000 pairs)",
+	"en-fr":   "everyday sentences only (Tatoeba, 136,879 pairs)",
+	"caption": "Flickr8k: 6,000 photos with 5 captions each",
+}
+
+func orDefault(about, id string) string {
+	if about == "" {
+		return trainedOn[id]
+	}
+	return about
 }
 
 func orID(title, id string) string {

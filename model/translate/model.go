@@ -27,6 +27,8 @@ type Model struct {
 	Src     *vocab.Vocab
 	Tgt     *vocab.Vocab
 	Metrics []model.Metric
+	// TrainedOn says what it learned from (the checkpoint's "trained_on").
+	TrainedOn string
 
 	dense struct { // the decode step's weights, built once on first use from P
 		once sync.Once
@@ -89,6 +91,7 @@ func Load(id string, data []byte) (*Model, error) {
 	}
 	m := &Model{ID: id, Cfg: cfg, P: p, Src: src, Tgt: tgt}
 	m.weights() // now, not on the first request
+	m.TrainedOn, _ = f.Meta["trained_on"].(string)
 	if t, ok := f.Meta["title"].(string); ok {
 		m.Title = t
 	}
@@ -115,7 +118,7 @@ func (m *Model) StepWeightBytes() int {
 // Info describes the model for the API and the page.
 func (m *Model) Info() model.Info {
 	return model.Info{ID: m.ID, Kind: "translation", Title: m.Title, SrcLang: m.Cfg.SrcLang, TgtLang: m.Cfg.TgtLang,
-		Attention: m.Cfg.Attention, Params: m.P.Count(), Metrics: m.Metrics}
+		Attention: m.Cfg.Attention, Params: m.P.Count(), Metrics: m.Metrics, TrainedOn: m.TrainedOn}
 }
 
 // Input errors; the server maps them to 4xx responses.
@@ -123,7 +126,85 @@ var (
 	ErrEmpty   = errors.New("the text is empty: type a sentence to translate")
 	ErrTooLong = fmt.Errorf("the text is too long: at most %d words", MaxSourceWords)
 	ErrBadUTF8 = errors.New("the text is not valid UTF-8")
+	// ErrNotEnglish: the text is not in the model's source language, or
+	// too few of its words are in the model's vocabulary to translate it.
+	ErrNotEnglish = errors.New("this model translates English")
 )
+
+// scripts names the writing systems a text outside the Latin alphabet is
+// most likely in, for the refusal's message.
+var scripts = []struct {
+	name  string
+	table *unicode.RangeTable
+}{
+	{"Korean (Hangul)", unicode.Hangul}, {"Chinese or Japanese (Han)", unicode.Han}, {"Japanese (kana)", unicode.Hiragana},
+	{"Japanese (kana)", unicode.Katakana}, {"Cyrillic", unicode.Cyrillic}, {"Greek", unicode.Greek},
+	{"Arabic", unicode.Arabic}, {"Hebrew", unicode.Hebrew}, {"Devanagari", unicode.Devanagari}, {"Thai", unicode.Thai},
+}
+
+// checkLanguage refuses text that the model cannot read: mostly letters
+// outside the Latin alphabet, or mostly words it has never seen (at least
+// three words, more than half of them unknown in any capitalisation).
+// Numbers and punctuation do not count.
+func (m *Model) checkLanguage(words []string) error {
+	var latin, other int
+	counts := map[string]int{}
+	for _, w := range words {
+		for _, r := range w {
+			switch {
+			case !unicode.IsLetter(r):
+			case unicode.Is(unicode.Latin, r):
+				latin++
+			default:
+				other++
+				for _, sc := range scripts {
+					if unicode.Is(sc.table, r) {
+						counts[sc.name]++
+						break
+					}
+				}
+			}
+		}
+	}
+	if other > latin {
+		name, best := "a script other than the Latin alphabet", 0
+		for n, c := range counts {
+			if c > best || (c == best && n < name) {
+				name, best = n, c
+			}
+		}
+		return fmt.Errorf("%w, and this text is written in %s: type an English sentence", ErrNotEnglish, name)
+	}
+	var n, unknown int
+	for _, w := range words {
+		if !hasLetter(w) {
+			continue
+		}
+		n++
+		if !m.Src.Has(w) && !m.Src.Has(strings.ToLower(w)) && !m.Src.Has(capitalise(w)) {
+			unknown++
+		}
+	}
+	if n >= 3 && 2*unknown > n {
+		return fmt.Errorf("%w: %d of the %d words are not in its vocabulary of %d English words, so it would only guess; is the text English?",
+			ErrNotEnglish, unknown, n, m.Src.Len())
+	}
+	return nil
+}
+
+func hasLetter(w string) bool {
+	for _, r := range w {
+		if unicode.IsLetter(r) {
+			return true
+		}
+	}
+	return false
+}
+
+func capitalise(w string) string {
+	r, n := utf8.DecodeRuneInString(w)
+	return string(unicode.ToUpper(r)) + w[n:]
+}
 
 // Prepare tokenises and encodes text.
 func (m *Model) Prepare(text string) (model.Prepared, error) {
@@ -136,6 +217,9 @@ func (m *Model) Prepare(text string) (model.Prepared, error) {
 	}
 	if len(words) > MaxSourceWords {
 		return nil, ErrTooLong
+	}
+	if err := m.checkLanguage(words); err != nil {
+		return nil, err
 	}
 	return m.Encode(AsSentence(words)), nil
 }
