@@ -156,7 +156,6 @@ func objectLooks(segPath string, names []string, hyps []caption.Decoded, rows, c
 	return out, nil
 }
 
-
 // regionFeatures reads the images' features from the cache, or encodes
 // the images when there is no cache.
 func regionFeatures(data, cache string, names []string) ([][]float32, error) {

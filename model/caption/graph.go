@@ -55,7 +55,7 @@ type graph struct {
 	dropEmb  *tensor.Dense // (T*B, E)
 	dropPre  *tensor.Dense // (T*B, E)
 
-	loss, nll, reg, sup         *G.Node
+	loss, nll, reg, sup        *G.Node
 	lossVal, nllVal, reV, supV G.Value
 }
 
@@ -63,7 +63,7 @@ func buildGraph(c Config, p *Params, reg Reg, B, T int) (*graph, error) {
 	R, F, D, E, K, A := c.R(), c.Feat, c.Proj, c.Emb, c.Hidden, c.Att
 	gr := &graph{B: B, T: T, feat: nn.F32(B*R, F), meanW: nn.F32(B, R), tgtIn: nn.Ints(T * B), tgtOut: nn.Ints(T * B),
 		lossW: nn.F32(T * B), stepMask: nn.F32(T*B, R), tau: nn.F32(B, R), dropEmb: nn.F32(T*B, E), dropPre: nn.F32(T*B, E),
-		startW: nn.F32(B, R), supFrac: nn.F32(T*B, R), supW: nn.F32(T*B)}
+		startW: nn.F32(B, R), supFrac: nn.F32(T*B, R), supW: nn.F32(T * B)}
 	g, err := nn.Build(fmt.Sprintf("caption: graph B%d T%d", B, T), func(g *nn.Graph) {
 		node := map[*Param]*G.Node{}
 		for _, q := range p.List() {
@@ -110,7 +110,7 @@ func buildGraph(c Config, p *Params, reg Reg, B, T int) (*graph, error) {
 					attSum = g.Add(attSum, am)
 				}
 				if reg.Sup > 0 {
-					mass := g.Sum(g.Had(a, g.Rows(supFrac, t, B)), 1)                   // Σ_i m_ti α_ti  (B)
+					mass := g.Sum(g.Had(a, g.Rows(supFrac, t, B)), 1)                  // Σ_i m_ti α_ti  (B)
 					logm := g.Must(G.Log(g.Add(mass, G.NewConstant(float32(supEps))))) // (B)
 					wt := g.Reshape(g.Rows(g.Reshape(supW, T*B, 1), t, B), B)          // (B)
 					term := g.Sum(g.Had(logm, wt))

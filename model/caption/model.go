@@ -259,7 +259,7 @@ func (d decoder) StepAll(sts []*state, prevs []int) ([]*state, [][]float32, [][]
 	return next, probs, att
 }
 
-func (d decoder) Word(id int) string       { return d.e.m.Words.Word(id) }
+func (d decoder) Word(id int) string         { return d.e.m.Words.Word(id) }
 func (d decoder) Copy(int, []float32) string { return "" }
 
 // MaxWords bounds a caption's length: Flickr8k's longest reference

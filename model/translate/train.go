@@ -51,7 +51,7 @@ type TrainOptions struct {
 	// weights are carried over word by word.
 	Remap bool
 	Meta  map[string]any
-	Log                io.Writer
+	Log   io.Writer
 }
 
 // TrainResult summarises a run.
