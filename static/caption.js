@@ -118,6 +118,8 @@ function onSource(payload) {
   els.photo.alt = "your photo, cropped to the square the model sees";
   els.stageEmpty.hidden = true;
   buildCells(src.rows, src.cols);
+  const gridOption = els.view.querySelector('option[value="grid"]');
+  if (gridOption) gridOption.textContent = `region grid (${src.rows}×${src.cols})`;
 }
 
 function onStep(step, heat, object) {
@@ -248,7 +250,7 @@ function renderReadout(i) {
   });
   const even = pct(1 / (att.length || 1));
   els.readout.textContent = att.length
-    ? `Writing “${step.token}”: the brightest region (row ${Math.floor(best / cols) + 1}, column ${(best % cols) + 1}) got ${pct(att[best])} of the attention; evenly spread would be ${even} each.`
+    ? `Writing “${step.token}”: the brightest region (row ${Math.floor(best / cols) + 1}, column ${(best % cols) + 1} of the ${state.source.rows}×${cols} grid) got ${pct(att[best])} of the attention; evenly spread would be ${even} each.`
     : "";
 }
 

@@ -60,7 +60,7 @@ export function pct(p) {
 }
 
 // Special tokens are spelled out for students; the raw form stays in a tooltip.
-export const SPECIAL = { "</s>": "(end)", "<unk>": "(unknown)", "<s>": "(start)", "<pad>": "(padding)" };
+export const SPECIAL = { "</s>": "(end)", "<unk>": "(unknown)", "<num>": "(a number)", "<s>": "(start)", "<pad>": "(padding)" };
 
 // ---------------------------------------------------------------- top-k
 
@@ -77,7 +77,7 @@ export function renderTopK(list, title, steps, i) {
   let chosenMarked = false;
   alts.forEach((alt) => {
     const li = h("li", "topk-item");
-    const chosen = !chosenMarked && (alt.token === step.token || (step.unknown && alt.token === "<unk>"));
+    const chosen = !chosenMarked && (alt.token === step.token || (step.copied && (alt.token === "<unk>" || alt.token === "<num>")));
     if (chosen) {
       chosenMarked = true;
       li.classList.add("is-chosen");

@@ -158,9 +158,11 @@ function onStep(step) {
   chip.hidden = true;
   // Dropped after it runs so a replay can run it again.
   chip.addEventListener("animationend", () => chip.classList.remove("is-new"));
-  if (step.unknown) {
+  if (step.copied) {
     chip.classList.add("unk");
-    chip.title = "unknown word: the model copied the input word it looked at most";
+    chip.title = step.unknown
+      ? "unknown word: the model copied the input word it looked at most"
+      : "copied: the model wrote “a number here”, and the input number it looked at most was copied";
   }
   els.target.append(chip);
   tgtChips.push(chip);
@@ -171,7 +173,10 @@ function onStep(step) {
   head.scope = "row";
   head.dataset.row = String(i);
   head.title = step.token;
-  if (step.unknown) head.classList.add("unk");
+  if (step.copied) {
+    head.classList.add("unk");
+    head.title = `${step.token} (copied from the input)`;
+  }
   tr.append(head);
   const att = step.attention || [];
   const cells = state.source.tokens.map((tok, j) => {
