@@ -212,7 +212,7 @@ func TestBadInputSuite(t *testing.T) {
 		{name: "control characters only", via: "json", body: ok("\x01\x02\x1b\x7f\u200b"), status: 400, code: web.EInvalid},
 		{name: "invalid UTF-8", via: "json", body: "{\"text\": \"caf\xe9 \xff\", \"model\": \"en-de\"}", status: 400, code: web.EInvalid},
 		{name: "emoji", via: "json", body: ok("A dog 🐶 plays with a ball ⚽."), status: 200},
-		{name: "right-to-left text", via: "json", body: ok("كلب يلعب في الحديقة"), status: 200},
+		{name: "right-to-left text (not English: refused, naming the script)", via: "json", body: ok("كلب يلعب في الحديقة"), status: 400, code: web.EInvalid},
 		{name: "unknown model", via: "json", body: `{"text": "A dog.", "model": "xx-yy"}`, status: 404, code: web.ENotFound},
 		{name: "malformed JSON", via: "json", body: `{"text": "A dog." "model": "en-de"}`, status: 400, code: web.EInvalid},
 		{name: "truncated JSON", via: "json", body: `{"text": "A do`, status: 400, code: web.EInvalid},
