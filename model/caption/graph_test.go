@@ -102,11 +102,18 @@ func TestGraphMatchesServingPathAndGradients(t *testing.T) {
 	for _, tc := range []struct {
 		att, constStart bool
 		sup             float64
-	}{{true, false, 0}, {false, false, 0}, {true, true, 0.7}, {true, false, 1.3}} {
+		lambda          float64
+	}{
+		{true, false, 0, 0.5}, {false, false, 0, 0.5}, {true, true, 0.7, 0}, {true, false, 1.3, 0.5},
+		// The regulariser at the scales of the paper's code (likelihood
+		// summed over ~12 words: λ 1/12 here) and of sgrvinod's (averaged
+		// over the regions: λ 1/R).
+		{true, false, 0, 1.0 / 12}, {true, true, 1, 1.0 / 4},
+	} {
 		att := tc.att
 		m := tinyModel(att, 4)
 		m.Cfg.ConstStart = tc.constStart
-		reg := Reg{Lambda: 0.5, TauPerWord: att, Sup: tc.sup}
+		reg := Reg{Lambda: tc.lambda, TauPerWord: att, Sup: tc.sup}
 		batch := tinyBatch(m.Cfg)
 		if tc.sup > 0 {
 			batch = supervise(batch)
@@ -181,5 +188,41 @@ func TestDecodeShapes(t *testing.T) {
 	}
 	if _, err := m.Encode(make([]float32, 3)); err == nil {
 		t.Fatal("want an error for features of the wrong size")
+	}
+}
+
+// τ moves the regulariser's value but not its gradient: a constant added to
+// every region's target cancels through each step's softmax.
+func TestTauDoesNotChangeTheGradient(t *testing.T) {
+	m := tinyModel(true, 5)
+	batch := tinyBatch(m.Cfg)
+	grads := func(perWord bool) (float32, [][]float32) {
+		reg := Reg{Lambda: 0.7, TauPerWord: perWord}
+		gr, err := buildGraph(m.Cfg, m.P, reg, 4, 6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gr.fill(m.Cfg, reg, batch, 0, nil)
+		_, _, r, _, err := gr.run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out [][]float32
+		for i := range m.P.List() {
+			out = append(out, append([]float32(nil), gr.grad(i)...))
+		}
+		return r, out
+	}
+	r1, g1 := grads(false)
+	r2, g2 := grads(true)
+	if math.Abs(float64(r1-r2)) < 1e-3 {
+		t.Fatalf("the regulariser's value does not depend on τ (%g, %g): the test shows nothing", r1, r2)
+	}
+	for i, q := range m.P.List() {
+		for j := range g1[i] {
+			if d := math.Abs(float64(g1[i][j] - g2[i][j])); d > 1e-5+1e-4*math.Abs(float64(g1[i][j])) {
+				t.Fatalf("d loss/d %s[%d]: %g with τ = 1, %g with τ = length/R", q.Name, j, g1[i][j], g2[i][j])
+			}
+		}
 	}
 }
