@@ -62,6 +62,14 @@ func Decode(r io.Reader, l Limits) (image.Image, Info, error) {
 		}
 		return nil, Info{}, ErrCorrupt
 	}
+	if format == "webp" {
+		// Every header, not only the first: see webpSize.
+		w, h, err := webpSize(data)
+		if err != nil {
+			return nil, Info{Format: format}, err
+		}
+		cfg.Width, cfg.Height = w, h
+	}
 	info := Info{Format: format, Width: cfg.Width, Height: cfg.Height}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return nil, info, ErrNoPixels

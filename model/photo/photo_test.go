@@ -11,6 +11,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"strings"
 	"testing"
 )
 
@@ -206,5 +207,62 @@ func TestSquareOfASliver(t *testing.T) {
 		if b := sq.Bounds(); b.Dx() != 224 || b.Dy() != 224 {
 			t.Fatalf("%v: square is %v", r, b)
 		}
+	}
+}
+
+// lyingWebP is a VP8X canvas of canvas x canvas over a VP8L bitstream that
+// says it is frame x frame, the bitstream cut short after its header.
+func lyingWebP(canvas, frame int) []byte {
+	var b bytes.Buffer
+	chunk := func(id string, body []byte) {
+		b.WriteString(id)
+		binary.Write(&b, binary.LittleEndian, uint32(len(body)))
+		b.Write(body)
+		if len(body)%2 == 1 {
+			b.WriteByte(0)
+		}
+	}
+	vp8x := make([]byte, 10)
+	c := uint32(canvas - 1)
+	vp8x[4], vp8x[5], vp8x[6] = byte(c), byte(c>>8), byte(c>>16)
+	vp8x[7], vp8x[8], vp8x[9] = byte(c), byte(c>>8), byte(c>>16)
+	vp8l := make([]byte, 12)
+	vp8l[0] = 0x2f
+	f := uint32(frame-1) | uint32(frame-1)<<14
+	binary.LittleEndian.PutUint32(vp8l[1:5], f)
+	var body bytes.Buffer
+	body.WriteString("WEBP")
+	b.Reset()
+	chunk("VP8X", vp8x)
+	chunk("VP8L", vp8l)
+	body.Write(b.Bytes())
+	var file bytes.Buffer
+	file.WriteString("RIFF")
+	binary.Write(&file, binary.LittleEndian, uint32(body.Len()))
+	file.Write(body.Bytes())
+	return file.Bytes()
+}
+
+// A WebP whose canvas says 1x1 while its bitstream says 8000x8000 is
+// refused before any pixel is decoded; image.DecodeConfig reads only the
+// canvas, and decoding it took 770 MB.
+func TestWebPHeadersThatDisagree(t *testing.T) {
+	data := lyingWebP(1, 8000)
+	if cfg, _, err := image.DecodeConfig(bytes.NewReader(data)); err != nil || cfg.Width != 1 {
+		t.Fatalf("the test file is not what it should be: DecodeConfig says %+v, %v", cfg, err)
+	}
+	_, _, err := Decode(bytes.NewReader(data), DefaultLimits)
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "disagree") {
+		t.Fatalf("got %v, want the headers' disagreement", err)
+	}
+	// Agreeing headers over the pixel limit are refused as too big.
+	_, _, err = Decode(bytes.NewReader(lyingWebP(8000, 8000)), DefaultLimits)
+	if !errors.Is(err, ErrTooBig) {
+		t.Fatalf("8000x8000 WebP: got %v, want ErrTooBig", err)
+	}
+	// Agreeing and small: on to the decoder (this one is cut short).
+	_, _, err = Decode(bytes.NewReader(lyingWebP(4, 4)), DefaultLimits)
+	if !errors.Is(err, ErrCorrupt) || strings.Contains(err.Error(), "disagree") {
+		t.Fatalf("4x4 WebP cut short: got %v, want a plain corrupt-file error", err)
 	}
 }
