@@ -108,6 +108,9 @@ func (s *Server) translate(c echo.Context) error {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 		return Errorf(EUnsupported, "send JSON with Content-Type: application/json")
 	}
+	if e := checkEncoding(r); e != nil {
+		return e
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -176,3 +179,12 @@ func jsonProblem(err error) string {
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+// checkEncoding refuses a compressed request body: it would be read as
+// garbage and answered as malformed.
+func checkEncoding(r *http.Request) *Error {
+	if enc := r.Header.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
+		return Errorf(EUnsupported, "the body is sent with Content-Encoding %q: send it uncompressed", clip(enc, 20))
+	}
+	return nil
+}

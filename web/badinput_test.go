@@ -22,6 +22,7 @@ import (
 	"testing"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/image/bmp"
 
 	"attention/internal/testenv"
 	"attention/model"
@@ -150,6 +151,7 @@ func testImages(t *testing.T) map[string][]byte {
 		"cmyk":      cmyk,
 		"gif":       anim.Bytes(),
 		"huge":      big,
+		"bmp":       bmpOf(t, scene(8, 8)),
 	}
 }
 
@@ -225,6 +227,7 @@ func TestBadInputSuite(t *testing.T) {
 		{name: "16-bit PNG", via: "upload", file: "png16", status: 200},
 		{name: "CMYK JPEG", via: "upload", file: "cmyk", status: 200},
 		{name: "animated GIF", via: "upload", file: "gif", status: 200},
+		{name: "BMP (not offered)", via: "upload", file: "bmp", status: 415, code: web.EUnsupported},
 		{name: "no image field", via: "upload", fields: map[string]string{"beam": "1"}, status: 400, code: web.EInvalid},
 		{name: "unknown caption model", via: "upload", file: "photo", fields: map[string]string{"model": "nope"}, status: 404, code: web.ENotFound},
 		{name: "beam not a number", via: "upload", file: "photo", fields: map[string]string{"beam": "wide"}, status: 400, code: web.EInvalid},
@@ -417,4 +420,14 @@ func TestCaptionOffWithoutEncoder(t *testing.T) {
 	if code, _ := post(t, srv.URL, "application/json", `{"text": "A dog.", "model": "en-de"}`); code != 200 {
 		t.Fatalf("translate with captioning off: %d", code)
 	}
+}
+
+// bmpOf encodes img as a BMP, a format the server does not take.
+func bmpOf(t *testing.T, img image.Image) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := bmp.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }

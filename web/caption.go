@@ -251,6 +251,9 @@ func readUpload(c echo.Context) (*CaptionRequest, *Error) {
 	if mt != "multipart/form-data" {
 		return nil, Errorf(EUnsupported, "send the photo as multipart/form-data in a field named \"image\"")
 	}
+	if e := checkEncoding(r); e != nil {
+		return nil, e
+	}
 	r.Body = http.MaxBytesReader(c.Response(), r.Body, ImageLimits.MaxBytes+64<<10)
 	mr, err := r.MultipartReader()
 	if err != nil {

@@ -93,27 +93,36 @@ func New(cfg Config) *Server {
 // routes registers every route, in one place.
 func (s *Server) routes() {
 	e := s.echo
-	e.GET("/", s.translatePage)
-	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
-	e.GET("/api/v1/models", s.listModels)
+	// Pages and reads answer HEAD as well as GET (net/http sends no body).
+	get := func(path string, h echo.HandlerFunc) {
+		e.GET(path, h)
+		e.HEAD(path, h)
+	}
+	get("/", s.translatePage)
+	get("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	get("/api/v1/models", s.listModels)
 	e.POST("/api/v1/translate", s.translate)
-	e.GET("/caption", s.captionPage)
+	get("/caption", s.captionPage)
 	e.POST("/api/v1/caption", s.caption)
 	e.POST("/api/v1/caption/strip", s.captionStrip)
 	e.GET("/ws", s.websocket)
-	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", staticHandler())))
+	get("/static/*", s.staticFile)
 }
 
-func staticHandler() http.Handler {
-	files := http.FileServer(http.FS(static.FS))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := fs.Stat(static.FS, r.URL.Path); err != nil || r.URL.Path == "" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Cache-Control", "public, max-age=300")
-		files.ServeHTTP(w, r)
-	})
+var staticFiles = http.FileServer(http.FS(static.FS))
+
+// staticFile serves the pages' scripts, styles and example photos; a
+// missing one is the same JSON 404 as any unknown route.
+func (s *Server) staticFile(c echo.Context) error {
+	name := c.Param("*")
+	if st, err := fs.Stat(static.FS, name); err != nil || name == "" || st.IsDir() {
+		return echo.ErrNotFound
+	}
+	c.Response().Header().Set("Cache-Control", "public, max-age=300")
+	r := c.Request().Clone(c.Request().Context())
+	r.URL.Path = "/" + name
+	staticFiles.ServeHTTP(c.Response(), r)
+	return nil
 }
 
 // ServeHTTP makes the server an http.Handler.
@@ -123,6 +132,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.Serv
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		// The client left (or the server is stopping): nobody to answer.
+		s.log.Info("request cancelled", "path", c.Path())
+		return
+	case errors.Is(err, context.DeadlineExceeded):
+		err = Errorf(EBusy, "the server took too long to answer; try again in a moment")
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {

@@ -239,9 +239,38 @@ func TestBadHTTPInput(t *testing.T) {
 			t.Errorf("%s: got %d %s, want %d %s", c.name, code, body, c.status, c.code)
 		}
 	}
-	resp, err := http.Get(srv.URL + "/nope")
-	if err != nil || resp.StatusCode != 404 {
-		t.Fatalf("unknown route: %v %v", resp, err)
+	for _, path := range []string{"/nope", "/static/nope.js", "/static/"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e apiError
+		json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != 404 || e.Error.Code != web.ENotFound {
+			t.Errorf("GET %s: %d %+v, want a JSON 404", path, resp.StatusCode, e)
+		}
+	}
+	for _, path := range []string{"/", "/caption", "/healthz", "/api/v1/models", "/static/common.js"} {
+		resp, err := http.Head(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("HEAD %s: %d, want 200", path, resp.StatusCode)
+		}
+	}
+	req, _ := http.NewRequest("POST", srv.URL+"/api/v1/translate", strings.NewReader("\x1f\x8b compressed"))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Encoding", "gzip")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 415 {
+		t.Errorf("gzip body: %d, want 415", resp.StatusCode)
 	}
 	// Still healthy.
 	if code, _ := post(t, srv.URL, "application/json", `{"text": "A dog.", "model": "en-de"}`); code != 200 {

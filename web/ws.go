@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -117,6 +118,7 @@ func (s *Server) websocket(c echo.Context) error {
 		return nil // the upgrader has already answered (403 for another origin)
 	}
 	// The connection is hijacked: from here on, return nil on every path.
+	c.Response().Status = http.StatusSwitchingProtocols // for the request log
 	ctx, cancel := context.WithCancel(context.Background())
 	ss := &session{s: s, conn: conn, send: make(chan []byte, sendBuffer), ctx: ctx, cancel: cancel, addr: c.Request().RemoteAddr}
 	writerDone := make(chan struct{})

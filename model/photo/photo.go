@@ -62,6 +62,11 @@ func Decode(r io.Reader, l Limits) (image.Image, Info, error) {
 		}
 		return nil, Info{}, ErrCorrupt
 	}
+	switch format {
+	case "jpeg", "png", "gif", "webp":
+	default: // BMP and TIFF decoders are linked in (by imaging) but not offered
+		return nil, Info{Format: format}, ErrNotImage
+	}
 	if format == "webp" {
 		// Every header, not only the first: see webpSize.
 		w, h, err := webpSize(data)

@@ -124,7 +124,7 @@ func (m *Model) Info() model.Info {
 // Input errors; the server maps them to 4xx responses.
 var (
 	ErrEmpty   = errors.New("the text is empty: type a sentence to translate")
-	ErrTooLong = fmt.Errorf("the text is too long: at most %d words", MaxSourceWords)
+	ErrTooLong = fmt.Errorf("the text has too many words: at most %d words", MaxSourceWords)
 	ErrBadUTF8 = errors.New("the text is not valid UTF-8")
 	// ErrNotEnglish: the text is not in the model's source language, or
 	// too few of its words are in the model's vocabulary to translate it.
