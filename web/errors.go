@@ -16,6 +16,7 @@ const (
 	EUnavailable = "unavailable"
 	ERateLimited = "rate_limited"
 	EBadMessage  = "bad_message"
+	EForbidden   = "forbidden"
 	EInternal    = "internal"
 )
 
@@ -39,6 +40,8 @@ func status(code string) int {
 		return http.StatusBadRequest
 	case ENotFound:
 		return http.StatusNotFound
+	case EForbidden:
+		return http.StatusForbidden
 	case ETooLarge:
 		return http.StatusRequestEntityTooLarge
 	case EUnsupported:

@@ -9,9 +9,13 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -47,6 +51,11 @@ type Config struct {
 	// AddrRate and AddrBurst limit decode requests per client address
 	// (default 20 a second, bursts of 60: a classroom may share an address).
 	AddrRate, AddrBurst float64
+	// AllowedHosts are the host names (without port) that requests may
+	// name in their Host header, against DNS rebinding; "*" allows any.
+	// Empty allows any (tests); cmd/web passes the listen address, the
+	// loopback names and the machine's name by default.
+	AllowedHosts []string
 }
 
 // Server holds the dependencies of every handler.
@@ -58,6 +67,7 @@ type Server struct {
 	caps        captionSet
 	decodes     *queue
 	perAddr     *limiter // decode requests per client address
+	hosts       map[string]bool
 }
 
 // New builds a server and registers its routes.
@@ -76,6 +86,12 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{echo: echo.New(), log: cfg.Logger, translators: map[string]model.Translator{},
 		decodes: newQueue(cfg.MaxDecodes, cfg.MaxQueue), perAddr: newLimiter(cfg.AddrRate, cfg.AddrBurst)}
+	if len(cfg.AllowedHosts) > 0 && !slices.Contains(cfg.AllowedHosts, "*") {
+		s.hosts = map[string]bool{}
+		for _, h := range cfg.AllowedHosts {
+			s.hosts[strings.ToLower(strings.Trim(h, "[]"))] = true
+		}
+	}
 	for _, t := range cfg.Translators {
 		id := t.Info().ID
 		s.translators[id] = t
@@ -85,7 +101,7 @@ func New(cfg Config) *Server {
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.recoverPanics, s.logRequests, securityHeaders)
+	e.Use(s.recoverPanics, s.logRequests, securityHeaders, s.checkHostAndOrigin)
 	s.routes()
 	return s
 }
@@ -193,6 +209,35 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			"bytes", c.Response().Size, "ms", time.Since(start).Milliseconds())
 		return nil
 	}
+}
+
+// checkHostAndOrigin refuses a Host the server does not answer to (DNS
+// rebinding: a page on evil.example resolving its name to this machine),
+// and a POST from another origin's page: a multipart upload is a "simple"
+// cross-origin request that browsers send without asking. Clients that
+// send no Origin (curl, scripts) are served.
+func (s *Server) checkHostAndOrigin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if s.hosts != nil && !s.hosts[hostOnly(r.Host)] {
+			return Errorf(EForbidden, "this server does not answer to the host name %q", clip(r.Host, 60))
+		}
+		if o := r.Header.Get("Origin"); o != "" && r.Method == http.MethodPost {
+			u, err := url.Parse(o)
+			if err != nil || !strings.EqualFold(u.Host, r.Host) {
+				return Errorf(EForbidden, "requests from another site's pages are refused (origin %q)", clip(o, 60))
+			}
+		}
+		return next(c)
+	}
+}
+
+// hostOnly is a Host header's name without its port, lower-cased.
+func hostOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		hostport = h
+	}
+	return strings.ToLower(strings.Trim(hostport, "[]"))
 }
 
 type nonceKey struct{}

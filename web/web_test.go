@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -419,5 +420,55 @@ func TestRateLimit(t *testing.T) {
 			t.Fatalf("%s while limited: %v %v", path, resp, err)
 		}
 		resp.Body.Close()
+	}
+}
+
+// A page on another site may not upload through a visitor's browser, and a
+// request naming a host the server does not answer to (DNS rebinding) is
+// refused, over HTTP and the websocket. Clients without an Origin are served.
+func TestOriginAndHostChecks(t *testing.T) {
+	srv := newServerWith(t, web.Config{AllowedHosts: []string{"127.0.0.1", "localhost"}})
+	do := func(method, path, host, origin, body string) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if host != "" {
+			req.Host = host
+		}
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	const text = `{"text": "A dog runs.", "model": "en-de"}`
+	if code := do("POST", "/api/v1/translate", "", "", text); code != 200 {
+		t.Errorf("no Origin (curl): %d, want 200", code)
+	}
+	if code := do("POST", "/api/v1/translate", "", srv.URL, text); code != 200 {
+		t.Errorf("same origin: %d, want 200", code)
+	}
+	if code := do("POST", "/api/v1/translate", "", "http://evil.example", text); code != 403 {
+		t.Errorf("cross-origin POST: %d, want 403", code)
+	}
+	if code := do("POST", "/api/v1/caption", "", "http://evil.example", ""); code != 403 {
+		t.Errorf("cross-origin upload: %d, want 403", code)
+	}
+	if code := do("GET", "/", "evil.example:80", "", ""); code != 403 {
+		t.Errorf("unknown Host: %d, want 403", code)
+	}
+	if code := do("GET", "/", "localhost:1234", "", ""); code != 200 {
+		t.Errorf("localhost: %d, want 200", code)
+	}
+	// DNS rebinding on the websocket: Host and Origin both the attacker's.
+	hdr := http.Header{"Origin": {"http://evil.example:80"}}
+	d := websocket.Dialer{NetDial: func(network, _ string) (net.Conn, error) { return net.Dial(network, srv.Listener.Addr().String()) }}
+	_, resp, err := d.Dial("ws://evil.example:80/ws", hdr)
+	if err == nil || resp == nil || resp.StatusCode != 403 {
+		t.Errorf("websocket with a foreign Host: %v %v, want 403", resp, err)
 	}
 }

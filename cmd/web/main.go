@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -31,6 +32,7 @@ func main() {
 	flag.StringVar(&m.ModelDir, "model-dir", "", "load models (*.ckpt) from this directory instead of the embedded ones")
 	flag.StringVar(&m.EncoderWeights, "encoder-weights", "", "the image encoder, "+mobilenet.WeightsFile+" (default: the user cache directory, downloaded there once if missing)")
 	flag.BoolVar(&m.Offline, "offline", false, "never download the image encoder's weights")
+	flag.StringVar(&m.AllowedHosts, "allowed-hosts", "", "comma-separated host names the server answers to (default: the -addr host, localhost, 127.0.0.1, ::1 and this machine's name; * for any)")
 	flag.StringVar(&m.SegWeights, "seg-weights", "", "the segmentation network, "+segFile+", for the caption page's \"where is the object?\" check (default: the user cache directory, if it is there)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -54,6 +56,7 @@ type Main struct {
 	EncoderWeights string // the MobileNetV2 file; "" looks in the cache and downloads
 	Offline        bool   // never download
 	SegWeights     string // the DeepLabV3 file; "" looks in the cache
+	AllowedHosts   string // comma-separated; "" is the listen host, loopback and this machine's name
 	Logger         *slog.Logger
 
 	ln       net.Listener
@@ -70,7 +73,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg := web.Config{Logger: m.Logger}
+	cfg := web.Config{Logger: m.Logger, AllowedHosts: m.allowedHosts()}
 	for _, t := range models.Translators {
 		cfg.Translators = append(cfg.Translators, t)
 	}
@@ -189,6 +192,30 @@ func (m *Main) startSegmenter(srv *web.Server) {
 	}
 	m.Logger.Info("segmentation network loaded", "path", path)
 	srv.SetSegmenter(net)
+}
+
+// allowedHosts are the host names requests may use: -allowed-hosts, or by
+// default the listen address's host, the loopback names, this machine's
+// name and its addresses (students on a classroom network type the IP).
+func (m *Main) allowedHosts() []string {
+	if m.AllowedHosts != "" {
+		return strings.Split(m.AllowedHosts, ",")
+	}
+	hosts := []string{"localhost", "127.0.0.1", "::1"}
+	if h, _, err := net.SplitHostPort(m.Addr); err == nil && h != "" && h != "0.0.0.0" && h != "::" {
+		hosts = append(hosts, h)
+	}
+	if name, err := os.Hostname(); err == nil {
+		hosts = append(hosts, name)
+	}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok {
+				hosts = append(hosts, ipn.IP.String())
+			}
+		}
+	}
+	return hosts
 }
 
 // URL is the address the server listens on.
