@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -32,6 +33,7 @@ func main() {
 	flag.StringVar(&m.ModelDir, "model-dir", "", "load models (*.ckpt) from this directory instead of the embedded ones")
 	flag.StringVar(&m.EncoderWeights, "encoder-weights", "", "the image encoder, "+mobilenet.WeightsFile+" (default: the user cache directory, downloaded there once if missing)")
 	flag.BoolVar(&m.Offline, "offline", false, "never download the image encoder's weights")
+	flag.Int64Var(&m.MemLimitMB, "mem-limit", 3072, "soft memory limit in MB (the Go runtime collects harder as the heap nears it; 0: none)")
 	flag.StringVar(&m.AllowedHosts, "allowed-hosts", "", "comma-separated host names the server answers to (default: the -addr host, localhost, 127.0.0.1, ::1 and this machine's name; * for any)")
 	flag.StringVar(&m.SegWeights, "seg-weights", "", "the segmentation network, "+segFile+", for the caption page's \"where is the object?\" check (default: the user cache directory, if it is there)")
 	flag.Parse()
@@ -57,6 +59,7 @@ type Main struct {
 	Offline        bool   // never download
 	SegWeights     string // the DeepLabV3 file; "" looks in the cache
 	AllowedHosts   string // comma-separated; "" is the listen host, loopback and this machine's name
+	MemLimitMB     int64  // soft memory limit; 0 leaves the runtime's
 	Logger         *slog.Logger
 
 	ln       net.Listener
@@ -68,6 +71,10 @@ type Main struct {
 func (m *Main) Run(ctx context.Context) error {
 	if m.Logger == nil {
 		m.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if m.MemLimitMB > 0 {
+		debug.SetMemoryLimit(m.MemLimitMB << 20)
+		m.Logger.Info("soft memory limit", "MB", m.MemLimitMB)
 	}
 	models, err := trained.Load(m.ModelDir)
 	if err != nil {
