@@ -6,8 +6,17 @@ package model
 
 import (
 	"context"
+	"errors"
 	"image"
 	"iter"
+)
+
+// Kinds of bad input a model reports, wrapped by its own errors (whose
+// messages say what to do): the server maps each kind to a response once,
+// without knowing the model.
+var (
+	ErrInvalidInput = errors.New("invalid input")
+	ErrInputTooLong = errors.New("input too long")
 )
 
 // Source is what a model attends to: a list of tokens (text) or a grid of

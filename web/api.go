@@ -14,7 +14,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"attention/model"
-	"attention/model/translate"
 	"attention/model/vocab"
 )
 
@@ -83,12 +82,13 @@ func (s *Server) check(req TranslateRequest) (model.Translator, model.Prepared, 
 	}
 	p, err := t.Prepare(req.Text)
 	switch {
-	case errors.Is(err, translate.ErrEmpty):
-		return nil, nil, Errorf(EInvalid, "the text has no words to translate (only control characters or spaces)")
-	case errors.Is(err, translate.ErrTooLong):
-		return nil, nil, Errorf(ETooLarge, "%s", err.Error())
-	case err != nil:
-		return nil, nil, Errorf(EInvalid, "%s", err.Error())
+	case errors.Is(err, model.ErrInputTooLong):
+		return nil, nil, Errorf(ETooLarge, "%s", userMessage(err))
+	case errors.Is(err, model.ErrInvalidInput):
+		return nil, nil, Errorf(EInvalid, "%s", userMessage(err))
+	case err != nil: // a fault, not the user's
+		s.log.Error("preparing a translation", "model", req.Model, "err", err)
+		return nil, nil, Errorf(EInternal, "something went wrong on the server; it has been logged")
 	}
 	return t, p, nil
 }
@@ -187,4 +187,14 @@ func checkEncoding(r *http.Request) *Error {
 		return Errorf(EUnsupported, "the body is sent with Content-Encoding %q: send it uncompressed", clip(enc, 20))
 	}
 	return nil
+}
+
+// userMessage is a model's input error as the user reads it: without the
+// kind that prefixes it (model.ErrInvalidInput's "invalid input: ").
+func userMessage(err error) string {
+	msg := err.Error()
+	for _, kind := range []error{model.ErrInvalidInput, model.ErrInputTooLong} {
+		msg = strings.TrimPrefix(msg, kind.Error()+": ")
+	}
+	return msg
 }

@@ -2,7 +2,6 @@ package translate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"iter"
 	"strings"
@@ -123,12 +122,12 @@ func (m *Model) Info() model.Info {
 
 // Input errors; the server maps them to 4xx responses.
 var (
-	ErrEmpty   = errors.New("the text is empty: type a sentence to translate")
-	ErrTooLong = fmt.Errorf("the text has too many words: at most %d words", MaxSourceWords)
-	ErrBadUTF8 = errors.New("the text is not valid UTF-8")
+	ErrEmpty   = fmt.Errorf("%w: the text has no words to translate (only control characters or spaces)", model.ErrInvalidInput)
+	ErrTooLong = fmt.Errorf("%w: the text has too many words: at most %d words", model.ErrInputTooLong, MaxSourceWords)
+	ErrBadUTF8 = fmt.Errorf("%w: the text is not valid UTF-8", model.ErrInvalidInput)
 	// ErrNotEnglish: the text is not in the model's source language, or
 	// too few of its words are in the model's vocabulary to translate it.
-	ErrNotEnglish = errors.New("this model translates English")
+	ErrNotEnglish = fmt.Errorf("%w: this model translates English", model.ErrInvalidInput)
 )
 
 // scripts names the writing systems a text outside the Latin alphabet is
