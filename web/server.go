@@ -240,8 +240,6 @@ func hostOnly(hostport string) string {
 	return strings.ToLower(strings.Trim(hostport, "[]"))
 }
 
-type nonceKey struct{}
-
 func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var b [18]byte
@@ -253,7 +251,7 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
 		req := c.Request()
-		c.SetRequest(req.WithContext(templ.WithNonce(context.WithValue(req.Context(), nonceKey{}, nonce), nonce)))
+		c.SetRequest(req.WithContext(templ.WithNonce(req.Context(), nonce)))
 		return next(c)
 	}
 }
