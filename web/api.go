@@ -132,7 +132,7 @@ func (s *Server) translate(c echo.Context) error {
 	if e != nil {
 		return e
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), httpDecodeTimeout)
 	defer cancel()
 	if err := s.decodes.acquire(ctx, nil); err != nil {
 		return Errorf(EBusy, "the server is busy; try again in a moment")

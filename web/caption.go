@@ -325,7 +325,7 @@ func (s *Server) captionHTTP(c echo.Context) (*prepared, *DecodeResponse, error)
 	if e != nil {
 		return nil, nil, e
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), httpDecodeTimeout)
 	defer cancel()
 	if err := s.decodes.acquire(ctx, nil); err != nil {
 		return nil, nil, Errorf(EBusy, "the server is busy; try again in a moment")

@@ -35,6 +35,10 @@ const (
 	MaxWSMessage = 14 << 20
 )
 
+// httpDecodeTimeout bounds one HTTP translate or caption request, the wait
+// for a decode slot included; past it the answer is 503 busy.
+const httpDecodeTimeout = 30 * time.Second
+
 // Config is what a Server is built from.
 type Config struct {
 	Translators []model.Translator

@@ -24,8 +24,10 @@ const (
 	pingPeriod = pongWait * 9 / 10 // how often we ping; must be below pongWait
 	sendBuffer = 256               // messages queued for a client before it counts as stuck
 	decodeWait = 30 * time.Second  // longest one request may wait for a decode slot
-	wsRate     = 4                 // translate requests a second per session...
-	wsBurst    = 8                 // ...in bursts of at most this many
+	// wsDecodeTimeout bounds one websocket request, waiting included.
+	wsDecodeTimeout = 60 * time.Second
+	wsRate          = 4 // translate requests a second per session...
+	wsBurst         = 8 // ...in bursts of at most this many
 )
 
 // ProtocolVersion is the envelope version this server speaks.
@@ -274,7 +276,7 @@ type job struct {
 // startDecode runs one request; a new request cancels the one in flight.
 func (ss *session) startDecode(j job) {
 	ss.stopDecode()
-	ctx, cancel := context.WithTimeout(ss.ctx, 60*time.Second)
+	ctx, cancel := context.WithTimeout(ss.ctx, wsDecodeTimeout)
 	ss.mu.Lock()
 	ss.cancelDecode = cancel
 	ss.mu.Unlock()
