@@ -94,16 +94,6 @@ func Load(id string, data []byte) (*Model, error) {
 	if t, ok := f.Meta["title"].(string); ok {
 		m.Title = t
 	}
-	if ms, ok := f.Meta["metrics"].([]any); ok {
-		for _, x := range ms {
-			mm, _ := x.(map[string]any)
-			v, _ := mm["value"].(float64)
-			name, _ := mm["name"].(string)
-			split, _ := mm["split"].(string)
-			note, _ := mm["note"].(string)
-			m.Metrics = append(m.Metrics, model.Metric{Name: name, Value: v, Split: split, Note: note})
-		}
-	}
 	return m, nil
 }
 
