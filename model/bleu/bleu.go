@@ -97,8 +97,8 @@ func ngrams(toks []string, n int) map[string]int {
 func (s *Stats) Score() Score {
 	var sc Score
 	sc.HypLen, sc.RefLen = s.HypLen, s.RefLen
-	if s.HypLen == 0 {
-		return sc
+	if s.HypLen == 0 || s.Match == [4]int{} {
+		return sc // sacreBLEU stops early at zero when no n-gram matches at all
 	}
 	logSum := 0.0
 	k := 1.0

@@ -36,11 +36,20 @@ func TestHandWorked(t *testing.T) {
 	if s := Corpus([]string{"a b c d e"}, []string{"a b c d e"}); math.Abs(s.BLEU-100) > 1e-9 {
 		t.Fatalf("identical: %v", s.BLEU)
 	}
-	// Nothing in common: sacreBLEU's exp smoothing still gives a small score,
-	// 100 * (1/(2*4) * 1/(4*3) * 1/(8*2) * 1/(16*1))^(1/4).
-	want = 100 * math.Pow(1.0/8*1.0/12*1.0/16*1.0/16, 0.25)
-	if s := Corpus([]string{"x y z w"}, []string{"a b c d"}); math.Abs(s.BLEU-want) > 1e-9 {
-		t.Fatalf("disjoint: %v, want %v", s.BLEU, want)
+	// Nothing in common: sacreBLEU stops early with 0 (no smoothing of an
+	// all-zero match), precisions 0.
+	if s := Corpus([]string{"x y z w"}, []string{"a b c d"}); s.BLEU != 0 || s.Precisions != [4]float64{} {
+		t.Fatalf("disjoint: %v %v, want 0", s.BLEU, s.Precisions)
+	}
+	// An empty hypothesis: 0.
+	if s := Corpus([]string{""}, []string{"a b c d"}); s.BLEU != 0 {
+		t.Fatalf("empty: %v, want 0", s.BLEU)
+	}
+	// One unigram in common and nothing longer: exp smoothing of the
+	// zero counts, 100 * (1/4 * 1/(2*3) * 1/(4*2) * 1/(8*1))^(1/4).
+	want = 100 * math.Pow(0.25*(1.0/6)*(1.0/8)*(1.0/8), 0.25)
+	if s := Corpus([]string{"a y z w"}, []string{"a b c d"}); math.Abs(s.BLEU-want) > 1e-9 {
+		t.Fatalf("one unigram: %v, want %v", s.BLEU, want)
 	}
 	// Too short for any 4-gram: zero.
 	if s := Corpus([]string{"a b"}, []string{"a b"}); s.BLEU != 0 {

@@ -1,0 +1,196 @@
+package search
+
+import (
+	"context"
+	"math"
+	"slices"
+	"testing"
+
+	"attention/model"
+	"attention/model/vocab"
+)
+
+// table is a hand-made decoder over a five-word vocabulary (ids 4-8):
+// each step's distribution depends on the words so far, given by next.
+type table struct {
+	next func(prefix []int) []float32 // over the whole vocabulary, ids 0-8
+}
+
+func (d table) Start() []int { return nil }
+func (d table) Step(st []int, prev int) ([]int, []float32, []float32) {
+	if prev != vocab.BOS {
+		st = append(slices.Clone(st), prev)
+	}
+	return st, d.next(st), []float32{1}
+}
+func (d table) Word(id int) string         { return string(rune('A' + id - 4)) }
+func (d table) Copy(int, []float32) string { return "" }
+
+const V = 9 // pad, unk, <s>, </s>, A-E
+
+// probs builds a distribution from (id, p) pairs; the rest of the mass is
+// spread over the other real words and </s>.
+func probs(pairs ...float32) []float32 {
+	p := make([]float32, V)
+	var used float32
+	set := map[int]bool{}
+	for i := 0; i < len(pairs); i += 2 {
+		p[int(pairs[i])] = pairs[i+1]
+		used += pairs[i+1]
+		set[int(pairs[i])] = true
+	}
+	var free []int
+	for id := vocab.EOS; id < V; id++ {
+		if !set[id] {
+			free = append(free, id)
+		}
+	}
+	for _, id := range free {
+		p[id] = (1 - used) / float32(len(free))
+	}
+	return p
+}
+
+func decode(t *testing.T, d table, opts model.Options) []int {
+	t.Helper()
+	var out []int
+	for st, err := range Decode(context.Background(), d, opts) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, st.TokenID)
+	}
+	return out
+}
+
+// score is beam search's criterion: log p (with </s> when finished) over
+// GNMT's length penalty for the words and </s>.
+func score(d table, seq []int, finished bool, alpha float64) float64 {
+	var lp float64
+	var prefix []int
+	for t, id := range seq {
+		p := d.next(prefix)
+		if t == 0 {
+			p[vocab.EOS] = 0
+		}
+		lp += math.Log(float64(p[id]))
+		prefix = append(prefix, id)
+	}
+	if finished {
+		lp += math.Log(float64(d.next(prefix)[vocab.EOS]))
+	}
+	return lp / lengthPenalty(len(seq)+1, alpha)
+}
+
+// exhaustive is the best of every output up to maxLen words (those cut at
+// maxLen unfinished, as beam search counts them).
+func exhaustive(d table, maxLen int, alpha float64) ([]int, float64) {
+	best, bestScore := []int(nil), math.Inf(-1)
+	var walk func(seq []int)
+	walk = func(seq []int) {
+		if len(seq) > 0 {
+			if s := score(d, seq, len(seq) < maxLen, alpha); s > bestScore {
+				best, bestScore = slices.Clone(seq), s
+			}
+		}
+		if len(seq) == maxLen {
+			return
+		}
+		for id := 4; id < V; id++ {
+			walk(append(seq, id))
+		}
+	}
+	walk(nil)
+	return best, bestScore
+}
+
+// Greedy takes the likelier first word and is stuck with a flat future;
+// beam search keeps the second and finds the sentence exhaustive search
+// says is best.
+func TestBeamFindsWhatGreedyMisses(t *testing.T) {
+	const A, B = 4, 5
+	d := table{next: func(prefix []int) []float32 {
+		switch {
+		case len(prefix) == 0:
+			return probs(A, 0.55, B, 0.44)
+		case prefix[0] == B && len(prefix) == 1:
+			return probs(vocab.EOS, 0.95)
+		case len(prefix) >= 4:
+			return probs(vocab.EOS, 0.9)
+		}
+		return probs() // flat: 1/6 for each word and </s>
+	}}
+	opts := model.Options{MaxLen: 4, LenAlpha: 0.6}
+	greedy := decode(t, d, model.Options{Beam: 1, MaxLen: 4})
+	if greedy[0] != A {
+		t.Fatalf("greedy starts with %d, want A", greedy[0])
+	}
+	best, _ := exhaustive(d, 4, 0.6)
+	opts.Beam = 2
+	if got := decode(t, d, opts); !slices.Equal(got, best) || !slices.Equal(best, []int{B}) {
+		t.Fatalf("beam 2 wrote %v, exhaustive search's best is %v; want [B]", got, best)
+	}
+}
+
+// On random models of five words, beam search at its widest never scores
+// above exhaustive search (its output is one of the candidates), and finds
+// the exhaustive best for nearly all of them.
+func TestBeamAgainstExhaustive(t *testing.T) {
+	const maxLen, alpha = 4, 0.6
+	found := 0
+	const models = 30
+	for seed := range models {
+		d := table{next: func(prefix []int) []float32 {
+			// A fixed pseudo-random distribution per prefix.
+			h := uint64(seed)*0x9e3779b97f4a7c15 + 1
+			for _, id := range prefix {
+				h = (h ^ uint64(id)) * 0x100000001b3
+			}
+			p := make([]float32, V)
+			var sum float32
+			for id := vocab.EOS; id < V; id++ {
+				h ^= h << 13
+				h ^= h >> 7
+				h ^= h << 17
+				p[id] = float32(h%1000+1) * float32(h%1000+1)
+				sum += p[id]
+			}
+			for id := range p {
+				p[id] /= sum
+			}
+			return p
+		}}
+		best, bestScore := exhaustive(d, maxLen, alpha)
+		got := decode(t, d, model.Options{Beam: model.MaxBeam, MaxLen: maxLen, LenAlpha: alpha})
+		gotScore := score(d, got, len(got) < maxLen, alpha)
+		if gotScore > bestScore+1e-9 {
+			t.Fatalf("seed %d: beam's %v scores %.4f, above the exhaustive best %v (%.4f)", seed, got, gotScore, best, bestScore)
+		}
+		if slices.Equal(got, best) {
+			found++
+		}
+	}
+	t.Logf("beam %d found the exhaustive best on %d of %d models", model.MaxBeam, found, models)
+	if found < models*8/10 {
+		t.Fatalf("beam %d found the exhaustive best on only %d of %d models", model.MaxBeam, found, models)
+	}
+}
+
+// GNMT's length penalty, worked by hand: ((5+n)/6)^α.
+func TestLengthPenalty(t *testing.T) {
+	for _, c := range []struct {
+		n     int
+		alpha float64
+		want  float64
+	}{
+		{1, 0.6, 1},
+		{7, 0.6, math.Pow(2, 0.6)}, // (12/6)^0.6 = 1.5157
+		{7, 1, 2},
+		{13, 0.5, math.Sqrt(3)},
+		{4, 0, 1},
+	} {
+		if got := lengthPenalty(c.n, c.alpha); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("lengthPenalty(%d, %g) = %g, want %g", c.n, c.alpha, got, c.want)
+		}
+	}
+}
