@@ -59,38 +59,44 @@ type DecodeResponse struct {
 	Objects []*ObjectLook `json:"objects,omitempty"`
 }
 
-// check validates a request and prepares its source.
-func (s *Server) check(req TranslateRequest) (model.Translator, model.Prepared, *Error) {
+// check validates a request; what needs the model is left to prepare.
+func (s *Server) check(req TranslateRequest) (model.Translator, *Error) {
 	t, ok := s.translators[req.Model]
 	if !ok {
 		if req.Model == "" {
-			return nil, nil, Errorf(EInvalid, "no model chosen: set \"model\" to one of %s", strings.Join(s.order, ", "))
+			return nil, Errorf(EInvalid, "no model chosen: set \"model\" to one of %s", strings.Join(s.order, ", "))
 		}
-		return nil, nil, Errorf(ENotFound, "unknown model %q: choose one of %s", clip(req.Model, 40), strings.Join(s.order, ", "))
+		return nil, Errorf(ENotFound, "unknown model %q: choose one of %s", clip(req.Model, 40), strings.Join(s.order, ", "))
 	}
 	if !utf8.ValidString(req.Text) {
-		return nil, nil, Errorf(EInvalid, "the text is not valid UTF-8")
+		return nil, Errorf(EInvalid, "the text is not valid UTF-8")
 	}
 	if strings.TrimSpace(req.Text) == "" {
-		return nil, nil, Errorf(EInvalid, "the text is empty: type a sentence to translate")
+		return nil, Errorf(EInvalid, "the text is empty: type a sentence to translate")
 	}
 	if n := utf8.RuneCountInString(req.Text); n > MaxTextChars {
-		return nil, nil, Errorf(ETooLarge, "the text is %d characters long; the limit is %d", n, MaxTextChars)
+		return nil, Errorf(ETooLarge, "the text is %d characters long; the limit is %d", n, MaxTextChars)
 	}
 	if req.Beam < 0 || req.Beam > model.MaxBeam {
-		return nil, nil, Errorf(EInvalid, "beam must be between 1 and %d", model.MaxBeam)
+		return nil, Errorf(EInvalid, "beam must be between 1 and %d", model.MaxBeam)
 	}
-	p, err := t.Prepare(req.Text)
+	return t, nil
+}
+
+// prepareText tokenises and encodes: the encoder is as costly as a few
+// decoding steps, so callers hold a decode slot while it runs.
+func (s *Server) prepareText(t model.Translator, text string) (*prepared, *Error) {
+	p, err := t.Prepare(text)
 	switch {
 	case errors.Is(err, model.ErrInputTooLong):
-		return nil, nil, Errorf(ETooLarge, "%s", userMessage(err))
+		return nil, Errorf(ETooLarge, "%s", userMessage(err))
 	case errors.Is(err, model.ErrInvalidInput):
-		return nil, nil, Errorf(EInvalid, "%s", userMessage(err))
+		return nil, Errorf(EInvalid, "%s", userMessage(err))
 	case err != nil: // a fault, not the user's
-		s.log.Error("preparing a translation", "model", req.Model, "err", err)
-		return nil, nil, Errorf(EInternal, "something went wrong on the server; it has been logged")
+		s.log.Error("preparing a translation", "model", t.Info().ID, "err", err)
+		return nil, Errorf(EInternal, "something went wrong on the server; it has been logged")
 	}
-	return t, p, nil
+	return &prepared{p: p}, nil
 }
 
 func clip(s string, n int) string {
@@ -128,7 +134,7 @@ func (s *Server) translate(c echo.Context) error {
 	if err := dec.Decode(&req); err != nil {
 		return Errorf(EInvalid, "malformed JSON: %s", jsonProblem(err))
 	}
-	t, p, e := s.check(req)
+	t, e := s.check(req)
 	if e != nil {
 		return e
 	}
@@ -138,7 +144,12 @@ func (s *Server) translate(c echo.Context) error {
 		return Errorf(EBusy, "the server is busy; try again in a moment")
 	}
 	defer s.decodes.release()
-	resp, err := collect(ctx, t.Info(), p, req.Beam, time.Now())
+	start := time.Now()
+	pp, e := s.prepareText(t, req.Text)
+	if e != nil {
+		return e
+	}
+	resp, err := collect(ctx, t.Info(), pp.p, req.Beam, start)
 	if err != nil {
 		return err
 	}

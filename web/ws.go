@@ -229,12 +229,14 @@ func (ss *session) handle(data []byte) {
 	}
 	if m.typ == MsgTranslate {
 		req := m.translate
-		t, p, e := ss.s.check(req)
+		t, e := ss.s.check(req)
 		if e != nil {
 			ss.post(MsgError, ErrorPayload{ID: id, Code: e.Code, Message: e.Message})
 			return
 		}
-		ss.startDecode(job{id: id, info: t.Info(), beam: req.Beam, prepare: func() (*prepared, *Error) { return &prepared{p: p}, nil }})
+		// Encoded on the decode's goroutine, holding its slot: never on
+		// this reader.
+		ss.startDecode(job{id: id, info: t.Info(), beam: req.Beam, prepare: func() (*prepared, *Error) { return ss.s.prepareText(t, req.Text) }})
 		return
 	}
 	req := m.caption
