@@ -242,3 +242,30 @@ func TestBrowserWhereIsTheObject(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, "caption-where.png"), png, 0o644)
 	}
 }
+
+// Text the model cannot read gets a clear refusal in the status line, not
+// a translation of unknown words and "Done"; the page also says what the
+// chosen model was trained on.
+func TestBrowserRefusesOtherLanguages(t *testing.T) {
+	m := startMain(t, false)
+	ctx := browser(t)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(m.URL()+"/"),
+		chromedp.WaitVisible(chromedp.ID("text")),
+		chromedp.SendKeys(chromedp.ID("text"), "나는 배가 고파요\r"),
+		chromedp.Poll[chromedp.Void](`/Korean/.test(document.querySelector('#status')?.textContent || '')`,
+			chromedp.WithPollingTimeout(20*time.Second)),
+	)
+	if err != nil {
+		status, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("status")))
+		t.Fatalf("%v (status %q)", err, status)
+	}
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#grid .grid-row').length`))
+	if err != nil || rows != 0 {
+		t.Errorf("a grid of %d rows was drawn for refused text (%v)", rows, err)
+	}
+	note, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("model-note")))
+	if err != nil || !strings.HasPrefix(note, "Trained on ") {
+		t.Errorf("model note %q (%v), want what the model was trained on", note, err)
+	}
+}
