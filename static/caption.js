@@ -4,7 +4,7 @@
 // strip of one small heatmap per word. The websocket stream, the HTTP
 // fallback and replays share one rendering path.
 
-import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, dispatch, Player, Socket, Status } from "./common.js";
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, Player, Socket, Status } from "./common.js";
 
 const els = {
   form: $("caption-form"),
@@ -162,8 +162,7 @@ function onDone(payload) {
   if (!state.source) return;
   state.done = payload || {};
   const n = state.steps.length;
-  const ms = Number.isFinite(state.done.elapsed_ms) ? ` in ${state.done.elapsed_ms} ms` : "";
-  setStatus(n ? `Done${ms} · ${n} word${n === 1 ? "" : "s"}.` : `Done${ms}: the model wrote nothing.`, "ok");
+  progressStatus(setStatus, player, state.done, n, "the model wrote nothing.");
   els.download.disabled = n === 0;
   updateSlider();
   player.finish();
@@ -198,6 +197,7 @@ function show(k, grew, follow) {
   updateSlider();
   paint();
   if (follow && grew && k >= 0) thumbs[k].scrollIntoView({ block: "nearest", inline: "nearest" });
+  if (state.done) progressStatus(setStatus, player, state.done, state.steps.length, "the model wrote nothing.");
 }
 
 function paint() {

@@ -100,7 +100,9 @@ export function renderTopK(list, title, steps, i) {
 
 // ---------------------------------------------------------------- playback
 
-const SLOW_MS = 700; // one word every 0.7 s: slow enough to talk over
+// Fixed gaps between words by pacing: "watch" (the default) is slow enough
+// for a class to follow the grid grow, "slow" to talk over each word.
+const PACE_MS = { watch: 300, slow: 700 };
 const REPLAY_MIN_MS = 150; // live replays still need visible gaps between words
 
 // Player paces the display of steps that arrive from the server, which
@@ -150,7 +152,8 @@ export class Player {
   }
 
   gapBefore(i) {
-    if (this.pace.value === "slow") return SLOW_MS;
+    const fixed = PACE_MS[this.pace.value];
+    if (fixed) return fixed;
     const real = this.arrivals[i] - this.arrivals[i - 1];
     return Math.max(REPLAY_MIN_MS, Number.isFinite(real) ? real : 0);
   }
@@ -165,6 +168,11 @@ export class Player {
     }
     if (this.pace.value === "live" && !this.replaying) {
       this.show(last);
+      return;
+    }
+    if (this.pace.value === "step" && !this.replaying) {
+      // One word per key press or click: show the first, then wait.
+      if (this.cur < 0) this.show(0, true);
       return;
     }
     const next = this.cur + 1;
@@ -191,6 +199,27 @@ export class Player {
     this.replaying = true;
     this.show(-1);
     this.pump();
+  }
+}
+
+// progressStatus keeps the status line on what is on screen, not on what
+// the server has finished: "Done" only once the last word is shown.
+// done is the server's done payload (null while it works), n the words
+// received, cur the word shown; empty is said when the model wrote nothing.
+export function progressStatus(setStatus, player, done, n, empty) {
+  if (!done) return;
+  const ms = Number.isFinite(done.elapsed_ms) ? ` in ${done.elapsed_ms} ms` : "";
+  const cur = player.cur;
+  if (n === 0) {
+    setStatus(`Done${ms}: ${empty}`, "ok");
+  } else if (cur >= n - 1) {
+    setStatus(`Done${ms} · ${n} word${n === 1 ? "" : "s"}.`, "ok");
+  } else if (!player.following) {
+    setStatus(`Word ${cur + 1} of ${n}.`, "");
+  } else if (player.pace.value === "step") {
+    setStatus(`Word ${cur + 1} of ${n}: press → or drag the slider for the next one.`, "");
+  } else {
+    setStatus(`Showing word ${cur + 1} of ${n}…`, "busy");
   }
 }
 

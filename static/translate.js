@@ -3,7 +3,7 @@
 // choices. The same rendering path serves the websocket stream, the HTTP
 // fallback and replays, so all three look identical.
 
-import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, dispatch, Player, Socket, Status } from "./common.js";
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, Player, Socket, Status } from "./common.js";
 
 const els = {
   form: $("translate-form"),
@@ -210,12 +210,7 @@ function onDone(payload) {
   for (let i = state.steps.length; i < all.length; i++) onStep(all[i]);
   state.done = payload || {};
   const n = state.steps.length;
-  const ms = Number.isFinite(state.done.elapsed_ms) ? `${state.done.elapsed_ms} ms` : "";
-  if (n === 0) {
-    setStatus(`Done${ms ? ` in ${ms}` : ""}: the model ended the sentence without writing a word.`, "ok");
-  } else {
-    setStatus(`Done${ms ? ` in ${ms}` : ""} · ${n} word${n === 1 ? "" : "s"}.`, "ok");
-  }
+  progressStatus(setStatus, player, state.done, n, "the model ended the sentence without writing a word.");
   els.replay.disabled = n === 0;
   els.go.disabled = false;
   player.finish();
@@ -255,6 +250,7 @@ function show(k, grew, follow) {
   updateSlider();
   applyHighlight();
   if (follow && grew && k >= 0) rows[k].tr.scrollIntoView({ block: "nearest", inline: "nearest" });
+  if (state.done) progressStatus(setStatus, player, state.done, state.steps.length, "the model ended the sentence without writing a word.");
 }
 
 function updateSlider() {
