@@ -24,6 +24,7 @@ func TestCheckLanguage(t *testing.T) {
 		{"나는 배가 고파요", "Korean (Hangul)"}, // what a Korean class might type
 		{"Я голоден", "Cyrillic"},
 		{"blorf wibble xqzt the", "3 of the 4 words"},
+		{"The man runs with Peter, Zoltan and Berlinda.", ""}, // names are copied, not counted (else 5 of 8)
 	} {
 		err := m.checkLanguage(vocab.Tokenize(tc.text, "en"))
 		switch {

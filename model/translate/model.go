@@ -134,7 +134,8 @@ var scripts = []struct {
 // checkLanguage refuses text that the model cannot read: mostly letters
 // outside the Latin alphabet, or mostly words it has never seen (at least
 // three words, more than half of them unknown in any capitalisation).
-// Numbers and punctuation do not count.
+// Numbers, punctuation and capitalised words after the first (names,
+// which are copied) do not count.
 func (m *Model) checkLanguage(words []string) error {
 	var latin, other int
 	counts := map[string]int{}
@@ -165,8 +166,8 @@ func (m *Model) checkLanguage(words []string) error {
 		return fmt.Errorf("%w, and this text is written in %s: type an English sentence", ErrNotEnglish, name)
 	}
 	var n, unknown int
-	for _, w := range words {
-		if !hasLetter(w) {
+	for i, w := range words {
+		if !hasLetter(w) || (i > 0 && startsUpper(w)) {
 			continue
 		}
 		n++
