@@ -122,12 +122,21 @@ function onSource(payload) {
   if (gridOption) gridOption.textContent = `region grid (${src.rows}×${src.cols})`;
 }
 
+// A word as a person reads it: the model's unknown-word token is shown as
+// such, marked, with its meaning on hover and focus.
+const UNKNOWN_TITLE = "unknown word: the model wrote its token for a word it does not have in its vocabulary";
+const wordOf = (step) => (step.unknown ? "(unknown word)" : step.token);
+
 function onStep(step, heat, object) {
   if (!state.source || !step) return;
   const i = state.steps.length;
   state.steps.push({ step, heat, object: object || null });
 
-  const chip = h("span", "tok tgt-tok", step.token);
+  const chip = h("span", "tok tgt-tok", wordOf(step));
+  if (step.unknown) {
+    chip.classList.add("unk");
+    chip.title = UNKNOWN_TITLE;
+  }
   chip.dataset.row = String(i);
   chip.tabIndex = 0;
   chip.hidden = true;
@@ -142,7 +151,6 @@ function onStep(step, heat, object) {
   const frame = h("div", "thumb-frame");
   const base = h("img", "thumb-photo");
   base.src = els.photo.src;
-  base.alt = "";
   frame.append(base);
   if (heat) {
     const layer = h("img", "thumb-heat");
@@ -150,7 +158,8 @@ function onStep(step, heat, object) {
     layer.alt = "";
     frame.append(layer);
   }
-  fig.append(frame, h("figcaption", "thumb-word", step.token));
+  fig.append(frame, h("figcaption", "thumb-word", wordOf(step)));
+  base.alt = `where the model looked for “${wordOf(step)}”`;
   els.strip.append(fig);
   thumbs.push(fig);
 
@@ -250,7 +259,7 @@ function renderReadout(i) {
   });
   const even = pct(1 / (att.length || 1));
   els.readout.textContent = att.length
-    ? `Writing “${step.token}”: the brightest region (row ${Math.floor(best / cols) + 1}, column ${(best % cols) + 1} of the ${state.source.rows}×${cols} grid) got ${pct(att[best])} of the attention; evenly spread would be ${even} each.`
+    ? `Writing “${wordOf(step)}”: the brightest region (row ${Math.floor(best / cols) + 1}, column ${(best % cols) + 1} of the ${state.source.rows}×${cols} grid) got ${pct(att[best])} of the attention; evenly spread would be ${even} each.`
     : "";
 }
 
@@ -271,17 +280,17 @@ function paintObject(s) {
   }
   els.objectReadout.hidden = false;
   if (!obj) {
-    els.objectReadout.textContent = `“${s.step.token}” names no object the segmentation network knows in this photo.`;
+    els.objectReadout.textContent = `“${wordOf(s.step)}” names no object the segmentation network knows in this photo.`;
     return;
   }
   const times = obj.area > 0 ? obj.mass / obj.area : 0;
   els.objectReadout.textContent =
-    `Where is the ${obj.class}? ${pct(obj.mass)} of the attention for “${s.step.token}” is on it; ` +
+    `Where is the ${obj.class}? ${pct(obj.mass)} of the attention for “${wordOf(s.step)}” is on it; ` +
     `it covers ${pct(obj.area)} of the photo, so that is ${times.toFixed(1)}× what evenly spread attention would give.`;
 }
 
 function updateSlider() {
-  drawSlider(els, state.steps.length, player.cur, (i) => state.steps[i].step.token, state.done);
+  drawSlider(els, state.steps.length, player.cur, (i) => wordOf(state.steps[i].step), state.done);
 }
 
 // ---------------------------------------------------------------- transport

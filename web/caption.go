@@ -364,7 +364,14 @@ func (s *Server) captionStrip(c echo.Context) error {
 		return err
 	}
 	src := resp.Source
-	img, err := viz.Strip(pp.crop, resp.TargetTokens, resp.Attention, src.Rows, src.Cols, stripThumb, viz.Viridis)
+	words := make([]string, len(resp.Steps))
+	for i, st := range resp.Steps {
+		words[i] = st.Token
+		if st.Unknown && !st.Copied {
+			words[i] = "(unknown word)" // never the raw token
+		}
+	}
+	img, err := viz.Strip(pp.crop, words, resp.Attention, src.Rows, src.Cols, stripThumb, viz.Viridis)
 	if err != nil {
 		return err
 	}
