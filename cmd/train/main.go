@@ -248,8 +248,8 @@ func trainCaption(data, features, segPath, out, runDir, id string, attention, co
 	if err != nil {
 		return err
 	}
-	fmt.Printf("done: %.2f epochs in %s, %.0f words/s, best dev BLEU-4 (greedy) %.2f, model %s\n",
-		res.Epochs, res.Elapsed.Round(time.Second), res.TokPerS, res.Best, out)
+	fmt.Printf("done: %.2f epochs in %s, %.0f words/s, best dev BLEU-4 (beam %d) %.2f, model %s\n",
+		res.Epochs, res.Elapsed.Round(time.Second), res.TokPerS, max(o.DevBeam, 1), res.Best, out)
 	return nil
 }
 
