@@ -216,6 +216,9 @@ func Train(c Config, words *vocab.Vocab, train []Example, dev []Image, o TrainOp
 		if !slices.Equal(f.Vocabs["words"], words.Words()) {
 			return nn.LoopResult{}, fmt.Errorf("%s: its vocabulary (%d words) is not this run's (%d): use the same data and -min-count", o.Init, len(f.Vocabs["words"]), words.Len())
 		}
+		// The run may turn on the constant start state: the start matrices
+		// are then unused, and the decoder must learn to look.
+		ic.ConstStart = ic.ConstStart || c.ConstStart
 		c, p, opt = ic, ip, nn.NewAdam(ip.List())
 		if b, ok := f.Meta["dev_bleu4"].(float64); ok {
 			st.Best = b

@@ -21,7 +21,7 @@ import (
 var weights embed.FS
 
 // Order is the order models are listed in; unknown ids sort after these.
-var Order = []string{"en-de", "en-fr", "caption", "en-de-noatt", "en-fr-noatt", "caption-noatt"}
+var Order = []string{"en-de", "en-fr", "caption-sup", "caption", "en-de-noatt", "en-fr-noatt", "caption-noatt"}
 
 // Models are the trained models found in one place.
 type Models struct {
