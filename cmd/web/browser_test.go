@@ -134,13 +134,14 @@ func TestBrowserTranslate(t *testing.T) {
 	}
 }
 
-// A person uploads a photo and watches the caption appear; stepping through
-// the words moves the heatmap over the photo.
-func TestBrowserCaption(t *testing.T) {
+// captionPhoto starts the server with the image encoder and the
+// segmentation network, uploads a Flickr8k photo on the caption page
+// (instant pacing) and waits until the caption is done.
+func captionPhoto(t *testing.T, name string) context.Context {
+	t.Helper()
 	m := startMain(t, true)
 	ctx := browser(t)
-	// The first Flickr8k test image: dogs playing in the snow.
-	photo := filepath.Join(testenv.SharedData(t), "flickr8k", "images", "3385593926_d3e9c21170.jpg")
+	photo := filepath.Join(testenv.SharedData(t), "flickr8k", "images", name)
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(m.URL()+"/caption"),
 		chromedp.WaitReady(chromedp.ID("file")),
@@ -153,6 +154,14 @@ func TestBrowserCaption(t *testing.T) {
 		status, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("status")))
 		t.Fatalf("%v (status %q)", err, status)
 	}
+	return ctx
+}
+
+// A person uploads a photo and watches the caption appear; stepping through
+// the words moves the heatmap over the photo.
+func TestBrowserCaption(t *testing.T) {
+	// The first Flickr8k test image: dogs playing in the snow.
+	ctx := captionPhoto(t, "3385593926_d3e9c21170.jpg")
 	words, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#target .tgt-tok')].map(e => e.textContent)`))
 	if err != nil {
 		t.Fatal(err)
@@ -206,24 +215,10 @@ func TestBrowserCaption(t *testing.T) {
 // an object: the object is outlined over the photo and the readout says how
 // much of the word's attention is on it.
 func TestBrowserWhereIsTheObject(t *testing.T) {
-	m := startMain(t, true)
-	ctx := browser(t)
 	// A Flickr8k test photo of a woman and a dog, each covering a large part
 	// of it (the network reads the dogs in the snow of the other test as
 	// horses).
-	photo := filepath.Join(testenv.SharedData(t), "flickr8k", "images", "757332692_6866ae545c.jpg")
-	err := chromedp.Do(ctx,
-		chromedp.Navigate(m.URL()+"/caption"),
-		chromedp.WaitReady(chromedp.ID("file")),
-		chromedp.SetValue(chromedp.ID("pace"), "live"),
-		chromedp.SetUploadFiles(chromedp.ID("file"), []string{photo}, chromedp.NodeReady),
-		chromedp.Poll[chromedp.Void](`/done/i.test(document.querySelector('#status')?.textContent || '')`,
-			chromedp.WithPollingTimeout(60*time.Second)),
-	)
-	if err != nil {
-		status, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("status")))
-		t.Fatalf("%v (status %q)", err, status)
-	}
+	ctx := captionPhoto(t, "757332692_6866ae545c.jpg")
 	type seen struct {
 		Word, Readout, Outline string
 		Shown                  bool
