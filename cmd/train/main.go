@@ -233,7 +233,7 @@ func trainCaption(data, features, segPath, out, runDir, id string, attention, co
 	if !attention {
 		title += ", no attention"
 	}
-	about := fmt.Sprintf("Flickr8k: %d photos with 5 captions each", len(fl.Train))
+	about := fmt.Sprintf("Flickr8k: %s photos with 5 captions each", commas(len(fl.Train)))
 	if o.Reg.Sup > 0 {
 		about += "; attention pulled onto the objects that words name (PASCAL VOC masks from DeepLabV3)"
 	}
