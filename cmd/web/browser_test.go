@@ -247,8 +247,8 @@ func TestBrowserWhereIsTheObject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	found := 0
-	for _, st := range steps {
+	found, first := 0, -1
+	for i, st := range steps {
 		if !strings.HasPrefix(st.Readout, "Where is the") {
 			if st.Shown {
 				t.Errorf("%q names no object but an outline is shown", st.Word)
@@ -256,6 +256,9 @@ func TestBrowserWhereIsTheObject(t *testing.T) {
 			continue
 		}
 		found++
+		if first < 0 {
+			first = i
+		}
 		if !st.Shown || !strings.HasPrefix(st.Outline, "data:image/png;base64,") {
 			t.Errorf("%q: readout %q but no outline over the photo", st.Word, st.Readout)
 		}
@@ -268,6 +271,15 @@ func TestBrowserWhereIsTheObject(t *testing.T) {
 		t.Fatalf("no word of the caption %v got an object readout: the photo shows a woman and a dog", steps)
 	}
 	if dir := os.Getenv("ATTN_SCREENSHOTS"); dir != "" {
+		// Shown at the first word that names an object.
+		err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`(() => {
+			const s = document.querySelector('#step');
+			s.value = '`+strconv.Itoa(first)+`';
+			s.dispatchEvent(new Event('input', { bubbles: true }));
+		})()`))
+		if err != nil {
+			t.Fatal(err)
+		}
 		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatal(err)
