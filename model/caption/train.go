@@ -78,7 +78,7 @@ var functionWords = map[string]bool{}
 func init() {
 	for _, w := range strings.Fields("a an the of in on at with and is are to its his her their while into through " +
 		"for from by up down near next as over under front top it he she they them this that there some each other " +
-		"out off onto behind around along across another his") {
+		"out off onto behind around along across another") {
 		functionWords[w] = true
 	}
 }
