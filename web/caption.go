@@ -203,7 +203,8 @@ func (om *objectMap) look(st model.Step, src model.Source) *ObjectLook {
 // caption, so callers hold a decode slot while it runs. The crop for the
 // page is made and compressed on another goroutine while the encoder
 // runs: on a machine with a core to spare, the first word comes sooner.
-func preparePhoto(c model.Captioner, seg model.Segmenter, data []byte) (*prepared, *Error) {
+func (s *Server) preparePhoto(c model.Captioner, data []byte) (*prepared, *Error) {
+	seg := s.caps.segmenter()
 	img, _, err := photo.Decode(bytes.NewReader(data), ImageLimits)
 	if err != nil {
 		return nil, photoError(err)
@@ -222,7 +223,8 @@ func preparePhoto(c model.Captioner, seg model.Segmenter, data []byte) (*prepare
 	if seg != nil {
 		go func() {
 			classes, w, h, err := seg.Segment(input)
-			if err != nil {
+			if err != nil { // a fault: the caption goes on without the check
+				s.log.Error("segmenting a photo", "err", err)
 				segDone <- nil
 				return
 			}
@@ -332,7 +334,7 @@ func (s *Server) captionHTTP(c echo.Context) (*prepared, *DecodeResponse, error)
 	}
 	defer s.decodes.release()
 	start := time.Now()
-	pp, e := preparePhoto(capt, s.caps.segmenter(), req.data)
+	pp, e := s.preparePhoto(capt, req.data)
 	if e != nil {
 		return nil, nil, e
 	}

@@ -245,7 +245,7 @@ func (ss *session) handle(data []byte) {
 		ss.post(MsgError, ErrorPayload{ID: id, Code: e.Code, Message: e.Message})
 		return
 	}
-	ss.startDecode(job{id: id, info: c.Info(), beam: req.Beam, prepare: func() (*prepared, *Error) { return preparePhoto(c, ss.s.caps.segmenter(), req.data) }})
+	ss.startDecode(job{id: id, info: c.Info(), beam: req.Beam, prepare: func() (*prepared, *Error) { return ss.s.preparePhoto(c, req.data) }})
 }
 
 func strictDecode(raw json.RawMessage, v any) error {
