@@ -91,6 +91,20 @@ func RegionShares(classes []uint8, w, h, rows, cols int, id uint8) (shares []flo
 	return shares, float64(hit) / float64(max(w*h, 1))
 }
 
+// NamedObject finds the object a caption word names in a class map (w x h
+// class ids, row-major) laid over a rows x cols region grid: its class, each
+// region's share of it, and its area. ok is false when the word names no
+// PASCAL VOC class or the map holds less than MinObjectArea of it.
+func NamedObject(word string, classes []uint8, w, h, rows, cols int) (class string, shares []float32, area float64, ok bool) {
+	class = ObjectClass(word)
+	id := ObjectClassID(class)
+	if id <= 0 {
+		return "", nil, 0, false
+	}
+	shares, area = RegionShares(classes, w, h, rows, cols, uint8(id))
+	return class, shares, area, area >= MinObjectArea
+}
+
 // Look is where one word's attention fell relative to the object it names.
 type Look struct {
 	// Mass is the attention on the object's pixels (Σ_i α_i s_i, the

@@ -40,6 +40,22 @@ func TestRegionSharesAndLook(t *testing.T) {
 	if l := LookAt([]float32{0.1, 0.1, 0.7, 0.1}, shares, area); l.Pointed || math.Abs(l.Mass-0.15) > 1e-6 {
 		t.Fatalf("look %+v, want mass 0.15, not pointed", l)
 	}
+	// The same map through a word: "puppy" names the dog (id 12).
+	dogs := make([]uint8, len(classes))
+	for i, c := range classes {
+		if c == o {
+			dogs[i] = 12
+		}
+	}
+	if class, sh, a, ok := NamedObject("puppy", dogs, 4, 4, 2, 2); !ok || class != "dog" || a != area || sh[1] != 0.5 {
+		t.Fatalf("NamedObject(puppy) = %q %v %g %v", class, sh, a, ok)
+	}
+	if _, _, _, ok := NamedObject("man", dogs, 4, 4, 2, 2); ok {
+		t.Fatal("a person was found in a map without one")
+	}
+	if _, _, _, ok := NamedObject("grass", dogs, 4, 4, 2, 2); ok {
+		t.Fatal("grass names no PASCAL class")
+	}
 	if ObjectClass("puppy") != "dog" || ObjectClass("women") != "person" || ObjectClass("grass") != "" {
 		t.Fatal("class words")
 	}

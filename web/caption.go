@@ -175,25 +175,21 @@ func (om *objectMap) look(st model.Step, src model.Source) *ObjectLook {
 	if om == nil || src.Kind != "image" {
 		return nil
 	}
-	class := model.ObjectClass(st.Token)
-	id := model.ObjectClassID(class)
-	if id <= 0 {
+	class, shares, area, ok := model.NamedObject(st.Token, om.classes, om.w, om.h, src.Rows, src.Cols)
+	if !ok || len(st.Attention) != len(shares) {
 		return nil
 	}
-	shares, area := model.RegionShares(om.classes, om.w, om.h, src.Rows, src.Cols, uint8(id))
-	if area < model.MinObjectArea || len(st.Attention) != len(shares) {
-		return nil
-	}
-	url, ok := om.outlines[uint8(id)]
+	id := uint8(model.ObjectClassID(class))
+	url, ok := om.outlines[id]
 	if !ok {
-		img, err := viz.Outline(om.classes, om.w, om.h, uint8(id), outlineSize, outlineSize)
+		img, err := viz.Outline(om.classes, om.w, om.h, id, outlineSize, outlineSize)
 		if err == nil {
 			url, err = dataURL(img, true)
 		}
 		if err != nil {
 			return nil
 		}
-		om.outlines[uint8(id)] = url
+		om.outlines[id] = url
 	}
 	l := model.LookAt(st.Attention, shares, area)
 	return &ObjectLook{Class: class, Mass: l.Mass, Area: l.Area, Outline: url}

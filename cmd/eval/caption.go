@@ -114,13 +114,9 @@ func objectLooks(segPath string, names []string, hyps []caption.Decoded, rows, c
 			return nil, fmt.Errorf("%s: no class map for %s", segPath, name)
 		}
 		for t, w := range hyps[i].Words {
-			class := model.ObjectClass(w)
-			if class == "" {
-				continue
-			}
-			shares, area := model.RegionShares(cm, seg.Side, seg.Side, rows, cols, uint8(model.ObjectClassID(class)))
-			if area < model.MinObjectArea {
-				continue // the word names what the network did not find
+			class, shares, area, ok := model.NamedObject(w, cm, seg.Side, seg.Side, rows, cols)
+			if !ok {
+				continue // no object word, or one the network did not find
 			}
 			l := model.LookAt(hyps[i].Att[t], shares, area)
 			g := groups[class]

@@ -264,12 +264,7 @@ func objectTargets(seg *segment.Maps, name string, words []string, rows, cols in
 	out := make([][]float32, len(words))
 	n := 0
 	for t, w := range words {
-		id := model.ObjectClassID(model.ObjectClass(w))
-		if id <= 0 {
-			continue
-		}
-		shares, area := model.RegionShares(m, seg.Side, seg.Side, rows, cols, uint8(id))
-		if area >= model.MinObjectArea {
+		if _, shares, _, ok := model.NamedObject(w, m, seg.Side, seg.Side, rows, cols); ok {
 			out[t] = shares
 			n++
 		}
