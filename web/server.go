@@ -93,7 +93,7 @@ func New(cfg Config) *Server {
 	if len(cfg.AllowedHosts) > 0 && !slices.Contains(cfg.AllowedHosts, "*") {
 		s.hosts = map[string]bool{}
 		for _, h := range cfg.AllowedHosts {
-			s.hosts[strings.ToLower(strings.Trim(h, "[]"))] = true
+			s.hosts[hostOnly(h)] = true
 		}
 	}
 	for _, t := range cfg.Translators {
