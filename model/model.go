@@ -11,13 +11,22 @@ import (
 	"iter"
 )
 
-// Kinds of bad input a model reports, wrapped by its own errors (whose
-// messages say what to do): the server maps each kind to a response once,
-// without knowing the model.
+// Kinds of bad input a model reports in an InputError: the server maps
+// each kind to a response once, without knowing the model.
 var (
 	ErrInvalidInput = errors.New("invalid input")
 	ErrInputTooLong = errors.New("input too long")
 )
+
+// InputError is bad input of a Kind (ErrInvalidInput, ErrInputTooLong);
+// its message is for the user and says what to do.
+type InputError struct {
+	Kind error
+	Msg  string
+}
+
+func (e *InputError) Error() string { return e.Msg }
+func (e *InputError) Unwrap() error { return e.Kind }
 
 // Source is what a model attends to: a list of tokens (text) or a grid of
 // Rows x Cols image regions.

@@ -89,9 +89,9 @@ func (s *Server) prepareText(t model.Translator, text string) (*prepared, *Error
 	p, err := t.Prepare(text)
 	switch {
 	case errors.Is(err, model.ErrInputTooLong):
-		return nil, Errorf(ETooLarge, "%s", userMessage(err))
+		return nil, Errorf(ETooLarge, "%s", err)
 	case errors.Is(err, model.ErrInvalidInput):
-		return nil, Errorf(EInvalid, "%s", userMessage(err))
+		return nil, Errorf(EInvalid, "%s", err)
 	case err != nil: // a fault, not the user's
 		s.log.Error("preparing a translation", "model", t.Info().ID, "err", err)
 		return nil, Errorf(EInternal, "something went wrong on the server; it has been logged")
@@ -198,14 +198,4 @@ func checkEncoding(r *http.Request) *Error {
 		return Errorf(EUnsupported, "the body is sent with Content-Encoding %q: send it uncompressed", clip(enc, 20))
 	}
 	return nil
-}
-
-// userMessage is a model's input error as the user reads it: without the
-// kind that prefixes it (model.ErrInvalidInput's "invalid input: ").
-func userMessage(err error) string {
-	msg := err.Error()
-	for _, kind := range []error{model.ErrInvalidInput, model.ErrInputTooLong} {
-		msg = strings.TrimPrefix(msg, kind.Error()+": ")
-	}
-	return msg
 }

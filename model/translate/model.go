@@ -112,12 +112,12 @@ func (m *Model) Info() model.Info {
 
 // Input errors; the server maps them to 4xx responses.
 var (
-	ErrEmpty   = fmt.Errorf("%w: the text has no words to translate (only control characters or spaces)", model.ErrInvalidInput)
-	ErrTooLong = fmt.Errorf("%w: the text has too many words: at most %d words", model.ErrInputTooLong, MaxSourceWords)
-	ErrBadUTF8 = fmt.Errorf("%w: the text is not valid UTF-8", model.ErrInvalidInput)
+	ErrEmpty   = &model.InputError{Kind: model.ErrInvalidInput, Msg: "the text has no words to translate (only control characters or spaces)"}
+	ErrTooLong = &model.InputError{Kind: model.ErrInputTooLong, Msg: fmt.Sprintf("the text has too many words: at most %d words", MaxSourceWords)}
+	ErrBadUTF8 = &model.InputError{Kind: model.ErrInvalidInput, Msg: "the text is not valid UTF-8"}
 	// ErrNotEnglish: the text is not in the model's source language, or
 	// too few of its words are in the model's vocabulary to translate it.
-	ErrNotEnglish = fmt.Errorf("%w: this model translates English", model.ErrInvalidInput)
+	ErrNotEnglish = &model.InputError{Kind: model.ErrInvalidInput, Msg: "this model translates English"}
 )
 
 // scripts names the writing systems a text outside the Latin alphabet is
@@ -227,8 +227,8 @@ func AsSentence(words []string) []string {
 	if len(out) == 0 {
 		return out
 	}
-	if r, n := utf8.DecodeRuneInString(out[0]); unicode.IsLower(r) {
-		out[0] = string(unicode.ToUpper(r)) + out[0][n:]
+	if r, _ := utf8.DecodeRuneInString(out[0]); unicode.IsLower(r) {
+		out[0] = capitalise(out[0])
 	}
 	if r, _ := utf8.DecodeLastRuneInString(out[len(out)-1]); unicode.IsLetter(r) || unicode.IsDigit(r) {
 		out = append(out, ".")
@@ -423,29 +423,29 @@ func (d decoder) Word(id int) string { return d.e.m.Tgt.Word(id) }
 // at most (the classic unknown-word replacement), and for a number
 // placeholder the source number it looked at most.
 func (d decoder) Copy(id int, att []float32) string {
-	switch {
-	case id == vocab.Unk:
-		return d.e.words[argmaxWhere(att, func(int) bool { return true })]
-	case d.e.m.Cfg.Numbers && d.e.m.Tgt.Word(id) == vocab.Num:
-		i := argmaxWhere(att, func(i int) bool { return vocab.IsNumber(d.e.words[i]) })
-		if !vocab.IsNumber(d.e.words[i]) { // no number in the source to copy
-			return d.e.words[argmaxWhere(att, func(int) bool { return true })]
-		}
-		return d.e.words[i]
+	isNum := d.e.m.Cfg.Numbers && d.e.m.Tgt.Word(id) == vocab.Num
+	if id != vocab.Unk && !isNum {
+		return ""
 	}
-	return ""
+	if isNum {
+		if i := mostAttendedNumber(att, d.e.words); i >= 0 {
+			return d.e.words[i]
+		}
+		// No number in the source to copy: as for an unknown word.
+	}
+	return d.e.words[nn.TopK(att, 1)[0]]
 }
 
-// argmaxWhere is the position of the largest weight among those where ok
-// holds, or of the first weight if it holds nowhere.
-func argmaxWhere(att []float32, ok func(int) bool) int {
+// mostAttendedNumber is the position of the number among words with the
+// largest attention weight, or -1 if there is none.
+func mostAttendedNumber(att []float32, words []string) int {
 	best := -1
 	for i, a := range att {
-		if ok(i) && (best < 0 || a > att[best]) {
+		if vocab.IsNumber(words[i]) && (best < 0 || a > att[best]) {
 			best = i
 		}
 	}
-	return max(best, 0)
+	return best
 }
 
 // Decode yields the translation one word at a time (see search.Decode).
