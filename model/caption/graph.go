@@ -95,8 +95,18 @@ func buildGraph(c Config, p *Params, reg Reg, B, T int) (*graph, error) {
 		emb := g.Had(g.Must(G.ByIndices(node[p.Emb], tgtIn, 0)), dropEmb)        // emb(y_{t-1})  (T*B, E)
 		yw := g.StepProj(emb, node[p.DecWy], node[p.DecB], T, B)                 // T x (B, 4K)
 		hs, zs := make([]*G.Node, T), make([]*G.Node, T)
-		var attSum *G.Node // Σ_t α_ti over real steps  (B, R)
-		var supSum *G.Node // Σ_t w_t log(Σ_i m_ti α_ti + ε)  (scalar)
+		var attSum *G.Node                     // Σ_t α_ti over real steps  (B, R)
+		var supSum *G.Node                     // Σ_t w_t log(Σ_i m_ti α_ti + ε)  (scalar)
+		plus := func(sum, x *G.Node) *G.Node { // sum + x, x when there is no sum yet
+			if sum == nil {
+				return x
+			}
+			return g.Add(sum, x)
+		}
+		var supCol, eps *G.Node // supW as a column, ε: made once, read at every step
+		if c.Attention && reg.Sup > 0 {
+			supCol, eps = g.Reshape(supW, T*B, 1), G.NewConstant(float32(supEps))
+		}
 		for t := 0; t < T; t++ {
 			z := mean
 			if c.Attention {
@@ -104,21 +114,13 @@ func buildGraph(c Config, p *Params, reg Reg, B, T int) (*graph, error) {
 				beta := g.Sigmoid(g.Bias(g.Mul(h, node[p.GateW]), node[p.GateB]))            // β_t  (B, 1)
 				z = g.Must(G.BroadcastHadamardProd(g.Weighted(a, x3), beta, nil, []byte{1})) // z_t  (B, D)
 				am := g.Had(a, g.Rows(stepMask, t, B))
-				if attSum == nil {
-					attSum = am
-				} else {
-					attSum = g.Add(attSum, am)
-				}
+				attSum = plus(attSum, am)
 				if reg.Sup > 0 {
-					mass := g.Sum(g.Had(a, g.Rows(supFrac, t, B)), 1)                  // Σ_i m_ti α_ti  (B)
-					logm := g.Must(G.Log(g.Add(mass, G.NewConstant(float32(supEps))))) // (B)
-					wt := g.Reshape(g.Rows(g.Reshape(supW, T*B, 1), t, B), B)          // (B)
+					mass := g.Sum(g.Had(a, g.Rows(supFrac, t, B)), 1) // Σ_i m_ti α_ti  (B)
+					logm := g.Must(G.Log(g.Add(mass, eps)))           // (B)
+					wt := g.Reshape(g.Rows(supCol, t, B), B)          // (B)
 					term := g.Sum(g.Had(logm, wt))
-					if supSum == nil {
-						supSum = term
-					} else {
-						supSum = g.Add(supSum, term)
-					}
+					supSum = plus(supSum, term)
 				}
 			}
 			gates := g.Add(g.Add(yw[t], g.Mul(z, node[p.DecWz])), g.Mul(h, node[p.DecWh])) // (B, 4K)
