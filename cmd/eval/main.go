@@ -77,15 +77,21 @@ func run() error {
 	}
 	fmt.Printf("model %s (%s), %d parameters\n", m.ID, m.Cfg, m.P.Count())
 	opts := model.Options{Beam: *beam, MaxLen: 80, LenAlpha: *alpha}
-	var copyCases []translate.CopyCase
+	// Numbers and names: the held-out sentences that have them, scored on
+	// the translations below, and the everyday ones a class might type.
+	var copies translate.CopyTally
+	sentences := 0
 	for _, set := range sets {
 		pairs := set.Pairs
 		if *limit > 0 && *limit < len(pairs) {
 			pairs = pairs[:*limit]
 		}
-		copyCases = append(copyCases, translate.CopyCases(pairs, m.Cfg.SrcLang, m.Cfg.TgtLang)...)
 		start := time.Now()
 		score, hyps := translate.Evaluate(m, pairs, opts, 0)
+		for _, c := range translate.CopyCases(pairs, m.Cfg.SrcLang, m.Cfg.TgtLang) {
+			copies.Add(c, hyps[c.Pair], m.Cfg.TgtLang)
+			sentences++
+		}
 		elapsed := time.Since(start)
 		fmt.Printf("split %s: %d sentences, beam %d (length alpha %.2g), %s\n", set.Name, len(pairs), *beam, *alpha, elapsed.Round(time.Millisecond))
 		for i := 0; i < *show && i < len(pairs); i++ {
@@ -108,14 +114,13 @@ func run() error {
 			}
 		}
 	}
-	// Numbers and names: the held-out sentences that have them, and the
-	// everyday ones a class might type.
-	copyCases = append(copyCases, translate.EverydayCopyCases...)
-	found, total, misses := translate.CopyRate(m, copyCases, opts)
-	rate := 100 * float64(found) / float64(max(total, 1))
+	everyday := translate.CopyRate(m, translate.EverydayCopyCases, opts)
+	copies.Found, copies.Total = copies.Found+everyday.Found, copies.Total+everyday.Total
+	copies.Misses = append(copies.Misses, everyday.Misses...)
+	rate := copies.Rate()
 	fmt.Printf("numbers and names copied exactly: %d of %d (%.1f%%) in %d sentences (%d from the %s sets, %d everyday)\n",
-		found, total, rate, len(copyCases), len(copyCases)-len(translate.EverydayCopyCases), *split, len(translate.EverydayCopyCases))
-	for i, miss := range misses {
+		copies.Found, copies.Total, rate, sentences+len(translate.EverydayCopyCases), sentences, *split, len(translate.EverydayCopyCases))
+	for i, miss := range copies.Misses {
 		if i == *show {
 			break
 		}
@@ -123,7 +128,7 @@ func run() error {
 	}
 	if *record {
 		return recordMetric(m.ID, model.Metric{Name: "numbers and names copied (%)", Value: round2(rate), Split: *split + " sets + everyday",
-			Note: fmt.Sprintf("%d of %d, beam %d", found, total, *beam)})
+			Note: fmt.Sprintf("%d of %d, beam %d", copies.Found, copies.Total, *beam)})
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 type CopyCase struct {
 	Src   string
 	Items []string // tokens of Src that the translation must contain
+	Pair  int      // for CopyCases, its index among the pairs
 }
 
 // CopyCases picks the held-out sentences that have numbers or names: source
@@ -21,7 +22,7 @@ type CopyCase struct {
 // they are, so that a correct translation keeps them.
 func CopyCases(pairs []Pair, srcLang, tgtLang string) []CopyCase {
 	var out []CopyCase
-	for _, p := range pairs {
+	for i, p := range pairs {
 		words := vocab.Tokenize(p.Src, srcLang)
 		var items []string
 		for i, w := range words {
@@ -36,7 +37,7 @@ func CopyCases(pairs []Pair, srcLang, tgtLang string) []CopyCase {
 			}
 		}
 		if len(items) > 0 {
-			out = append(out, CopyCase{Src: p.Src, Items: items})
+			out = append(out, CopyCase{Src: p.Src, Items: items, Pair: i})
 		}
 	}
 	return out
@@ -50,38 +51,53 @@ func startsUpper(w string) bool {
 // EverydayCopyCases are sentences a class might type, with the numbers and
 // names that must survive translation into either language.
 var EverydayCopyCases = []CopyCase{
-	{"My name is Anna and I am 25 years old.", []string{"Anna", "25"}},
-	{"I was born in 1990.", []string{"1990"}},
-	{"Tom has 3 dogs and 2 cats.", []string{"Tom", "3", "2"}},
-	{"The train leaves at 7.", []string{"7"}},
-	{"Maria lives in Berlin with her brother Jonas.", []string{"Maria", "Berlin", "Jonas"}},
-	{"We need 12 eggs for the cake.", []string{"12"}},
-	{"Emma and Lukas are 8 years old.", []string{"Emma", "Lukas", "8"}},
-	{"There are 365 days in a year.", []string{"365"}},
-	{"Paul bought 4 apples.", []string{"Paul", "4"}},
-	{"Room 214 is on the second floor.", []string{"214"}},
-	{"Sarah is waiting for Peter.", []string{"Sarah", "Peter"}},
-	{"A man in a red shirt holds 2 balloons.", []string{"2"}},
+	{Src: "My name is Anna and I am 25 years old.", Items: []string{"Anna", "25"}},
+	{Src: "I was born in 1990.", Items: []string{"1990"}},
+	{Src: "Tom has 3 dogs and 2 cats.", Items: []string{"Tom", "3", "2"}},
+	{Src: "The train leaves at 7.", Items: []string{"7"}},
+	{Src: "Maria lives in Berlin with her brother Jonas.", Items: []string{"Maria", "Berlin", "Jonas"}},
+	{Src: "We need 12 eggs for the cake.", Items: []string{"12"}},
+	{Src: "Emma and Lukas are 8 years old.", Items: []string{"Emma", "Lukas", "8"}},
+	{Src: "There are 365 days in a year.", Items: []string{"365"}},
+	{Src: "Paul bought 4 apples.", Items: []string{"Paul", "4"}},
+	{Src: "Room 214 is on the second floor.", Items: []string{"214"}},
+	{Src: "Sarah is waiting for Peter.", Items: []string{"Sarah", "Peter"}},
+	{Src: "A man in a red shirt holds 2 balloons.", Items: []string{"2"}},
 }
 
-// CopyRate translates every case and counts the items found among the
-// output's tokens; misses lists the sentences that lost one.
-func CopyRate(m *Model, cases []CopyCase, opts model.Options) (found, total int, misses []string) {
-	for _, c := range cases {
-		words := AsSentence(vocab.Tokenize(c.Src, m.Cfg.SrcLang))
-		out := m.Translate(words, opts)
-		ok := true
-		for _, it := range c.Items {
-			total++
-			if slices.Contains(out, it) {
-				found++
-			} else {
-				ok = false
-			}
-		}
-		if !ok {
-			misses = append(misses, c.Src+" -> "+vocab.Detokenize(out, m.Cfg.TgtLang))
+// CopyTally counts the numbers and names that translations kept.
+type CopyTally struct {
+	Found, Total int
+	Misses       []string // "source -> translation" for each sentence that lost one
+}
+
+// Add scores the translation out (detokenised, in lang) of case c.
+func (t *CopyTally) Add(c CopyCase, out, lang string) {
+	toks := vocab.Tokenize(out, lang)
+	ok := true
+	for _, it := range c.Items {
+		t.Total++
+		if slices.Contains(toks, it) {
+			t.Found++
+		} else {
+			ok = false
 		}
 	}
-	return found, total, misses
+	if !ok {
+		t.Misses = append(t.Misses, c.Src+" -> "+out)
+	}
+}
+
+// Rate is the share of items kept, in percent.
+func (t *CopyTally) Rate() float64 { return 100 * float64(t.Found) / float64(max(t.Total, 1)) }
+
+// CopyRate translates every case, as the server reads typed text, and
+// tallies the items kept.
+func CopyRate(m *Model, cases []CopyCase, opts model.Options) CopyTally {
+	var t CopyTally
+	for _, c := range cases {
+		words := AsSentence(vocab.Tokenize(c.Src, m.Cfg.SrcLang))
+		t.Add(c, vocab.Detokenize(m.Translate(words, opts), m.Cfg.TgtLang), m.Cfg.TgtLang)
+	}
+	return t
 }

@@ -42,6 +42,11 @@ func TestCopyNumbers(t *testing.T) {
 	if len(cases) != 1 || len(cases[0].Items) != 2 || cases[0].Items[0] != "3" || cases[0].Items[1] != "Berlin" {
 		t.Errorf("copy cases %+v, want one with 3 and Berlin (Tom starts the sentence; English is translated)", cases)
 	}
+	var tally CopyTally
+	tally.Add(cases[0], "Tom kaufte 3 Äpfel in München.", "de")
+	if tally.Found != 1 || tally.Total != 2 || len(tally.Misses) != 1 || tally.Rate() != 50 {
+		t.Errorf("tally %+v, want 1 of 2 kept and one miss", tally)
+	}
 }
 
 // Carrying weights into new vocabularies: shared words keep their rows and
