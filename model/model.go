@@ -77,6 +77,10 @@ type Options struct {
 	// uniform ones: what the decoder writes when it cannot choose where
 	// to look (evaluation measures how much that costs).
 	FlatAttention bool
+	// NoUnknown never writes the unknown-word token. A caption has no
+	// source word to copy in its place, so "<unk>" can only stand for a
+	// word the model was not taught.
+	NoUnknown bool
 }
 
 // DefaultLenAlpha is GNMT's length-normalisation exponent.

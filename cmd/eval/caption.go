@@ -19,7 +19,8 @@ import (
 )
 
 // evalCaption scores a caption model on the Flickr8k test (or dev) split.
-func evalCaption(m *caption.Model, data, features, segPath, split string, beam int, alpha float64, limit, show int, record bool) error {
+func evalCaption(m *caption.Model, data, features, segPath, split string, opts model.Options, limit, show int, record bool) error {
+	beam, alpha := opts.Beam, opts.LenAlpha
 	fl, err := caption.LoadFlickr8k(filepath.Join(data, "flickr8k"))
 	if err != nil {
 		return err
@@ -40,9 +41,12 @@ func evalCaption(m *caption.Model, data, features, segPath, split string, beam i
 		imgs[i] = caption.Image{Name: name, Feat: feats[i], Refs: fl.Captions[name]}
 	}
 	start := time.Now()
-	score, hyps := caption.Evaluate(m, imgs, model.Options{Beam: beam, MaxLen: 30, LenAlpha: alpha})
+	opts.MaxLen = 30
+	score, hyps := caption.Evaluate(m, imgs, opts)
 	elapsed := time.Since(start)
-	flat, _ := caption.Evaluate(m, imgs, model.Options{Beam: beam, MaxLen: 30, LenAlpha: alpha, FlatAttention: true})
+	flatOpts := opts
+	flatOpts.FlatAttention = true
+	flat, _ := caption.Evaluate(m, imgs, flatOpts)
 	c := m.Cfg
 	fmt.Printf("model %s (R%dx%d F%d D%d E%d K%d A%d V%d attention=%v), %d parameters\n",
 		m.ID, c.Rows, c.Cols, c.Feat, c.Proj, c.Emb, c.Hidden, c.Att, c.Vocab, c.Attention, m.P.Count())

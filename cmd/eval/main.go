@@ -53,7 +53,7 @@ func run() error {
 	}
 	for _, c := range models.Captioners {
 		if c.ID == *id {
-			return evalCaption(c, *data, *features, *segPath, *split, *beam, *alpha, *limit, *show, *record)
+			return evalCaption(c, *data, *features, *segPath, *split, model.Options{Beam: *beam, LenAlpha: *alpha}, *limit, *show, *record)
 		}
 	}
 	var m *translate.Model

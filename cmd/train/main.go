@@ -71,6 +71,7 @@ func run() error {
 		sup        = flag.Float64("sup", 0, "caption: weight μ of the attention supervision (pull each object word's attention onto the object's pixels; needs -seg)")
 		segMaps    = flag.String("seg", filepath.Join("runs", "seg", "flickr8k.seg"), "caption, with -sup: the class maps from cmd/segment")
 		constStart = flag.Bool("const-start", false, "caption: the decoder's start state from biases alone, so the image reaches it only through attention")
+		average    = flag.Float64("average", 0, "caption: score and save a moving average of the weights with this decay per step (e.g. 0.999; 0: the weights themselves)")
 		devBeam    = flag.Int("dev-beam", 3, "caption: beam width of the dev score that picks the best model (greedy swings with caption length)")
 		domains    = flag.String("domains", "both", "translation: training data: multi30k (photo descriptions), tatoeba (everyday sentences) or both")
 		m30kRepeat = flag.Int("m30k-repeat", 2, "translation, with -domains both: times each Multi30k pair is seen per epoch")
@@ -104,7 +105,7 @@ func run() error {
 	var lr0, d0 = *lr, *dropout
 	if *name == "caption" {
 		return trainCaption(*data, *features, *segMaps, *out, *runDir, id, !*noAtt, *constStart, *capHidden, *minCount, caption.TrainOptions{
-			Batch: *batch, LR: lr0, Clip: 5, Dropout: d0, Reg: caption.Reg{Lambda: *lambda, TauPerWord: *tauWord, Sup: *sup}, DevBeam: *devBeam,
+			Batch: *batch, LR: lr0, Clip: 5, Dropout: d0, Reg: caption.Reg{Lambda: *lambda, TauPerWord: *tauWord, Sup: *sup}, DevBeam: *devBeam, Average: *average,
 			MaxEpochs: *epochs, Patience: *patience, MinEpochs: *minEpochs, ResetLR: *resetLR, Seed: *seed, Budget: *budget, SaveEvery: *saveEvery,
 			RestartAfter: *restart, Resume: *resume, Graphs: max(*graphs, 1), Init: *initFrom})
 	}

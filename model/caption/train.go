@@ -39,8 +39,9 @@ type TrainOptions struct {
 	RestartAfter time.Duration
 	Dir, Out     string
 	Resume       bool
-	Init         string // start from this model file's weights (fresh optimiser); its vocabulary must be the run's
-	DevBeam      int    // beam width of the dev score (0 or 1: greedy)
+	Init         string  // start from this model file's weights (fresh optimiser); its vocabulary must be the run's
+	DevBeam      int     // beam width of the dev score (0 or 1: greedy)
+	Average      float64 // decay of the weights' moving average that is evaluated and saved (0: the weights themselves)
 	Meta         map[string]any
 	Log          io.Writer
 }
@@ -228,6 +229,17 @@ func Train(c Config, words *vocab.Vocab, train []Example, dev []Image, o TrainOp
 	fmt.Fprintf(log, "caption model R%dx%d F%d D%d E%d K%d A%d V%d attention=%v, %d parameters; %d training captions, %d dev images\n",
 		c.Rows, c.Cols, c.Feat, c.Proj, c.Emb, c.Hidden, c.Att, c.Vocab, c.Attention, p.Count(), len(train), len(dev))
 
+	// The model that is scored on dev and saved: the weights, or their
+	// moving average (updated in place by every step).
+	evalP := p
+	if o.Average > 0 {
+		opt.Average(p.List(), o.Average)
+		evalP = NewParams(c)
+		for i, q := range evalP.List() {
+			q.Data = opt.Avg[i]
+		}
+		fmt.Fprintf(log, "scoring and saving a moving average of the weights (decay %g a step)\n", o.Average)
+	}
 	graphs := nn.Graphs[int, *graph]{Max: o.Graphs, Build: func(T int) (*graph, error) {
 		return buildGraph(c, p, o.Reg, o.Batch, T)
 	}}
@@ -259,7 +271,7 @@ func Train(c Config, words *vocab.Vocab, train []Example, dev []Image, o TrainOp
 			return float64(loss), ntok, nil
 		},
 		Evaluate: func() (float64, string) {
-			s, _ := Evaluate(&Model{Cfg: c, P: p, Words: words}, dev, model.Options{Beam: max(o.DevBeam, 1), MaxLen: 30})
+			s, _ := Evaluate(&Model{Cfg: c, P: evalP, Words: words}, dev, model.Options{Beam: max(o.DevBeam, 1), MaxLen: 30})
 			return s.BLEU.BLEU, s.String()
 		},
 		SaveBest: func(score, epochs float64) error {
@@ -267,7 +279,7 @@ func Train(c Config, words *vocab.Vocab, train []Example, dev []Image, o TrainOp
 			for k, v := range o.Meta {
 				meta[k] = v
 			}
-			f, err := ToCheckpoint(c, p, words.Words(), meta, true)
+			f, err := ToCheckpoint(c, evalP, words.Words(), meta, true)
 			if err != nil {
 				return err
 			}

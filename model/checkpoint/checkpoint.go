@@ -55,6 +55,16 @@ func (f *File) Tensor(name string, shape ...int) ([]float32, error) {
 	return nil, fmt.Errorf("checkpoint: no tensor named %s", name)
 }
 
+// Has reports whether f holds a tensor with the given name.
+func (f *File) Has(name string) bool {
+	for _, t := range f.Tensors {
+		if t.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 func sameShape(a, b []int) bool {
 	if len(a) != len(b) {
 		return false

@@ -10,6 +10,24 @@ import (
 type Adam struct {
 	M, V [][]float32
 	T    int
+	// Avg, when set (Average), is an exponential moving average of the
+	// weights, updated after every step: the weights to evaluate and
+	// ship, steadier than the last step's.
+	Avg      [][]float32
+	AvgDecay float32
+}
+
+// Average starts keeping a moving average of ps with the given decay per
+// step (e.g. 0.999: about the last thousand steps), from their current
+// values. Averages read from a training state are kept.
+func (a *Adam) Average(ps []*Param, decay float64) {
+	a.AvgDecay = float32(decay)
+	if a.Avg != nil {
+		return
+	}
+	for _, q := range ps {
+		a.Avg = append(a.Avg, append([]float32(nil), q.Data...))
+	}
 }
 
 // NewAdam makes zeroed moments for ps.
@@ -54,6 +72,15 @@ func (a *Adam) Step(ps []*Param, grads [][]float32, lr, clip float64) (norm floa
 			m[j] = b1*m[j] + (1-b1)*x
 			v[j] = b2*v[j] + (1-b2)*x*x
 			w[j] -= stepSize * m[j] / (float32(math.Sqrt(float64(v[j]))) + eps)
+		}
+	}
+	if a.Avg != nil {
+		k := 1 - a.AvgDecay
+		for i, q := range ps {
+			avg := a.Avg[i]
+			for j, w := range q.Data {
+				avg[j] += k * (w - avg[j])
+			}
 		}
 	}
 	return norm

@@ -19,6 +19,9 @@ func AddTrainState(f *checkpoint.File, ps []*Param, opt *Adam, st LoopState) {
 		f.Tensors = append(f.Tensors,
 			&checkpoint.Tensor{Name: "adam_m/" + q.Name, Shape: q.Shape, DType: "f32", Data: opt.M[i]},
 			&checkpoint.Tensor{Name: "adam_v/" + q.Name, Shape: q.Shape, DType: "f32", Data: opt.V[i]})
+		if opt.Avg != nil {
+			f.Tensors = append(f.Tensors, &checkpoint.Tensor{Name: "avg/" + q.Name, Shape: q.Shape, DType: "f32", Data: opt.Avg[i]})
+		}
 	}
 }
 
@@ -33,6 +36,14 @@ func ReadTrainState(f *checkpoint.File, ps []*Param) (*Adam, LoopState, error) {
 		}
 		if opt.V[i], err = f.Tensor("adam_v/"+q.Name, q.Shape...); err != nil {
 			return nil, st, err
+		}
+	}
+	if f.Has("avg/" + ps[0].Name) { // a run that keeps a moving average
+		opt.Avg = make([][]float32, len(ps))
+		for i, q := range ps {
+			if opt.Avg[i], err = f.Tensor("avg/"+q.Name, q.Shape...); err != nil {
+				return nil, st, err
+			}
 		}
 	}
 	t, _ := f.Meta["adam_t"].(float64)

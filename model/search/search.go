@@ -41,12 +41,16 @@ type BatchDecoder[S any] interface {
 	StepAll(sts []S, prev []int) (next []S, probs, att [][]float32)
 }
 
-// mask removes what may never be written: padding, the start token, and
-// the end of sentence before the first word (an empty output).
-func mask(p []float32, t int) {
+// mask removes what may never be written: padding, the start token, the
+// end of sentence before the first word (an empty output), and with
+// opts.NoUnknown the unknown-word token.
+func mask(p []float32, t int, opts model.Options) {
 	p[vocab.Pad], p[vocab.BOS] = 0, 0
 	if t == 0 {
 		p[vocab.EOS] = 0
+	}
+	if opts.NoUnknown {
+		p[vocab.Unk] = 0
 	}
 }
 
@@ -80,7 +84,7 @@ func Decode[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.S
 				return
 			}
 			next, probs, att := d.Step(st, prev)
-			mask(probs, t)
+			mask(probs, t, opts)
 			id := nn.TopK(probs, 1)[0]
 			if id == vocab.EOS {
 				return
@@ -143,7 +147,7 @@ func beam[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.Seq
 			nexts, probss, atts := stepAll(d, beams)
 			for bi, b := range beams {
 				next, probs, att := nexts[bi], probss[bi], atts[bi]
-				mask(probs, t)
+				mask(probs, t, opts)
 				for _, id := range nn.TopK(probs, opts.Beam) {
 					c := cand{from: b, id: id, logp: b.logp + math.Log(float64(probs[id])+1e-30), st: next, final: id == vocab.EOS}
 					if !c.final {

@@ -194,3 +194,23 @@ func TestLengthPenalty(t *testing.T) {
 		}
 	}
 }
+
+// NoUnknown keeps the unknown-word token out of greedy and beam outputs
+// even where it is the most likely word.
+func TestNoUnknown(t *testing.T) {
+	d := table{next: func(prefix []int) []float32 {
+		if len(prefix) < 2 {
+			return probs(vocab.Unk, 0.6, 4, 0.3)
+		}
+		return probs(vocab.EOS, 0.9)
+	}}
+	for _, beam := range []int{1, 3} {
+		if got := decode(t, d, model.Options{Beam: beam}); !slices.Contains(got, vocab.Unk) {
+			t.Fatalf("beam %d without NoUnknown: %v, want the unknown word", beam, got)
+		}
+		got := decode(t, d, model.Options{Beam: beam, NoUnknown: true})
+		if slices.Contains(got, vocab.Unk) || len(got) == 0 || got[0] != 4 {
+			t.Fatalf("beam %d with NoUnknown: %v, want it to start with word 4 and hold no unknown word", beam, got)
+		}
+	}
+}
