@@ -248,7 +248,6 @@ func TestBadInputSuite(t *testing.T) {
 	if len(cases) < 20 {
 		t.Fatalf("only %d cases", len(cases))
 	}
-	conn := dial(t, srv)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			switch c.via {
@@ -280,6 +279,9 @@ func TestBadInputSuite(t *testing.T) {
 				}
 				checkAttention(t, r.Attention, len(r.Steps), r.Source.Len())
 			default:
+				// A socket per case: every request counts against the
+				// session's rate limit, bad ones included.
+				conn := dial(t, srv)
 				msg := c.body
 				typ := websocket.TextMessage
 				switch c.via {

@@ -10,6 +10,7 @@ import (
 	"image/png"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
@@ -110,14 +111,24 @@ func (s *Server) captioner(id string) (model.Captioner, *Error) {
 	return nil, Errorf(ENotFound, "unknown caption model %q: choose one of %s", clip(id, 40), strings.Join(ids, ", "))
 }
 
-// checkCaption validates what can be checked without decoding pixels.
-func (s *Server) checkCaption(req *CaptionRequest) (model.Captioner, *Error) {
+// captionFields checks what a caption request says besides its photo:
+// done before the photo is read when the fields come first.
+func (s *Server) captionFields(req *CaptionRequest) (model.Captioner, *Error) {
 	c, e := s.captioner(req.Model)
 	if e != nil {
 		return nil, e
 	}
 	if req.Beam < 0 || req.Beam > model.MaxBeam {
 		return nil, Errorf(EInvalid, "beam must be between 1 and %d", model.MaxBeam)
+	}
+	return c, nil
+}
+
+// checkCaption validates what can be checked without decoding pixels.
+func (s *Server) checkCaption(req *CaptionRequest) (model.Captioner, *Error) {
+	c, e := s.captionFields(req)
+	if e != nil {
+		return nil, e
 	}
 	if len(req.data) == 0 {
 		return nil, Errorf(EInvalid, "no image: attach a JPEG, PNG, GIF or WebP photo")
@@ -242,22 +253,38 @@ func (s *Server) preparePhoto(c model.Captioner, data []byte) (*prepared, *Error
 }
 
 // readUpload reads a multipart caption request without touching the disk:
-// the image part is held in memory, bounded by the image limit.
-func readUpload(c echo.Context) (*CaptionRequest, *Error) {
+// the image part is held in memory, bounded by the image limit and the
+// server's photo memory. Unless the error is not nil, the caller calls
+// release when it is done with the photo.
+func (s *Server) readUpload(c echo.Context) (req *CaptionRequest, release func(), _ *Error) {
 	r := c.Request()
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "multipart/form-data" {
-		return nil, Errorf(EUnsupported, "send the photo as multipart/form-data in a field named \"image\"")
+		return nil, nil, Errorf(EUnsupported, "send the photo as multipart/form-data in a field named \"image\"")
 	}
 	if e := checkEncoding(r); e != nil {
-		return nil, e
+		return nil, nil, e
 	}
 	r.Body = http.MaxBytesReader(c.Response(), r.Body, ImageLimits.MaxBytes+64<<10)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return nil, Errorf(EInvalid, "malformed multipart body")
+		return nil, nil, Errorf(EInvalid, "malformed multipart body")
 	}
+	pb := &photoBuffer{limit: ImageLimits.MaxBytes, mem: s.photoMem}
+	req, e := readParts(mr, pb)
+	if e != nil {
+		pb.release()
+		return nil, nil, e
+	}
+	// Read to the end of the body, so that the server notices (and
+	// cancels the request's context) when the client hangs up.
+	io.Copy(io.Discard, io.LimitReader(r.Body, 64<<10))
+	return req, pb.release, nil
+}
+
+func readParts(mr *multipart.Reader, pb *photoBuffer) (*CaptionRequest, *Error) {
 	req := &CaptionRequest{}
+	seenImage := false
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
@@ -268,16 +295,20 @@ func readUpload(c echo.Context) (*CaptionRequest, *Error) {
 		}
 		switch part.FormName() {
 		case "image":
-			if req.data != nil {
+			if seenImage {
 				return nil, Errorf(EInvalid, "send one image per request")
 			}
-			req.data, err = io.ReadAll(io.LimitReader(part, ImageLimits.MaxBytes+1))
-			if err != nil {
+			seenImage = true
+			_, err := io.Copy(pb, part)
+			switch {
+			case pb.tooBig:
+				return nil, Errorf(ETooLarge, "the image file is over %d MB", ImageLimits.MaxBytes>>20)
+			case pb.noSpace:
+				return nil, Errorf(EBusy, "the server is holding as many photos as it can; try again in a moment")
+			case err != nil:
 				return nil, uploadError(err)
 			}
-			if int64(len(req.data)) > ImageLimits.MaxBytes {
-				return nil, Errorf(ETooLarge, "the image file is over %d MB", ImageLimits.MaxBytes>>20)
-			}
+			req.data = pb.buf.Bytes()
 		case "model", "beam":
 			v, err := io.ReadAll(io.LimitReader(part, 65))
 			if err != nil {
@@ -295,7 +326,7 @@ func readUpload(c echo.Context) (*CaptionRequest, *Error) {
 			return nil, Errorf(EInvalid, "unknown form field %q: send image, and optionally model and beam", clip(part.FormName(), 40))
 		}
 	}
-	if req.data == nil {
+	if !seenImage {
 		return nil, Errorf(EInvalid, "no image: attach a JPEG, PNG, GIF or WebP photo in a field named \"image\"")
 	}
 	return req, nil
@@ -315,10 +346,11 @@ func (s *Server) captionHTTP(c echo.Context) (*prepared, *DecodeResponse, error)
 	if !s.perAddr.allow(r.RemoteAddr, time.Now()) {
 		return nil, nil, Errorf(ERateLimited, "too many requests from your address; wait a moment")
 	}
-	req, e := readUpload(c)
+	req, release, e := s.readUpload(c)
 	if e != nil {
 		return nil, nil, e
 	}
+	defer release()
 	capt, e := s.checkCaption(req)
 	if e != nil {
 		return nil, nil, e
@@ -411,23 +443,4 @@ func heatLayer(st model.Step, src model.Source) string {
 	}
 	u, _ := dataURL(img, true)
 	return u
-}
-
-// decodeImage reads the base64 image of a websocket caption request.
-func decodeImage(s string) ([]byte, *Error) {
-	if strings.HasPrefix(s, "data:") {
-		i := strings.Index(s, ",")
-		if i < 0 || !strings.HasSuffix(s[:i], ";base64") {
-			return nil, Errorf(EBadMessage, "the image must be base64 (a data: URL ending in ;base64, or plain base64)")
-		}
-		s = s[i+1:]
-	}
-	if int64(base64.StdEncoding.DecodedLen(len(s))) > ImageLimits.MaxBytes+2 {
-		return nil, Errorf(ETooLarge, "the image file is over %d MB", ImageLimits.MaxBytes>>20)
-	}
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		return nil, Errorf(EBadMessage, "the image is not valid base64")
-	}
-	return b, nil
 }

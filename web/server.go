@@ -60,6 +60,24 @@ type Config struct {
 	// Empty allows any (tests); cmd/web passes the listen address, the
 	// loopback names and the machine's name by default.
 	AllowedHosts []string
+	// MaxConns and MaxConnsPerAddr cap the open connections accepted
+	// through Listener, in all and from one client address (defaults 4096
+	// and 1024, well below a process's usual file descriptor limit; one
+	// address can be a classroom behind NAT). Past them a connection is
+	// answered 503 with Retry-After.
+	MaxConns, MaxConnsPerAddr int
+	// MaxSessions and MaxSessionsPerAddr cap the live websocket sessions
+	// (defaults 2048 and 512); past them a session is closed with 1013
+	// (try again later) and the reason.
+	MaxSessions, MaxSessionsPerAddr int
+	// WSMessageWait bounds the time one websocket message may take to
+	// arrive whole (default 60 s; a 14 MiB photo message needs about
+	// 2 Mbit/s); pongs do not extend it.
+	WSMessageWait time.Duration
+	// PhotoMemory bounds the bytes of photos held at once: uploads being
+	// read and captions waiting for or in a decode (default 192 MiB);
+	// past it a caption is answered busy.
+	PhotoMemory int64
 }
 
 // Server holds the dependencies of every handler.
@@ -72,6 +90,9 @@ type Server struct {
 	decodes     *queue
 	perAddr     *limiter // decode requests per client address
 	hosts       map[string]bool
+	conns       *connLimits
+	msgWait     time.Duration
+	photoMem    *budget
 }
 
 // New builds a server and registers its routes.
@@ -88,8 +109,24 @@ func New(cfg Config) *Server {
 	if cfg.AddrRate <= 0 {
 		cfg.AddrRate, cfg.AddrBurst = 20, 60
 	}
+	defaults := []struct {
+		v   *int
+		def int
+	}{{&cfg.MaxConns, 4096}, {&cfg.MaxConnsPerAddr, 1024}, {&cfg.MaxSessions, 2048}, {&cfg.MaxSessionsPerAddr, 512}}
+	for _, d := range defaults {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
+	if cfg.WSMessageWait <= 0 {
+		cfg.WSMessageWait = 60 * time.Second
+	}
+	if cfg.PhotoMemory <= 0 {
+		cfg.PhotoMemory = 192 << 20
+	}
 	s := &Server{echo: echo.New(), log: cfg.Logger, translators: map[string]model.Translator{},
-		decodes: newQueue(cfg.MaxDecodes, cfg.MaxQueue), perAddr: newLimiter(cfg.AddrRate, cfg.AddrBurst)}
+		decodes: newQueue(cfg.MaxDecodes, cfg.MaxQueue), perAddr: newLimiter(cfg.AddrRate, cfg.AddrBurst),
+		conns: newConnLimits(cfg), msgWait: cfg.WSMessageWait, photoMem: &budget{max: cfg.PhotoMemory}}
 	if len(cfg.AllowedHosts) > 0 && !slices.Contains(cfg.AllowedHosts, "*") {
 		s.hosts = map[string]bool{}
 		for _, h := range cfg.AllowedHosts {
@@ -182,6 +219,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 	e, known := asError(err)
 	if !known {
 		s.log.Error("internal error", "path", c.Path(), "err", err)
+	}
+	if e.Code == EBusy {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfter))
 	}
 	c.JSON(status(e.Code), map[string]*Error{"error": e})
 }

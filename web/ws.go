@@ -1,14 +1,16 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
@@ -106,11 +108,18 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	limit bucket
-	addr  string
+	limit   bucket
+	refused int // requests refused by the rate limit since the last one served
+	addr    string
+	sc      scanner
+	// inMessage: a message is being read, under its own deadline, which
+	// pongs do not extend. Only the reader touches it (the pong handler
+	// runs on the reader).
+	inMessage bool
 
 	mu           sync.Mutex
 	cancelDecode context.CancelFunc
+	closeMsg     []byte // the close frame to send, once the session is closing
 	decodes      sync.WaitGroup
 }
 
@@ -121,8 +130,14 @@ func (s *Server) websocket(c echo.Context) error {
 	}
 	// The connection is hijacked: from here on, return nil on every path.
 	c.Response().Status = http.StatusSwitchingProtocols // for the request log
+	addr := c.Request().RemoteAddr
+	if reason := s.conns.openSession(addr); reason != "" {
+		refuseSession(conn, reason)
+		return nil
+	}
+	defer s.conns.closeSession(addr)
 	ctx, cancel := context.WithCancel(context.Background())
-	ss := &session{s: s, conn: conn, send: make(chan []byte, sendBuffer), ctx: ctx, cancel: cancel, addr: c.Request().RemoteAddr}
+	ss := &session{s: s, conn: conn, send: make(chan []byte, sendBuffer), ctx: ctx, cancel: cancel, addr: addr}
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
@@ -132,7 +147,33 @@ func (s *Server) websocket(c echo.Context) error {
 	cancel()
 	ss.decodes.Wait()
 	<-writerDone
+	conn.Close()
 	return nil
+}
+
+// refuseSession closes a new session at once with 1013 (try again later)
+// and the reason, waiting briefly for the client's close frame.
+func refuseSession(conn *websocket.Conn, reason string) {
+	conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, reason), time.Now().Add(writeWait))
+	conn.SetReadDeadline(time.Now().Add(closeGrace))
+	for {
+		if _, _, err := conn.NextReader(); err != nil {
+			break
+		}
+	}
+	conn.Close()
+}
+
+// closeWith ends the session with a close frame saying why: the writer
+// sends it, and the reader reads on (discarding) until the client's own
+// close frame or closeGrace, so the client sees the reason, not a reset.
+func (ss *session) closeWith(code int, reason string) {
+	ss.mu.Lock()
+	if ss.closeMsg == nil {
+		ss.closeMsg = websocket.FormatCloseMessage(code, reason)
+	}
+	ss.mu.Unlock()
+	ss.cancel()
 }
 
 // readPump is the connection's one reader.
@@ -140,112 +181,369 @@ func (ss *session) readPump() {
 	c := ss.conn
 	c.SetReadLimit(MaxWSMessage)
 	c.SetReadDeadline(time.Now().Add(pongWait))
-	c.SetPongHandler(func(string) error { return c.SetReadDeadline(time.Now().Add(pongWait)) })
+	c.SetPongHandler(func(string) error {
+		if ss.inMessage || ss.ctx.Err() != nil {
+			return nil // a message must arrive whole by its own deadline
+		}
+		return c.SetReadDeadline(time.Now().Add(pongWait))
+	})
 	for {
-		mt, data, err := c.ReadMessage()
+		mt, r, err := c.NextReader()
 		if err != nil {
-			if errors.Is(err, websocket.ErrReadLimit) {
-				ss.post(MsgError, ErrorPayload{Code: ETooLarge, Message: "message too large: the limit is 14 MiB"})
-			}
+			ss.readFailed(err)
 			return
 		}
 		if ss.ctx.Err() != nil {
+			continue // closing: what the client still sends is discarded
+		}
+		ss.inMessage = true
+		c.SetReadDeadline(time.Now().Add(ss.s.msgWait))
+		if mt != websocket.TextMessage {
+			ss.reply(MsgError, ErrorPayload{Code: EBadMessage, Message: "send text frames holding JSON, not binary frames"})
+		} else if err := ss.readMessage(r); err != nil {
+			ss.readFailed(err)
 			return
 		}
-		if mt != websocket.TextMessage {
-			ss.post(MsgError, ErrorPayload{Code: EBadMessage, Message: "send text frames holding JSON, not binary frames"})
-			continue
+		// What was left unread (a refused message) is discarded under
+		// the same deadline, never held.
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			ss.readFailed(err)
+			return
 		}
-		ss.handle(data)
+		ss.inMessage = false
+		if ss.ctx.Err() == nil {
+			c.SetReadDeadline(time.Now().Add(pongWait))
+		}
+	}
+}
+
+// readFailed says why the connection's reading ended, when the client
+// should be told.
+func (ss *session) readFailed(err error) {
+	var ne net.Error
+	switch {
+	case errors.Is(err, websocket.ErrReadLimit):
+		ss.reply(MsgError, ErrorPayload{Code: ETooLarge, Message: "message too large: the limit is 14 MiB"})
+		ss.closeWith(websocket.CloseMessageTooBig, "message too large: the limit is 14 MiB")
+	case ss.inMessage && errors.As(err, &ne) && ne.Timeout():
+		ss.closeWith(websocket.ClosePolicyViolation, "a message must arrive whole within "+ss.s.msgWait.String())
 	}
 }
 
 // message is one parsed client message.
 type message struct {
 	typ       string
+	id        string
 	translate TranslateRequest
 	caption   CaptionRequest
+	release   func() // gives back the photo's memory; nil if none is held
 }
 
-// parseMessage validates one client message: a known type, version 1,
-// and a well-formed payload.
-func parseMessage(data []byte) (message, *ErrorPayload) {
-	var env Envelope
-	var m message
-	if !utf8.Valid(data) {
-		return m, &ErrorPayload{Code: EBadMessage, Message: "messages must be valid UTF-8 JSON"}
+func (m *message) done() {
+	if m.release != nil {
+		m.release()
+		m.release = nil
 	}
-	if err := json.Unmarshal(data, &env); err != nil {
-		return m, &ErrorPayload{Code: EBadMessage, Message: "malformed JSON: " + jsonProblem(err)}
+}
+
+// parser reads messages. admit is asked once the envelope's type and
+// version are known, before the payload is read; captionFields checks a
+// caption's model and beam before its photo is read.
+type parser struct {
+	admit         func(typ string) *Error
+	captionFields func(req *CaptionRequest) *Error
+	photoMem      *budget
+}
+
+// parse reads one message from sc. The error is a *Error for the client
+// or a *connError.
+func (p *parser) parse(sc *scanner) (*message, error) {
+	m := &message{}
+	err := p.envelope(sc, m)
+	if err != nil {
+		m.done()
 	}
-	if env.V != ProtocolVersion {
-		return m, &ErrorPayload{Code: EBadMessage, Message: "unsupported protocol version; this server speaks v=1"}
+	return m, err
+}
+
+func (p *parser) envelope(sc *scanner, m *message) error {
+	if err := sc.expect('{'); err != nil {
+		return clientErr(err)
 	}
-	switch env.Type {
-	case MsgTranslate:
-		if len(env.Payload) > MaxBodyBytes {
-			return m, &ErrorPayload{Code: ETooLarge, Message: "translate message too large"}
+	var typ string
+	v := -1
+	var early []byte // a payload sent before the type and version
+	seenType, seenV, seenPayload := false, false, false
+	for first := true; ; first = false {
+		k, err := sc.key(first)
+		if err != nil {
+			return clientErr(err)
 		}
-		if err := strictDecode(env.Payload, &m.translate); err != nil {
-			return m, &ErrorPayload{Code: EBadMessage, Message: "bad translate payload: " + jsonProblem(err)}
+		if k == "" {
+			break
 		}
-	case MsgCaption:
-		if err := strictDecode(env.Payload, &m.caption); err != nil {
-			return m, &ErrorPayload{Code: EBadMessage, Message: "bad caption payload: " + jsonProblem(err)}
+		switch k {
+		case "type", "v":
+			raw, err := sc.raw(64)
+			if errors.Is(err, errValueTooLarge) {
+				return Errorf(EBadMessage, "unknown message type; expected translate, caption or cancel")
+			} else if err != nil {
+				return clientErr(err)
+			}
+			if k == "type" {
+				seenType = true
+				err = json.Unmarshal(raw, &typ)
+			} else {
+				seenV = true
+				err = json.Unmarshal(raw, &v)
+			}
+			if err != nil {
+				return Errorf(EBadMessage, "malformed JSON: field %q has the wrong type", k)
+			}
+		case "payload":
+			if seenPayload {
+				return Errorf(EBadMessage, "malformed JSON: two payloads")
+			}
+			seenPayload = true
+			if !seenType || !seenV {
+				early, err = sc.raw(MaxBodyBytes)
+				if errors.Is(err, errValueTooLarge) {
+					return Errorf(ETooLarge, "a payload over 64 KiB must come after \"type\" and \"v\"")
+				} else if err != nil {
+					return clientErr(err)
+				}
+				continue
+			}
+			if e := p.check(typ, v); e != nil {
+				return e
+			}
+			m.typ = typ
+			if err := p.payload(sc, m); err != nil {
+				return err
+			}
+		default: // other envelope fields are ignored, as JSON decoding would
+			if _, err := sc.raw(4096); err != nil {
+				if errors.Is(err, errValueTooLarge) {
+					return Errorf(EBadMessage, "the envelope's field %q is too large", clip(k, 40))
+				}
+				return clientErr(err)
+			}
 		}
-		data, e := decodeImage(m.caption.Image)
-		if e != nil {
-			return m, &ErrorPayload{ID: m.caption.ID, Code: e.Code, Message: e.Message}
+	}
+	if err := sc.end(); err != nil {
+		return clientErr(err)
+	}
+	if seenPayload && early == nil {
+		return nil
+	}
+	if e := p.check(typ, v); e != nil {
+		return e
+	}
+	m.typ = typ
+	if !seenPayload {
+		if typ == MsgCancel {
+			return nil
 		}
-		m.caption.data, m.caption.Image = data, ""
-	case MsgCancel:
+		return Errorf(EBadMessage, "bad %s payload: missing payload", typ)
+	}
+	var esc scanner
+	esc.reset(bytes.NewReader(early))
+	if err := p.payload(&esc, m); err != nil {
+		return err
+	}
+	return clientErr(esc.end())
+}
+
+// check is what is known before the payload: the version, the type, and
+// (through admit) the rate limit.
+func (p *parser) check(typ string, v int) *Error {
+	if v != ProtocolVersion {
+		return Errorf(EBadMessage, "unsupported protocol version; this server speaks v=1")
+	}
+	switch typ {
+	case MsgTranslate, MsgCaption, MsgCancel:
 	default:
-		return m, &ErrorPayload{Code: EBadMessage, Message: "unknown message type; expected translate, caption or cancel"}
+		return Errorf(EBadMessage, "unknown message type; expected translate, caption or cancel")
 	}
-	m.typ = env.Type
-	return m, nil
+	if p.admit != nil {
+		return p.admit(typ)
+	}
+	return nil
 }
 
-func (ss *session) handle(data []byte) {
-	m, perr := parseMessage(data)
-	if perr != nil {
-		ss.post(MsgError, *perr)
-		return
+// clientErr makes a scanning error the client's (*Error), leaving
+// connection errors as they are.
+func clientErr(err error) error {
+	var se *syntaxError
+	if errors.As(err, &se) {
+		return Errorf(EBadMessage, "%s", se.msg)
 	}
-	var id string
+	return err
+}
+
+func (p *parser) payload(sc *scanner, m *message) error {
+	switch m.typ {
+	case MsgTranslate:
+		raw, err := sc.raw(MaxBodyBytes)
+		if errors.Is(err, errValueTooLarge) {
+			return Errorf(ETooLarge, "translate message too large: the limit is 64 KiB")
+		} else if err != nil {
+			return clientErr(err)
+		}
+		if err := strictDecode(raw, &m.translate); err != nil {
+			return Errorf(EBadMessage, "bad translate payload: %s", jsonProblem(err))
+		}
+		m.id = m.translate.ID
+		return nil
+	case MsgCaption:
+		return p.captionPayload(sc, m)
+	}
+	_, err := sc.raw(4096) // cancel: its id is not needed
+	if errors.Is(err, errValueTooLarge) {
+		return Errorf(EBadMessage, "bad cancel payload: too large")
+	}
+	return clientErr(err)
+}
+
+// captionPayload reads a caption's fields; the photo is streamed through
+// base64 into a bounded buffer, after the model and beam (when they come
+// first) have been checked.
+func (p *parser) captionPayload(sc *scanner, m *message) error {
+	req := &m.caption
+	if b, err := sc.peek(); err != nil {
+		return clientErr(err)
+	} else if b != '{' {
+		return Errorf(EBadMessage, "bad caption payload: not a JSON object")
+	}
+	sc.next()
+	for first := true; ; first = false {
+		k, err := sc.key(first)
+		if err != nil {
+			return clientErr(err)
+		}
+		if k == "" {
+			break
+		}
+		switch k {
+		case "id", "model", "beam":
+			raw, err := sc.raw(256)
+			if errors.Is(err, errValueTooLarge) {
+				return Errorf(EBadMessage, "bad caption payload: field %q is too long", k)
+			} else if err != nil {
+				return clientErr(err)
+			}
+			switch k {
+			case "id":
+				err = json.Unmarshal(raw, &req.ID)
+				m.id = req.ID
+			case "model":
+				err = json.Unmarshal(raw, &req.Model)
+			default:
+				err = json.Unmarshal(raw, &req.Beam)
+			}
+			if err != nil {
+				return Errorf(EBadMessage, "bad caption payload: field %q has the wrong type", k)
+			}
+		case "image":
+			if m.release != nil {
+				return Errorf(EBadMessage, "bad caption payload: two images")
+			}
+			if p.captionFields != nil {
+				if e := p.captionFields(req); e != nil {
+					return e
+				}
+			}
+			if b, err := sc.next(); err != nil {
+				return clientErr(err)
+			} else if b != '"' {
+				return Errorf(EBadMessage, "bad caption payload: field \"image\" has the wrong type")
+			}
+			pb := &photoBuffer{limit: ImageLimits.MaxBytes, mem: p.photoMem}
+			m.release = pb.release
+			if err := readPhoto(&stringReader{sc: sc}, pb); err != nil {
+				return err
+			}
+			req.data = pb.buf.Bytes()
+		default:
+			return Errorf(EBadMessage, "bad caption payload: unknown field %q", clip(k, 40))
+		}
+	}
+	m.id = req.ID
+	return nil
+}
+
+// readMessage reads one text message and acts on it. It returns only
+// connection errors; the client's get an error reply.
+func (ss *session) readMessage(r io.Reader) error {
+	ss.sc.reset(r)
+	p := parser{admit: ss.admit, captionFields: func(req *CaptionRequest) *Error {
+		_, e := ss.s.captionFields(req)
+		return e
+	}, photoMem: ss.s.photoMem}
+	m, err := p.parse(&ss.sc)
+	var ce *connError
+	if errors.As(err, &ce) {
+		return ce.err
+	}
+	if err != nil {
+		e, _ := asError(err)
+		if e.Code != "" && ss.ctx.Err() == nil {
+			ss.reply(MsgError, ErrorPayload{ID: m.id, Code: e.Code, Message: e.Message})
+		}
+		return nil
+	}
+	ss.handle(m)
+	return nil
+}
+
+// maxRefused is how many requests in a row the rate limit refuses (each
+// answered rate_limited) before the session is closed.
+const maxRefused = 64
+
+// admit applies the rate limits to a request, before its payload is read.
+func (ss *session) admit(typ string) *Error {
+	if typ == MsgCancel {
+		return nil
+	}
+	now := time.Now()
+	if ss.limit.take(wsRate, wsBurst, now) && ss.s.perAddr.allow(ss.addr, now) {
+		ss.refused = 0
+		return nil
+	}
+	ss.refused++
+	if ss.refused > maxRefused {
+		ss.closeWith(websocket.ClosePolicyViolation, "too many messages: at most 4 requests a second; slow down")
+		return &Error{} // closing: no reply
+	}
+	return Errorf(ERateLimited, "too many requests; wait a moment")
+}
+
+func (ss *session) handle(m *message) {
+	defer m.done() // unless a decode takes the photo over
 	switch m.typ {
 	case MsgCancel:
 		ss.stopDecode()
-		return
 	case MsgTranslate:
-		id = m.translate.ID
-	case MsgCaption:
-		id = m.caption.ID
-	}
-	now := time.Now()
-	if !ss.limit.take(wsRate, wsBurst, now) || !ss.s.perAddr.allow(ss.addr, now) {
-		ss.post(MsgError, ErrorPayload{ID: id, Code: ERateLimited, Message: "too many requests; wait a moment"})
-		return
-	}
-	if m.typ == MsgTranslate {
 		req := m.translate
 		t, e := ss.s.check(req)
 		if e != nil {
-			ss.post(MsgError, ErrorPayload{ID: id, Code: e.Code, Message: e.Message})
+			ss.reply(MsgError, ErrorPayload{ID: m.id, Code: e.Code, Message: e.Message})
 			return
 		}
 		// Encoded on the decode's goroutine, holding its slot: never on
 		// this reader.
-		ss.startDecode(job{id: id, info: t.Info(), beam: req.Beam, prepare: func() (*prepared, *Error) { return ss.s.prepareText(t, req.Text) }})
-		return
+		ss.startDecode(job{id: m.id, info: t.Info(), beam: req.Beam, prepare: func() (*prepared, *Error) { return ss.s.prepareText(t, req.Text) }})
+	case MsgCaption:
+		req := m.caption
+		c, e := ss.s.checkCaption(&req)
+		if e != nil {
+			ss.reply(MsgError, ErrorPayload{ID: m.id, Code: e.Code, Message: e.Message})
+			return
+		}
+		ss.startDecode(job{id: m.id, info: c.Info(), beam: req.Beam, release: m.release,
+			prepare: func() (*prepared, *Error) { return ss.s.preparePhoto(c, req.data) }})
+		m.release = nil
 	}
-	req := m.caption
-	c, e := ss.s.checkCaption(&req)
-	if e != nil {
-		ss.post(MsgError, ErrorPayload{ID: id, Code: e.Code, Message: e.Message})
-		return
-	}
-	ss.startDecode(job{id: id, info: c.Info(), beam: req.Beam, prepare: func() (*prepared, *Error) { return ss.s.preparePhoto(c, req.data) }})
 }
 
 func strictDecode(raw json.RawMessage, v any) error {
@@ -273,6 +571,7 @@ type job struct {
 	info    model.Info
 	beam    int
 	prepare func() (*prepared, *Error)
+	release func() // gives back the photo's memory, if any
 }
 
 // startDecode runs one request; a new request cancels the one in flight.
@@ -286,6 +585,9 @@ func (ss *session) startDecode(j job) {
 	go func() {
 		defer ss.decodes.Done()
 		defer cancel()
+		if j.release != nil {
+			defer j.release()
+		}
 		wait, stopWait := context.WithTimeout(ctx, decodeWait)
 		err := ss.s.decodes.acquire(wait, func(ahead int) {
 			ss.post(MsgQueued, QueuedPayload{ID: j.id, Ahead: ahead})
@@ -329,8 +631,9 @@ func (ss *session) startDecode(j job) {
 	}()
 }
 
-// post queues a message for the writer. A client whose queue is full is
-// not reading: it is dropped rather than allowed to hold anything up.
+// post queues a message from a decode for the writer. A client whose
+// queue is full is not reading: it is closed (with a close frame saying
+// so) rather than allowed to hold a decode slot.
 func (ss *session) post(typ string, payload any) bool {
 	b, err := json.Marshal(outEnvelope{Type: typ, V: ProtocolVersion, Payload: payload})
 	if err != nil {
@@ -346,37 +649,80 @@ func (ss *session) post(typ string, payload any) bool {
 	case ss.send <- b:
 		return true
 	default:
-		ss.s.log.Warn("websocket: dropping a client that is not reading")
-		ss.cancel()
-		ss.conn.Close()
+		ss.s.log.Warn("websocket: closing a session that is not reading")
+		ss.closeWith(websocket.ClosePolicyViolation, "the client is not reading its messages")
 		return false
 	}
 }
 
-// writePump is the connection's one writer.
+// reply queues the answer to a client's message. The reader waits for
+// room, so a burst of messages is answered at the writer's pace; a
+// client that reads nothing for writeWait is closed.
+func (ss *session) reply(typ string, payload any) {
+	b, err := json.Marshal(outEnvelope{Type: typ, V: ProtocolVersion, Payload: payload})
+	if err != nil {
+		ss.s.log.Error("websocket: encoding message", "type", typ, "err", err)
+		return
+	}
+	t := time.NewTimer(writeWait)
+	defer t.Stop()
+	select {
+	case ss.send <- b:
+	case <-ss.ctx.Done():
+	case <-t.C:
+		ss.closeWith(websocket.ClosePolicyViolation, "the client is not reading its messages")
+	}
+}
+
+// writePump is the connection's one writer. When the session ends it
+// sends the close frame and gives the client closeGrace to answer.
 func (ss *session) writePump() {
 	ticker := time.NewTicker(pingPeriod)
-	defer func() {
-		ticker.Stop()
-		ss.cancel()
-		ss.conn.Close()
-	}()
+	defer ticker.Stop()
 	for {
 		select {
 		case msg := <-ss.send:
 			ss.conn.SetWriteDeadline(time.Now().Add(writeWait))
 			if err := ss.conn.WriteMessage(websocket.TextMessage, msg); err != nil {
+				ss.broken()
 				return
 			}
 		case <-ticker.C:
 			ss.conn.SetWriteDeadline(time.Now().Add(writeWait))
 			if err := ss.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
+				ss.broken()
 				return
 			}
 		case <-ss.ctx.Done():
+			// What is queued goes first (the answers that explain the
+			// close), within one writeWait.
 			ss.conn.SetWriteDeadline(time.Now().Add(writeWait))
-			ss.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+		flush:
+			for {
+				select {
+				case msg := <-ss.send:
+					if ss.conn.WriteMessage(websocket.TextMessage, msg) != nil {
+						break flush
+					}
+				default:
+					break flush
+				}
+			}
+			ss.mu.Lock()
+			if ss.closeMsg == nil {
+				ss.closeMsg = websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+			}
+			msg := ss.closeMsg
+			ss.mu.Unlock()
+			ss.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(writeWait))
+			ss.conn.SetReadDeadline(time.Now().Add(closeGrace))
 			return
 		}
 	}
+}
+
+// broken ends a session whose connection cannot be written to.
+func (ss *session) broken() {
+	ss.cancel()
+	ss.conn.Close() // unblocks the reader
 }
