@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -35,6 +36,11 @@ func main() {
 	flag.BoolVar(&m.Offline, "offline", false, "never download the image encoder's weights")
 	flag.Int64Var(&m.MemLimitMB, "mem-limit", 3072, "soft memory limit in MB (the Go runtime collects harder as the heap nears it; 0: none)")
 	flag.StringVar(&m.AllowedHosts, "allowed-hosts", "", "comma-separated host names the server answers to (default: the -addr host, localhost, 127.0.0.1, ::1 and this machine's name and addresses; * for any)")
+	flag.IntVar(&m.Limits.MaxConns, "max-conns", 4096, "open connections at most; past it a request is answered 503 with Retry-After")
+	flag.IntVar(&m.Limits.MaxConnsPerAddr, "max-conns-per-addr", 1024, "open connections at most from one client address (a classroom behind NAT shares one)")
+	flag.IntVar(&m.Limits.MaxSessions, "max-sessions", 2048, "live websocket sessions at most; past it a session is closed with 1013 (try again later)")
+	flag.IntVar(&m.Limits.MaxSessionsPerAddr, "max-sessions-per-addr", 512, "live websocket sessions at most from one client address")
+	flag.DurationVar(&m.Limits.WSMessageWait, "ws-message-wait", 60*time.Second, "time one websocket message may take to arrive whole (pongs do not extend it)")
 	flag.StringVar(&m.SegWeights, "seg-weights", "", "the segmentation network, "+segFile+", for the caption page's \"where is the object?\" check (default: the user cache directory, if it is there)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -60,11 +66,16 @@ type Main struct {
 	SegWeights     string // the DeepLabV3 file; "" looks in the cache
 	AllowedHosts   string // comma-separated; "" is the listen host, loopback and this machine's names and addresses
 	MemLimitMB     int64  // soft memory limit; 0 leaves the runtime's
-	Logger         *slog.Logger
+	// Limits: the caps on connections and sessions, and the websocket
+	// message deadline (web.Config's fields of those names; zero values
+	// take web's defaults).
+	Limits web.Config
+	Logger *slog.Logger
 
 	ln       net.Listener
 	srv      *http.Server
 	fetching sync.WaitGroup // a background download of the encoder
+	stopMem  context.CancelFunc
 }
 
 // Run loads the models and starts serving; it returns once listening.
@@ -80,7 +91,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg := web.Config{Logger: m.Logger, AllowedHosts: m.allowedHosts()}
+	cfg := web.Config{Logger: m.Logger, AllowedHosts: m.allowedHosts(),
+		MaxConns: m.Limits.MaxConns, MaxConnsPerAddr: m.Limits.MaxConnsPerAddr,
+		MaxSessions: m.Limits.MaxSessions, MaxSessionsPerAddr: m.Limits.MaxSessionsPerAddr,
+		WSMessageWait: m.Limits.WSMessageWait}
 	for _, t := range models.Translators {
 		cfg.Translators = append(cfg.Translators, t)
 	}
@@ -90,10 +104,14 @@ func (m *Main) Run(ctx context.Context) error {
 	handler := web.New(cfg)
 	m.startCaptions(ctx, handler, models.Captioners)
 	m.startSegmenter(handler)
-	m.ln, err = net.Listen("tcp", m.Addr)
+	ln, err := net.Listen("tcp", m.Addr)
 	if err != nil {
 		return err
 	}
+	m.ln = handler.Listener(ln)
+	mctx, stopMem := context.WithCancel(ctx)
+	m.stopMem = stopMem
+	go m.returnMemory(mctx)
 	m.srv = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -225,6 +243,31 @@ func (m *Main) allowedHosts() []string {
 	return hosts
 }
 
+// returnMemory gives memory the heap no longer uses back to the system.
+// After a burst (many photos at once) the runtime would otherwise hold it
+// until its next forced collection, minutes later. A collection is forced
+// only when the heap's memory has grown well past what it was after the
+// last one, so a steadily busy server is not collected again and again.
+func (m *Main) returnMemory(ctx context.Context) {
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	var floor uint64 // held after the last forced collection
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		if held := ms.HeapSys - ms.HeapReleased; held > floor+floor/2+64<<20 {
+			debug.FreeOSMemory()
+			runtime.ReadMemStats(&ms)
+			floor = ms.HeapSys - ms.HeapReleased
+		}
+	}
+}
+
 // URL is the address the server listens on.
 func (m *Main) URL() string { return "http://" + m.ln.Addr().String() }
 
@@ -236,6 +279,7 @@ func (m *Main) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := m.srv.Shutdown(ctx)
+	m.stopMem()
 	m.fetching.Wait()
 	return err
 }
