@@ -75,7 +75,7 @@ func (s *Server) check(req TranslateRequest) (model.Translator, *Error) {
 		return nil, Errorf(EInvalid, "the text is empty: type a sentence to translate")
 	}
 	if n := utf8.RuneCountInString(req.Text); n > MaxTextChars {
-		return nil, Errorf(ETooLarge, "the text is %d characters long; the limit is %d", n, MaxTextChars)
+		return nil, Errorf(ETooLarge, "the text is %d characters long; the limit is %d characters", n, MaxTextChars)
 	}
 	if req.Beam < 0 || req.Beam > model.MaxBeam {
 		return nil, Errorf(EInvalid, "beam must be between 1 and %d", model.MaxBeam)

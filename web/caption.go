@@ -212,9 +212,12 @@ func (om *objectMap) look(st model.Step, src model.Source) *ObjectLook {
 // runs: on a machine with a core to spare, the first word comes sooner.
 func (s *Server) preparePhoto(c model.Captioner, data []byte) (*prepared, *Error) {
 	seg := s.caps.segmenter()
-	img, _, err := photo.Decode(bytes.NewReader(data), ImageLimits)
+	img, info, err := photo.Decode(bytes.NewReader(data), ImageLimits)
 	if err != nil {
 		return nil, photoError(err)
+	}
+	if info.Format == "png" {
+		img = orient(img, pngOrientation(data))
 	}
 	pp := &prepared{}
 	done := make(chan error, 1)

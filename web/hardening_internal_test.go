@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"hash/crc32"
 	"errors"
 	"image"
+	"image/color"
+	"image/jpeg"
 	"image/png"
 	"io"
 	"iter"
@@ -238,5 +243,101 @@ func TestUnfinishedMessageDropped(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d bytes of photo memory still held after the session was dropped", used)
 		}
+	}
+}
+
+// withEXIF puts an eXIf chunk with the given orientation after a PNG's
+// IHDR.
+func withEXIF(t *testing.T, pngData []byte, orientation uint16) []byte {
+	t.Helper()
+	tiff := []byte{'M', 'M', 0, '*', 0, 0, 0, 8, 0, 1, // header, IFD0 at 8, one entry
+		0x01, 0x12, 0, 3, 0, 0, 0, 1, byte(orientation >> 8), byte(orientation), 0, 0, // orientation, SHORT, 1
+		0, 0, 0, 0} // no next IFD
+	chunk := binary.BigEndian.AppendUint32(nil, uint32(len(tiff)))
+	chunk = append(chunk, "eXIf"...)
+	chunk = append(chunk, tiff...)
+	chunk = binary.BigEndian.AppendUint32(chunk, crc32.ChecksumIEEE(chunk[4:]))
+	const ihdrEnd = 8 + 25
+	out := append([]byte(nil), pngData[:ihdrEnd]...)
+	out = append(out, chunk...)
+	return append(out, pngData[ihdrEnd:]...)
+}
+
+// A PNG's eXIf orientation is honoured as a JPEG's is: a wide photo, red
+// on its left and blue on its right, stored with orientation 6 (turn
+// 90° clockwise to view) is shown, and read by the model, red at the top.
+func TestPNGOrientationHonoured(t *testing.T) {
+	_, srv := newEndlessServer(t, Config{})
+	img := image.NewNRGBA(image.Rect(0, 0, 80, 40))
+	for y := 0; y < 40; y++ {
+		for x := 0; x < 80; x++ {
+			c := color.NRGBA{220, 20, 20, 255}
+			if x >= 40 {
+				c = color.NRGBA{20, 20, 220, 255}
+			}
+			img.Set(x, y, c)
+		}
+	}
+	var b bytes.Buffer
+	png.Encode(&b, img)
+	for _, tc := range []struct {
+		name        string
+		data        []byte
+		first, last string // the crop's colour at its top (or left) and bottom (or right)
+		vertical    bool
+	}{
+		{"no eXIf", b.Bytes(), "red", "blue", false},
+		{"eXIf orientation 6", withEXIF(t, b.Bytes(), 6), "red", "blue", true},
+		{"eXIf orientation 8", withEXIF(t, b.Bytes(), 8), "blue", "red", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/ws", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.WriteMessage(websocket.TextMessage, []byte(`{"type":"caption","v":1,"payload":{"id":"o","image":"`+base64Std(tc.data)+`"}}`))
+			var src SourcePayload
+			for {
+				c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				var m struct {
+					Type    string          `json:"type"`
+					Payload json.RawMessage `json:"payload"`
+				}
+				if err := c.ReadJSON(&m); err != nil {
+					t.Fatal(err)
+				}
+				if m.Type == MsgError {
+					t.Fatalf("error: %s", m.Payload)
+				}
+				if m.Type == MsgSource {
+					json.Unmarshal(m.Payload, &src)
+					break
+				}
+			}
+			raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(src.Image, "data:image/jpeg;base64,"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			crop, err := jpeg.Decode(bytes.NewReader(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := crop.Bounds().Dx()
+			at := func(x, y int) string {
+				r, _, bl, _ := crop.At(x, y).RGBA()
+				if r > bl {
+					return "red"
+				}
+				return "blue"
+			}
+			first, last := at(s/8, s/2), at(s*7/8, s/2)
+			if tc.vertical {
+				first, last = at(s/2, s/8), at(s/2, s*7/8)
+			}
+			if first != tc.first || last != tc.last {
+				t.Fatalf("crop is %s then %s (vertical %v), want %s then %s", first, last, tc.vertical, tc.first, tc.last)
+			}
+		})
 	}
 }

@@ -10,6 +10,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -206,4 +210,32 @@ func TestSessionCap(t *testing.T) {
 	}
 	defer c2.Close()
 	waitCounts(t, s, -1, 2)
+}
+
+// The text limits in docs/protocol.md are the ones the server applies,
+// and each refusal names its limit as the docs state it.
+func TestTextLimitsMatchDocs(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "protocol.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`text over (\d+) characters or over (\d+) words`).FindStringSubmatch(string(doc))
+	if m == nil {
+		t.Fatal("docs/protocol.md does not state the text limits")
+	}
+	chars, _ := strconv.Atoi(m[1])
+	words, _ := strconv.Atoi(m[2])
+	srv := newServer(t)
+	for _, tc := range []struct{ text, want string }{
+		{strings.Repeat("a", chars+1), m[1] + " characters"},
+		{strings.TrimSpace(strings.Repeat("a ", words+5)), m[2] + " words"},
+	} {
+		b, _ := json.Marshal(map[string]string{"text": tc.text, "model": "en-de"})
+		code, body := post(t, srv.URL, "application/json", string(b))
+		var e apiError
+		json.Unmarshal(body, &e)
+		if code != http.StatusRequestEntityTooLarge || e.Error.Code != web.ETooLarge || !strings.Contains(e.Error.Message, tc.want) {
+			t.Errorf("%d characters: %d %s; want 413 naming %q as the docs do", len(tc.text), code, body, tc.want)
+		}
+	}
 }
