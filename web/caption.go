@@ -45,7 +45,7 @@ type CaptionRequest struct {
 	Beam  int    `json:"beam,omitempty"`
 	Image string `json:"image"`
 
-	data []byte // the decoded file
+	photo *photoBuffer // the decoded file
 }
 
 // captionSet holds the caption models. They may arrive after the server
@@ -130,7 +130,7 @@ func (s *Server) checkCaption(req *CaptionRequest) (model.Captioner, *Error) {
 	if e != nil {
 		return nil, e
 	}
-	if len(req.data) == 0 {
+	if req.photo.Len() == 0 {
 		return nil, Errorf(EInvalid, "no image: attach a JPEG, PNG, GIF or WebP photo")
 	}
 	return c, nil
@@ -210,7 +210,9 @@ func (om *objectMap) look(st model.Step, src model.Source) *ObjectLook {
 // caption, so callers hold a decode slot while it runs. The crop for the
 // page is made and compressed on another goroutine while the encoder
 // runs: on a machine with a core to spare, the first word comes sooner.
-func (s *Server) preparePhoto(c model.Captioner, data []byte) (*prepared, *Error) {
+func (s *Server) preparePhoto(c model.Captioner, file *photoBuffer) (*prepared, *Error) {
+	data := file.Bytes()
+	file.release() // decoded below; the photo memory is free for the next one
 	seg := s.caps.segmenter()
 	img, info, err := photo.Decode(bytes.NewReader(data), ImageLimits)
 	if err != nil {
@@ -311,7 +313,7 @@ func readParts(mr *multipart.Reader, pb *photoBuffer) (*CaptionRequest, *Error) 
 			case err != nil:
 				return nil, uploadError(err)
 			}
-			req.data = pb.buf.Bytes()
+			req.photo = pb
 		case "model", "beam":
 			v, err := io.ReadAll(io.LimitReader(part, 65))
 			if err != nil {
@@ -365,7 +367,7 @@ func (s *Server) captionHTTP(c echo.Context) (*prepared, *DecodeResponse, error)
 	}
 	defer s.decodes.release()
 	start := time.Now()
-	pp, e := s.preparePhoto(capt, req.data)
+	pp, e := s.preparePhoto(capt, req.photo)
 	if e != nil {
 		return nil, nil, e
 	}

@@ -53,8 +53,8 @@ func FuzzParseMessage(f *testing.F) {
 				t.Fatalf("invalid text passed through: %q", m.translate.Text)
 			}
 		case MsgCaption:
-			if int64(len(m.caption.data)) > ImageLimits.MaxBytes || m.caption.Image != "" {
-				t.Fatalf("caption accepted with %d bytes", len(m.caption.data))
+			if m.caption.photo.Len() > ImageLimits.MaxBytes || int64(len(m.caption.photo.Bytes())) != m.caption.photo.Len() {
+				t.Fatalf("caption accepted with %d bytes", m.caption.photo.Len())
 			}
 		case MsgCancel:
 		default:

@@ -19,7 +19,7 @@ type budget struct {
 }
 
 // photoChunk is the step in which a photo's buffer reserves memory.
-const photoChunk = 1 << 20
+const photoChunk = 256 << 10
 
 func (b *budget) take(n int64) bool {
 	if b == nil {

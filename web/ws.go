@@ -463,7 +463,7 @@ func (p *parser) captionPayload(sc *scanner, m *message) error {
 			if err := readPhoto(&stringReader{sc: sc}, pb); err != nil {
 				return err
 			}
-			req.data = pb.buf.Bytes()
+			req.photo = pb
 		default:
 			return Errorf(EBadMessage, "bad caption payload: unknown field %q", clip(k, 40))
 		}
@@ -541,7 +541,7 @@ func (ss *session) handle(m *message) {
 			return
 		}
 		ss.startDecode(job{id: m.id, info: c.Info(), beam: req.Beam, release: m.release,
-			prepare: func() (*prepared, *Error) { return ss.s.preparePhoto(c, req.data) }})
+			prepare: func() (*prepared, *Error) { return ss.s.preparePhoto(c, req.photo) }})
 		m.release = nil
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -280,16 +281,20 @@ func (sr *stringReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// photoBuffer collects a decoded photo, at most limit bytes, reserving
-// the server's photo memory as it grows.
+// photoBuffer collects a photo in chunks of photoChunk bytes, at most
+// limit bytes, each chunk reserved from the server's photo memory. Chunks
+// are reused from one photo to the next, so a flood of photos costs at
+// most the photo memory, not a fresh buffer (grown by doubling) each.
 type photoBuffer struct {
-	buf     bytes.Buffer
+	chunks  [][]byte
+	n       int64
 	limit   int64
 	mem     *budget
-	held    int64
 	tooBig  bool
 	noSpace bool
 }
+
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, photoChunk); return &b }}
 
 // errPhotoTooLarge and errPhotoMemory stop a photo being read.
 var (
@@ -298,26 +303,58 @@ var (
 )
 
 func (pb *photoBuffer) Write(p []byte) (int, error) {
-	if int64(pb.buf.Len()+len(p)) > pb.limit {
+	if pb.n+int64(len(p)) > pb.limit {
 		pb.tooBig = true
 		return 0, errPhotoTooLarge
 	}
-	if need := int64(pb.buf.Len() + len(p)); need > pb.held {
-		grow := max(need-pb.held, photoChunk)
-		if !pb.mem.take(grow) {
-			pb.noSpace = true
-			return 0, errPhotoMemory
+	written := 0
+	for len(p) > 0 {
+		if pb.n == int64(len(pb.chunks))*photoChunk { // the last chunk is full
+			if !pb.mem.take(photoChunk) {
+				pb.noSpace = true
+				return written, errPhotoMemory
+			}
+			pb.chunks = append(pb.chunks, *chunkPool.Get().(*[]byte))
 		}
-		pb.held += grow
+		k := copy(pb.chunks[len(pb.chunks)-1][pb.n%photoChunk:], p)
+		p = p[k:]
+		pb.n += int64(k)
+		written += k
 	}
-	return pb.buf.Write(p)
+	return written, nil
 }
 
-// release gives the photo's memory back; the bytes must no longer be used.
+// Len is the photo's size in bytes.
+func (pb *photoBuffer) Len() int64 {
+	if pb == nil {
+		return 0
+	}
+	return pb.n
+}
+
+// Bytes is the photo as one slice, for the decoder.
+func (pb *photoBuffer) Bytes() []byte {
+	if pb == nil {
+		return nil
+	}
+	out := make([]byte, 0, pb.n)
+	for i, c := range pb.chunks {
+		out = append(out, c[:min(photoChunk, pb.n-int64(i)*photoChunk)]...)
+	}
+	return out
+}
+
+// release gives the chunks back; the photo may not be used after. It may
+// be called more than once.
 func (pb *photoBuffer) release() {
-	pb.mem.give(pb.held)
-	pb.held = 0
-	pb.buf = bytes.Buffer{}
+	if pb == nil {
+		return
+	}
+	for _, c := range pb.chunks {
+		chunkPool.Put(&c)
+	}
+	pb.mem.give(int64(len(pb.chunks)) * photoChunk)
+	pb.chunks, pb.n = nil, 0
 }
 
 // readPhoto streams a base64 image (plain or a data: URL) into pb. A

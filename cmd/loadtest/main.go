@@ -5,6 +5,14 @@
 //
 //	go run ./cmd/loadtest -n 200 -rounds 3
 //	go run ./cmd/loadtest -n 200 -soak 10m     # memory over time
+//
+// -scenario runs one of the hostile clients of attack.go instead, against
+// cmd/web started in its own process (or -url with -pid):
+//
+//	go run ./cmd/loadtest -scenario big-rejected
+//	go run ./cmd/loadtest -scenario conn-flood -n 25000
+//	go run ./cmd/loadtest -scenario fragment-hold
+//	go run ./cmd/loadtest -scenario burst
 package main
 
 import (
@@ -68,8 +76,25 @@ func run() error {
 		every   = flag.Int("caption-every", 10, "every k-th session captions a photo instead of translating (0: none)")
 		photo   = flag.String("image", filepath.Join("static", "examples", "chelsea.jpg"), "photo the captioning sessions send")
 		encPath = flag.String("encoder-weights", filepath.Join("..", "shared", "data", "weights", mobilenet.WeightsFile), "the image encoder, for the in-process server")
+		scen    = flag.String("scenario", "stream", "stream (the sessions above), or an attack: big-rejected, conn-flood, fragment-hold, burst")
+		pid     = flag.Int("pid", 0, "with -url and an attack scenario: the server's process id, to read its memory")
+		srvArgs = flag.String("server-args", "", "with an attack scenario and no -url: more flags for cmd/web, space-separated")
 	)
 	flag.Parse()
+	if *scen != "stream" {
+		nSet := false
+		flag.Visit(func(f *flag.Flag) { nSet = nSet || f.Name == "n" })
+		attackN := 0
+		if nSet {
+			attackN = *n
+		}
+		if *target != "" {
+			if err := loopbackOnly(*target); err != nil {
+				return err
+			}
+		}
+		return runAttack(*scen, attackN, *target, *pid, *encPath, strings.Fields(*srvArgs))
+	}
 	var image []byte
 	if *every > 0 {
 		var err error
@@ -108,12 +133,8 @@ func run() error {
 			return float64(ms.HeapAlloc) / (1 << 20)
 		}
 	}
-	u, err := url.Parse(*target)
-	if err != nil {
+	if err := loopbackOnly(*target); err != nil {
 		return err
-	}
-	if ip := net.ParseIP(u.Hostname()); u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("refusing to load %s: only loopback addresses may be targeted", u.Host)
 	}
 	wsURL := "ws" + strings.TrimPrefix(*target, "http") + "/ws"
 
@@ -203,6 +224,17 @@ func run() error {
 	}
 	if failed > 0 {
 		return errors.New("some requests failed")
+	}
+	return nil
+}
+
+func loopbackOnly(target string) error {
+	u, err := url.Parse(target)
+	if err != nil {
+		return err
+	}
+	if ip := net.ParseIP(u.Hostname()); u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("refusing to load %s: only loopback addresses may be targeted", u.Host)
 	}
 	return nil
 }
