@@ -76,6 +76,7 @@ func run() error {
 		domains    = flag.String("domains", "both", "translation: training data: multi30k (photo descriptions), tatoeba (everyday sentences) or both")
 		m30kRepeat = flag.Int("m30k-repeat", 2, "translation, with -domains both: times each Multi30k pair is seen per epoch")
 		numbers    = flag.Bool("copy-numbers", true, "translation: numbers become one placeholder word in training and are copied from the source")
+		names      = flag.Bool("copy-names", true, "translation: names the target keeps as written become one placeholder word in training and are copied from the source")
 		remapInit  = flag.Bool("init-remap", false, "with -init: build the vocabularies from this run's data and carry the weights over word by word")
 	)
 	flag.Parse()
@@ -117,7 +118,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	cfg := translate.Config{SrcLang: "en", TgtLang: tgtLang, Emb: 256, EncHidden: 256, DecHidden: *decHidden, Att: 256, PreOut: 256, Numbers: *numbers}
+	cfg := translate.Config{SrcLang: "en", TgtLang: tgtLang, Emb: 256, EncHidden: 256, DecHidden: *decHidden, Att: 256, PreOut: 256, Numbers: *numbers, Names: *names}
 	title := map[string]string{"de": "English → German", "fr": "English → French"}[tgtLang] +
 		map[string]string{"both": " (photo descriptions and everyday sentences)", "multi30k": " (Multi30k)", "tatoeba": " (Tatoeba)"}[*domains]
 	fmt.Fprintf(os.Stderr, "training pairs by domain: %v (Multi30k repeated %d times)\n", corpus.Domains, *m30kRepeat)
@@ -129,14 +130,18 @@ func run() error {
 	// lower its words' count threshold.
 	var srcSents, tgtSents [][]string
 	seen := map[Pair]bool{}
+	lx := translate.NewLexicon(corpus.Train, cfg.SrcLang, cfg.TgtLang)
+	if cfg.Names {
+		cfg.KeptNames = lx.Kept()
+	}
 	for _, p := range corpus.Train {
 		k := Pair{p.Src, p.Refs[0]}
 		if seen[k] {
 			continue
 		}
 		seen[k] = true
-		srcSents = append(srcSents, cfg.Tokens(vocab.Tokenize(p.Src, cfg.SrcLang)))
-		tgtSents = append(tgtSents, cfg.Tokens(vocab.Tokenize(p.Refs[0], cfg.TgtLang)))
+		s, t := cfg.PairTokens(vocab.Tokenize(p.Src, cfg.SrcLang), vocab.Tokenize(p.Refs[0], cfg.TgtLang), lx)
+		srcSents, tgtSents = append(srcSents, s), append(tgtSents, t)
 	}
 	src, tgt := vocab.Build(srcSents, *minCount), vocab.Build(tgtSents, *minCount)
 	cfg.SrcVocab, cfg.TgtVocab = src.Len(), tgt.Len()

@@ -261,7 +261,7 @@ func (e *Encoded) Source() model.Source {
 func (m *Model) Encode(words []string) *Encoded {
 	c, p := m.Cfg, m.P
 	S, E, H, D, A, K := len(words), c.Emb, c.EncHidden, c.D(), c.Att, c.DecHidden
-	ids := m.Src.IDs(c.Tokens(words))
+	ids := m.Src.IDs(c.SourceTokens(words, m.Src))
 	e := &Encoded{m: m, w: m.weights(), words: words, ids: ids, x: make([]float32, S*D), ux: make([]float32, S*A), mean: make([]float32, D), h0: make([]float32, K)}
 
 	gates := make([]float32, 4*H)
@@ -420,28 +420,39 @@ func (d decoder) StepAll(sts []*state, prevs []int) ([]*state, [][]float32, [][]
 func (d decoder) Word(id int) string { return d.e.m.Tgt.Word(id) }
 
 // Copy shows, for an unknown-word token, the source word the model looked
-// at most (the classic unknown-word replacement), and for a number
-// placeholder the source number it looked at most.
+// at most (the classic unknown-word replacement), for a number
+// placeholder the source number it looked at most, and for a name
+// placeholder the source name (a word read as vocab.Name) it looked at
+// most.
 func (d decoder) Copy(id int, att []float32) string {
-	isNum := d.e.m.Cfg.Numbers && d.e.m.Tgt.Word(id) == vocab.Num
-	if id != vocab.Unk && !isNum {
+	w := d.e.m.Tgt.Word(id)
+	isNum := d.e.m.Cfg.Numbers && w == vocab.Num
+	isName := d.e.m.Cfg.Names && w == vocab.Name
+	if id != vocab.Unk && !isNum && !isName {
 		return ""
 	}
-	if isNum {
-		if i := mostAttendedNumber(att, d.e.words); i >= 0 {
-			return d.e.words[i]
-		}
-		// No number in the source to copy: as for an unknown word.
+	var i int
+	switch {
+	case isNum:
+		i = mostAttended(att, func(i int) bool { return vocab.IsNumber(d.e.words[i]) })
+	case isName:
+		nameID := d.e.m.Src.ID(vocab.Name)
+		i = mostAttended(att, func(i int) bool { return d.e.ids[i] == nameID })
+	default:
+		i = -1
 	}
-	return d.e.words[nn.TopK(att, 1)[0]]
+	if i < 0 { // an unknown word, or nothing of the kind to copy: as for an unknown word
+		i = nn.TopK(att, 1)[0]
+	}
+	return d.e.words[i]
 }
 
-// mostAttendedNumber is the position of the number among words with the
-// largest attention weight, or -1 if there is none.
-func mostAttendedNumber(att []float32, words []string) int {
+// mostAttended is the position with the largest attention weight among
+// those where ok holds, or -1 if there is none.
+func mostAttended(att []float32, ok func(int) bool) int {
 	best := -1
 	for i, a := range att {
-		if vocab.IsNumber(words[i]) && (best < 0 || a > att[best]) {
+		if ok(i) && (best < 0 || a > att[best]) {
 			best = i
 		}
 	}

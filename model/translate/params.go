@@ -44,6 +44,13 @@ type Config struct {
 	// Numbers: every number in the training text was replaced by vocab.Num,
 	// and the decoder copies the source number it attends to.
 	Numbers bool `json:"copy_numbers,omitempty"`
+	// Names: names the training targets kept as written were replaced by
+	// vocab.Name (PairTokens), and the decoder copies the source name it
+	// attends to (SourceTokens).
+	Names bool `json:"copy_names,omitempty"`
+	// KeptNames are the names the training targets keep as written
+	// (sorted; see NewLexicon): read as vocab.Name wherever they appear.
+	KeptNames []string `json:"kept_names,omitempty"`
 }
 
 // Tokens are the model's tokens for words: numbers masked if it copies them.

@@ -65,9 +65,10 @@ type TrainResult struct {
 // Examples tokenises pairs (first reference) into word ids.
 func Examples(pairs []Pair, c Config, src, tgt *vocab.Vocab, maxLen int) []Example {
 	var out []Example
+	lx := NewLexicon(pairs, c.SrcLang, c.TgtLang)
 	for _, p := range pairs {
-		s := src.IDs(c.Tokens(vocab.Tokenize(p.Src, c.SrcLang)))
-		t := tgt.IDs(c.Tokens(vocab.Tokenize(p.Refs[0], c.TgtLang)))
+		st, tt := c.PairTokens(vocab.Tokenize(p.Src, c.SrcLang), vocab.Tokenize(p.Refs[0], c.TgtLang), lx)
+		s, t := src.IDs(st), tgt.IDs(tt)
 		if len(s) == 0 || len(t) == 0 || (maxLen > 0 && (len(s) > maxLen || len(t) > maxLen)) {
 			continue
 		}

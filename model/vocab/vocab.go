@@ -134,6 +134,10 @@ func Read(r io.Reader) (*Vocab, error) {
 // source number it attends to. Tokenize never emits it (it splits '<').
 const Num = "<num>"
 
+// Name stands for a proper name in the text of a model that copies names
+// (see translate.Config.Names); like Num, Tokenize never emits it.
+const Name = "<name>"
+
 // IsNumber reports whether a token is a number as Tokenize writes one: a
 // run of digits ("25", "1990"; "3.5" is three tokens).
 func IsNumber(w string) bool {
