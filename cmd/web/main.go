@@ -244,14 +244,18 @@ func (m *Main) allowedHosts() []string {
 }
 
 // returnMemory gives memory the heap no longer uses back to the system.
-// After a burst (many photos at once) the runtime would otherwise hold it
-// until its next forced collection, minutes later. A collection is forced
-// only when the heap's memory has grown well past what it was after the
-// last one (by 48 MB), so a steady server is not collected again and again.
+// After a burst (many photos at once) an idle server's runtime would hold
+// it until its next forced collection, minutes later, since nothing
+// allocates to start one. So while the runtime makes no collection of its
+// own (a quiet server), one is forced every 30 s, or at once when the
+// heap holds 48 MB more than after the last; a busy server is left to the
+// runtime. A collection of this heap takes milliseconds.
 func (m *Main) returnMemory(ctx context.Context) {
 	t := time.NewTicker(10 * time.Second)
 	defer t.Stop()
-	var floor uint64 // held after the last forced collection
+	var after uint64 // held after the last forced collection
+	var forced time.Time
+	var lastGC uint32
 	for {
 		select {
 		case <-ctx.Done():
@@ -260,14 +264,16 @@ func (m *Main) returnMemory(ctx context.Context) {
 		}
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		if held := ms.HeapSys - ms.HeapReleased; held > floor+48<<20 {
+		quiet := ms.NumGC == lastGC
+		if held := ms.HeapSys - ms.HeapReleased; quiet && (time.Since(forced) >= 30*time.Second || held > after+48<<20) {
 			// Twice: what a sync.Pool holds (web's photo chunks)
 			// survives one collection.
 			debug.FreeOSMemory()
 			debug.FreeOSMemory()
 			runtime.ReadMemStats(&ms)
-			floor = ms.HeapSys - ms.HeapReleased
+			after, forced = ms.HeapSys-ms.HeapReleased, time.Now()
 		}
+		lastGC = ms.NumGC
 	}
 }
 
