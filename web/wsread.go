@@ -232,15 +232,14 @@ func (sr *stringReader) Read(p []byte) (int, error) {
 	}
 	n := 0
 	for n < len(p) {
-		buf, err := sr.sc.br.Peek(1)
-		if err != nil {
+		if _, err := sr.sc.br.Peek(1); err != nil { // fills the buffer
 			if n > 0 {
 				return n, nil
 			}
 			return 0, sr.sc.readErr(err)
 		}
 		// Copy a run of plain bytes straight from the buffer.
-		buf, _ = sr.sc.br.Peek(sr.sc.br.Buffered())
+		buf, _ := sr.sc.br.Peek(sr.sc.br.Buffered())
 		run := 0
 		for run < len(buf) && n+run < len(p) {
 			c := buf[run]
