@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,11 +30,14 @@ import (
 
 // endless models decode one word every step until their context ends:
 // a decode that only cancellation stops.
-type endless struct{ step time.Duration }
+type endless struct {
+	step  time.Duration
+	steps *atomic.Int64 // words made, by every decode
+}
 
 type endlessPrepared struct {
-	step time.Duration
-	src  model.Source
+	endless
+	src model.Source
 }
 
 func (p endlessPrepared) Source() model.Source { return p.src }
@@ -47,6 +51,7 @@ func (p endlessPrepared) Decode(ctx context.Context, _ model.Options) iter.Seq2[
 				return
 			case <-time.After(p.step):
 			}
+			p.steps.Add(1)
 			if !yield(model.Step{Index: i, Token: "so", Prob: 1, Attention: []float32{1}}, nil) {
 				return
 			}
@@ -61,7 +66,7 @@ func (endlessTranslator) Info() model.Info {
 }
 
 func (m endlessTranslator) Prepare(string) (model.Prepared, error) {
-	return endlessPrepared{m.step, model.Source{Kind: "text", Tokens: []string{"so"}, Unknown: []bool{false}}}, nil
+	return endlessPrepared{m.endless, model.Source{Kind: "text", Tokens: []string{"so"}, Unknown: []bool{false}}}, nil
 }
 
 type endlessCaptioner struct{ endless }
@@ -71,12 +76,17 @@ func (endlessCaptioner) Info() model.Info {
 }
 func (endlessCaptioner) CropSize() int { return 16 }
 func (m endlessCaptioner) Prepare(image.Image) (model.Prepared, error) {
-	return endlessPrepared{m.step, model.Source{Kind: "image", Rows: 1, Cols: 1}}, nil
+	return endlessPrepared{m.endless, model.Source{Kind: "image", Rows: 1, Cols: 1}}, nil
 }
 
 func newEndlessServer(t *testing.T, cfg Config) (*Server, *httptest.Server) {
+	s, srv, _ := newEndless(t, cfg)
+	return s, srv
+}
+
+func newEndless(t *testing.T, cfg Config) (*Server, *httptest.Server, *atomic.Int64) {
 	t.Helper()
-	m := endless{step: 5 * time.Millisecond}
+	m := endless{step: 5 * time.Millisecond, steps: new(atomic.Int64)}
 	cfg.Translators = []model.Translator{endlessTranslator{m}}
 	cfg.Captioners = []model.Captioner{endlessCaptioner{m}}
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -86,7 +96,7 @@ func newEndlessServer(t *testing.T, cfg Config) (*Server, *httptest.Server) {
 		srv.Close()
 		http.DefaultClient.CloseIdleConnections()
 	})
-	return s, srv
+	return s, srv, m.steps
 }
 
 func base64Std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
@@ -120,7 +130,7 @@ func waitRunning(t *testing.T, s *Server, want int, within time.Duration) time.D
 // A client that leaves frees its decode slot at the next step: HTTP and
 // websocket, translation and caption.
 func TestLeavingClientFreesItsSlot(t *testing.T) {
-	s, srv := newEndlessServer(t, Config{})
+	s, srv, steps := newEndless(t, Config{})
 	wsURL := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
 	img := smallPNG(t)
 	httpLeave := func(t *testing.T, path, ctype string, body []byte) {
@@ -136,8 +146,14 @@ func TestLeavingClientFreesItsSlot(t *testing.T) {
 			}
 			done <- err
 		}()
-		waitRunning(t, s, 1, 5*time.Second)
-		time.Sleep(30 * time.Millisecond) // a few steps in
+		// Leave once the decode is a few words in (the photo's encoding,
+		// before the first step, is not interrupted).
+		from := steps.Load()
+		for deadline := time.Now().Add(10 * time.Second); steps.Load() < from+3; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the decode did not start")
+			}
+		}
 		cancel()
 		took := waitRunning(t, s, 0, 5*time.Second)
 		t.Logf("slot freed %s after the client left", took.Round(100*time.Microsecond))
