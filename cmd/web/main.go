@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"attention/internal/fetch"
 	"attention/model/caption"
 	"attention/model/mobilenet"
 	"attention/model/segment"
@@ -139,8 +140,8 @@ func (m *Main) startCaptions(ctx context.Context, srv *web.Server, decs []*capti
 		srv.SetCaptioners(nil, "No caption model is loaded: train one with go run ./cmd/train -model caption (see docs/MODELS.md).")
 		return
 	}
-	src := mobilenet.Source{Path: m.EncoderWeights, Offline: true}
-	data, path, err := mobilenet.Fetch(ctx, src)
+	src := fetch.Source{Path: m.EncoderWeights, Offline: true}
+	data, path, err := fetch.Fetch(ctx, src)
 	if err == nil || m.EncoderWeights != "" || m.Offline {
 		m.useEncoder(srv, decs, data, path, err)
 		return
@@ -152,7 +153,7 @@ func (m *Main) startCaptions(ctx context.Context, srv *web.Server, decs []*capti
 		fctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 		defer cancel()
 		src.Offline = false
-		data, path, err := mobilenet.Fetch(fctx, src)
+		data, path, err := fetch.Fetch(fctx, src)
 		m.useEncoder(srv, decs, data, path, err)
 	}()
 }

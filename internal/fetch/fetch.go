@@ -1,4 +1,7 @@
-package mobilenet
+// Package fetch finds the image encoder's weights for a command: an
+// explicit file, a cached copy, or a verified download. The model layer
+// only reads bytes; getting them is the command's job.
+package fetch
 
 import (
 	"context"
@@ -10,15 +13,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+
+	"attention/model/mobilenet"
 )
 
-// The encoder's public home and checksum.
-const (
-	WeightsURL    = "https://github.com/google-coral/test_data/raw/master/mobilenet_v2_1.0_224_quant.tflite"
-	WeightsSHA256 = "7aad0c74c5e3c06e5eb3c827e13304fdd68a83da6087d92ee169c24ff9fd4776"
-	WeightsFile   = "mobilenet_v2_1.0_224_quant.tflite"
-	maxWeights    = 64 << 20
-)
+// maxWeights bounds a download: larger than any MobileNetV2 file.
+const maxWeights = 64 << 20
 
 // ErrNoWeights says the encoder is unavailable and what to do about it.
 var ErrNoWeights = errors.New("the image encoder's weights are not available")
@@ -27,14 +27,14 @@ var ErrNoWeights = errors.New("the image encoder's weights are not available")
 type Source struct {
 	Path     string // an explicit local copy (-encoder-weights); never downloaded
 	CacheDir string // where a downloaded copy is kept (default: the user cache dir)
-	URL      string // default WeightsURL
+	URL      string // default mobilenet.WeightsURL
 	Client   *http.Client
 	Offline  bool // do not download
 }
 
 // Fetch returns the verified weights: the explicit file, else the cached
 // copy, else a download into the cache. Any copy whose SHA-256 differs
-// from WeightsSHA256 is refused.
+// from mobilenet.WeightsSHA256 is refused.
 func Fetch(ctx context.Context, s Source) ([]byte, string, error) {
 	if s.Path != "" {
 		data, err := os.ReadFile(s.Path)
@@ -54,7 +54,7 @@ func Fetch(ctx context.Context, s Source) ([]byte, string, error) {
 		}
 		dir = filepath.Join(base, "attention-made-visible")
 	}
-	path := filepath.Join(dir, WeightsFile)
+	path := filepath.Join(dir, mobilenet.WeightsFile)
 	if data, err := os.ReadFile(path); err == nil {
 		if verify(data) == nil {
 			return data, path, nil
@@ -62,11 +62,11 @@ func Fetch(ctx context.Context, s Source) ([]byte, string, error) {
 		os.Remove(path) // a damaged copy: fetch it again
 	}
 	if s.Offline {
-		return nil, "", fmt.Errorf("%w: not in %s and downloads are off; download %s (SHA-256 %s) and pass -encoder-weights PATH", ErrNoWeights, dir, WeightsURL, WeightsSHA256)
+		return nil, "", fmt.Errorf("%w: not in %s and downloads are off; download %s (SHA-256 %s) and pass -encoder-weights PATH", ErrNoWeights, dir, mobilenet.WeightsURL, mobilenet.WeightsSHA256)
 	}
 	url := s.URL
 	if url == "" {
-		url = WeightsURL
+		url = mobilenet.WeightsURL
 	}
 	client := s.Client
 	if client == nil {
@@ -113,8 +113,8 @@ func download(ctx context.Context, c *http.Client, url string) ([]byte, error) {
 
 func verify(data []byte) error {
 	sum := sha256.Sum256(data)
-	if got := hex.EncodeToString(sum[:]); got != WeightsSHA256 {
-		return fmt.Errorf("SHA-256 is %s, want %s: refusing this file", got, WeightsSHA256)
+	if got := hex.EncodeToString(sum[:]); got != mobilenet.WeightsSHA256 {
+		return fmt.Errorf("SHA-256 is %s, want %s: refusing this file", got, mobilenet.WeightsSHA256)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package mobilenet
+package fetch
 
 import (
 	"context"
@@ -12,10 +12,11 @@ import (
 	"testing"
 
 	"attention/internal/testenv"
+	"attention/model/mobilenet"
 )
 
 func TestFetch(t *testing.T) {
-	real, err := os.ReadFile(filepath.Join(testenv.SharedData(t), "weights", WeightsFile))
+	real, err := os.ReadFile(filepath.Join(testenv.SharedData(t), "weights", mobilenet.WeightsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +33,7 @@ func TestFetch(t *testing.T) {
 	// Downloaded once, verified, then served from the cache.
 	for i := 0; i < 2; i++ {
 		data, path, err := Fetch(ctx, Source{CacheDir: cache, URL: srv.URL})
-		if err != nil || len(data) != len(real) || path != filepath.Join(cache, WeightsFile) {
+		if err != nil || len(data) != len(real) || path != filepath.Join(cache, mobilenet.WeightsFile) {
 			t.Fatalf("fetch %d: %d bytes at %s, %v", i, len(data), path, err)
 		}
 	}
@@ -58,7 +59,7 @@ func TestFetch(t *testing.T) {
 		t.Fatalf("offline: %v", err)
 	}
 	// An explicit path is used as is.
-	if _, path, err := Fetch(ctx, Source{Path: filepath.Join(testenv.SharedData(t), "weights", WeightsFile)}); err != nil || !strings.HasSuffix(path, WeightsFile) {
+	if _, path, err := Fetch(ctx, Source{Path: filepath.Join(testenv.SharedData(t), "weights", mobilenet.WeightsFile)}); err != nil || !strings.HasSuffix(path, mobilenet.WeightsFile) {
 		t.Fatalf("explicit path: %s %v", path, err)
 	}
 }

@@ -18,6 +18,14 @@ import (
 	"github.com/disintegration/imaging"
 )
 
+// The encoder's public home, file name and checksum (internal/fetch gets
+// and verifies it for the commands).
+const (
+	WeightsURL    = "https://github.com/google-coral/test_data/raw/master/mobilenet_v2_1.0_224_quant.tflite"
+	WeightsSHA256 = "7aad0c74c5e3c06e5eb3c827e13304fdd68a83da6087d92ee169c24ff9fd4776"
+	WeightsFile   = "mobilenet_v2_1.0_224_quant.tflite"
+)
+
 // Encoder is a compiled MobileNet graph. It is safe for concurrent use.
 type Encoder struct {
 	g                   *Graph
