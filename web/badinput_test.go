@@ -138,6 +138,12 @@ func testImages(t *testing.T) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// 50 bytes whose VP8X canvas says 1x1 while the VP8L bitstream says
+	// 8000x8000 (decoding it took 770 MB before both headers were checked).
+	lying, err := os.ReadFile(filepath.Join("testdata", "lying.webp"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	big := make([]byte, web.ImageLimits.MaxBytes+1024)
 	copy(big, jpg.Bytes())
 	return map[string][]byte{
@@ -152,6 +158,7 @@ func testImages(t *testing.T) map[string][]byte {
 		"gif":       anim.Bytes(),
 		"huge":      big,
 		"bmp":       bmpOf(t, scene(8, 8)),
+		"lyingwebp": lying,
 	}
 }
 
@@ -222,6 +229,7 @@ func TestBadInputSuite(t *testing.T) {
 		{name: "text file renamed .jpg", via: "upload", file: "text", status: 415, code: web.EUnsupported},
 		{name: "truncated JPEG", via: "upload", file: "truncated", status: 400, code: web.EInvalid},
 		{name: "decompression bomb", via: "upload", file: "bomb", status: 413, code: web.ETooLarge},
+		{name: "WebP whose headers disagree (1x1 canvas, 8000x8000 bitstream)", via: "upload", file: "lyingwebp", status: 400, code: web.EInvalid},
 		{name: "too-large file", via: "upload", file: "huge", status: 413, code: web.ETooLarge},
 		{name: "1x1 image", via: "upload", file: "1x1", status: 200},
 		{name: "16-bit PNG", via: "upload", file: "png16", status: 200},
@@ -242,6 +250,7 @@ func TestBadInputSuite(t *testing.T) {
 		{name: "ws: zero-byte image", via: "ws-image", file: "empty", code: web.EInvalid},
 		{name: "ws: text file as image", via: "ws-image", file: "text", code: web.EUnsupported},
 		{name: "ws: decompression bomb", via: "ws-image", file: "bomb", code: web.ETooLarge},
+		{name: "ws: WebP whose headers disagree", via: "ws-image", file: "lyingwebp", code: web.EInvalid},
 		{name: "ws: truncated JPEG", via: "ws-image", file: "truncated", code: web.EInvalid},
 		{name: "ws: 1x1 image", via: "ws-image", file: "1x1", code: ""},
 	}

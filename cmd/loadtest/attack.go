@@ -2,12 +2,18 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"image"
+	"image/jpeg"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"os"
@@ -38,6 +44,7 @@ var scenarios = map[string]struct {
 	"conn-flood":    {25000, "n websocket connections attempted from 127.0.0.1 and 127.0.0.2, accepted ones held open, while /healthz is timed", connFlood},
 	"fragment-hold": {60, "n sessions each send a 13 MiB first fragment of a caption message, never finished, then only pongs", fragmentHold},
 	"burst":         {20, "n sessions each send 1,000 messages without reading, then read", burst},
+	"image-bombs":   {12, "n uploads at once, in turn a WebP whose headers disagree (1x1 canvas, 8000x8000 bitstream), a PNG header claiming 100,000x100,000 and a real 6,000x6,500 JPEG (39 MP, under the 40 MP limit)", imageBombs},
 }
 
 type attack struct {
@@ -515,5 +522,64 @@ func burst(a *attack) error {
 	wg.Wait()
 	t.print()
 	fmt.Printf("  rate_limited answers: %d (%.0f a session)\n", limited.Load(), float64(limited.Load())/float64(a.n))
+	return nil
+}
+
+// imageBombs uploads images that would cost far more memory than their
+// size if the server trusted their headers, and one real photo just under
+// the pixel limit, whose cost is the most an accepted photo may take.
+func imageBombs(a *attack) error {
+	lying, err := os.ReadFile(filepath.Join("web", "testdata", "lying.webp"))
+	if err != nil {
+		return err
+	}
+	var bomb bytes.Buffer // a PNG header claiming 100,000 x 100,000 and no pixels
+	bomb.WriteString("\x89PNG\r\n\x1a\n")
+	ihdr := []byte("IHDR\x00\x01\x86\xa0\x00\x01\x86\xa0\x08\x02\x00\x00\x00")
+	binary.Write(&bomb, binary.BigEndian, uint32(13))
+	bomb.Write(ihdr)
+	binary.Write(&bomb, binary.BigEndian, crc32.ChecksumIEEE(ihdr))
+	var big bytes.Buffer
+	img := image.NewGray(image.Rect(0, 0, 6000, 6500))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i / 6000 % 256)
+	}
+	if err := jpeg.Encode(&big, img, &jpeg.Options{Quality: 50}); err != nil {
+		return err
+	}
+	files := []struct{ name, file string }{{"lying WebP", "a.webp"}, {"PNG header bomb", "b.png"}, {"39 MP JPEG", "c.jpg"}}
+	datas := [][]byte{lying, bomb.Bytes(), big.Bytes()}
+	fmt.Printf("files: %d, %d and %d bytes\n", len(lying), bomb.Len(), big.Len())
+	var t tally
+	var wg sync.WaitGroup
+	for i := 0; i < a.n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k := i % len(files)
+			var body bytes.Buffer
+			mw := multipart.NewWriter(&body)
+			w, _ := mw.CreateFormFile("image", files[k].file)
+			w.Write(datas[k])
+			mw.WriteField("beam", "1")
+			mw.Close()
+			start := time.Now()
+			resp, err := http.Post(a.url+"/api/v1/caption", mw.FormDataContentType(), &body)
+			if err != nil {
+				t.add(files[k].name+": "+err.Error(), time.Since(start))
+				return
+			}
+			var e struct {
+				Error struct {
+					Code string `json:"code"`
+				} `json:"error"`
+			}
+			json.NewDecoder(resp.Body).Decode(&e)
+			resp.Body.Close()
+			t.add(fmt.Sprintf("%s: %d %s", files[k].name, resp.StatusCode, e.Error.Code), time.Since(start))
+		}()
+	}
+	wg.Wait()
+	t.print()
 	return nil
 }

@@ -76,7 +76,7 @@ func run() error {
 		every   = flag.Int("caption-every", 10, "every k-th session captions a photo instead of translating (0: none)")
 		photo   = flag.String("image", filepath.Join("static", "examples", "chelsea.jpg"), "photo the captioning sessions send")
 		encPath = flag.String("encoder-weights", filepath.Join("..", "shared", "data", "weights", mobilenet.WeightsFile), "the image encoder, for the in-process server")
-		scen    = flag.String("scenario", "stream", "stream (the sessions above), or an attack: big-rejected, conn-flood, fragment-hold, burst")
+		scen    = flag.String("scenario", "stream", "stream (the sessions above), or an attack: big-rejected, conn-flood, fragment-hold, burst, image-bombs")
 		pid     = flag.Int("pid", 0, "with -url and an attack scenario: the server's process id, to read its memory")
 		srvArgs = flag.String("server-args", "", "with an attack scenario and no -url: more flags for cmd/web, space-separated")
 	)
