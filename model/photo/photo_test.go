@@ -11,8 +11,11 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/disintegration/imaging"
 )
 
 func solid(w, h int, c color.Color) *image.NRGBA {
@@ -264,5 +267,52 @@ func TestWebPHeadersThatDisagree(t *testing.T) {
 	_, _, err = Decode(bytes.NewReader(lyingWebP(4, 4)), DefaultLimits)
 	if !errors.Is(err, ErrCorrupt) || strings.Contains(err.Error(), "disagree") {
 		t.Fatalf("4x4 WebP cut short: got %v, want a plain corrupt-file error", err)
+	}
+}
+
+// Square reads the crop through a view of the decoded pixels: the same
+// result as copying the crop first, for the types the decoders return.
+func TestSquareViewMatchesCopy(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	fill := func(p []uint8) {
+		for i := range p {
+			p[i] = uint8(rng.IntN(256))
+		}
+	}
+	ycc := image.NewYCbCr(image.Rect(5, 7, 305, 207), image.YCbCrSubsampleRatio420)
+	fill(ycc.Y)
+	fill(ycc.Cb)
+	fill(ycc.Cr)
+	gray := image.NewGray(image.Rect(0, 0, 120, 333))
+	fill(gray.Pix)
+	nrgba := image.NewNRGBA(image.Rect(-4, 0, 250, 90))
+	fill(nrgba.Pix)
+	for _, img := range []image.Image{ycc, gray, nrgba} {
+		b := img.Bounds()
+		s := min(b.Dx(), b.Dy())
+		x0, y0 := b.Min.X+(b.Dx()-s)/2, b.Min.Y+(b.Dy()-s)/2
+		want := imaging.Resize(imaging.Crop(img, image.Rect(x0, y0, x0+s, y0+s)), 64, 64, imaging.Lanczos)
+		got := Square(img, 64)
+		if !bytes.Equal(got.Pix, want.Pix) || got.Bounds() != want.Bounds() {
+			t.Errorf("%T %v: the view's square differs from the copy's", img, b)
+		}
+	}
+}
+
+// A 24 MP photo squared: bytes allocated (compare with the copy's 4 bytes a
+// pixel of its square: BenchmarkSquareCopy).
+func BenchmarkSquareView(b *testing.B) {
+	img := image.NewYCbCr(image.Rect(0, 0, 6000, 4000), image.YCbCrSubsampleRatio420)
+	b.ReportAllocs()
+	for b.Loop() {
+		Square(img, 224)
+	}
+}
+
+func BenchmarkSquareCopy(b *testing.B) {
+	img := image.NewYCbCr(image.Rect(0, 0, 6000, 4000), image.YCbCrSubsampleRatio420)
+	b.ReportAllocs()
+	for b.Loop() {
+		imaging.Resize(imaging.Crop(img, image.Rect(1000, 0, 5000, 4000)), 224, 224, imaging.Lanczos)
 	}
 }
