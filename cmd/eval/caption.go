@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"image"
 	_ "image/jpeg"
@@ -20,6 +21,9 @@ import (
 
 // evalCaption scores a caption model on the Flickr8k test (or dev) split.
 func evalCaption(m *caption.Model, data, features, segPath, split string, opts model.Options, limit, show int, record bool) error {
+	if opts.LenAlpha == 0 {
+		opts.LenAlpha = cmp.Or(m.LenAlpha, model.DefaultLenAlpha)
+	}
 	beam, alpha := opts.Beam, opts.LenAlpha
 	fl, err := caption.LoadFlickr8k(filepath.Join(data, "flickr8k"))
 	if err != nil {
@@ -64,7 +68,7 @@ func evalCaption(m *caption.Model, data, features, segPath, split string, opts m
 		return err
 	}
 	if record {
-		note := fmt.Sprintf("beam %d, lower-cased, %s", beam, time.Now().UTC().Format("2006-01-02"))
+		note := fmt.Sprintf("beam %d, length alpha %.2g, lower-cased, %s", beam, alpha, time.Now().UTC().Format("2006-01-02"))
 		if err := recordMetric(m.ID, model.Metric{Name: "BLEU-4", Value: round2(score.BLEU.BLEU), Split: "flickr8k-" + split, Note: note}); err != nil {
 			return err
 		}

@@ -37,7 +37,7 @@ func run() error {
 		data     = flag.String("data", "../shared/data", "the shared data directory")
 		split    = flag.String("split", "test", "test or dev")
 		beam     = flag.Int("beam", 5, "beam width (1 is greedy)")
-		alpha    = flag.Float64("alpha", model.DefaultLenAlpha, "beam search's length-normalisation exponent (larger favours longer outputs)")
+		alpha    = flag.Float64("alpha", 0, "beam search's length-normalisation exponent (larger favours longer outputs; 0: the model's own, else 0.6)")
 		limit    = flag.Int("n", 0, "evaluate only the first n sentences (0: all)")
 		record   = flag.Bool("record", false, "record the result in model/trained/weights/metrics.json")
 		show     = flag.Int("show", 5, "print this many example translations")
@@ -76,6 +76,9 @@ func run() error {
 		return fmt.Errorf("unknown -split %q: want test or dev", *split)
 	}
 	fmt.Printf("model %s (%s), %d parameters\n", m.ID, m.Cfg, m.P.Count())
+	if *alpha == 0 {
+		*alpha = model.DefaultLenAlpha
+	}
 	opts := model.Options{Beam: *beam, MaxLen: 80, LenAlpha: *alpha}
 	// Numbers and names: the held-out sentences that have them, scored on
 	// the translations below, and the everyday ones a class might type.

@@ -23,6 +23,10 @@ type Model struct {
 	Metrics []model.Metric
 	// TrainedOn says what it learned from (the checkpoint's "trained_on").
 	TrainedOn string
+	// LenAlpha is beam search's length exponent for this model when a
+	// decode does not name one (0: model.DefaultLenAlpha), chosen on the
+	// dev split.
+	LenAlpha float64
 
 	dense struct { // the decode step's weights, built once on first use from P
 		once sync.Once
@@ -272,6 +276,9 @@ const MaxWords = 30
 // gains about 0.1 BLEU-4 and ends the runs of "<unk>" for things the model
 // cannot name).
 func (e *Encoded) Decode(ctx context.Context, opts model.Options) iter.Seq2[model.Step, error] {
+	if opts.LenAlpha == 0 {
+		opts.LenAlpha = e.m.LenAlpha
+	}
 	opts = opts.Normalize()
 	opts.MaxLen = min(opts.MaxLen, MaxWords)
 	opts.NoUnknown = true

@@ -70,6 +70,7 @@ func Load(dir string) (*Models, error) {
 			m.Title = orID(m.Title, id)
 			m.Metrics = metrics[id]
 			m.TrainedOn = orDefault(m.TrainedOn, id)
+			m.LenAlpha = lenAlpha[id]
 			out.Captioners = append(out.Captioners, m)
 			continue
 		}
@@ -94,6 +95,14 @@ func Translators(dir string) ([]*translate.Model, error) {
 		return nil, err
 	}
 	return m.Translators, nil
+}
+
+// lenAlpha is each caption model's beam-search length exponent, chosen
+// by BLEU-4 on the Flickr8k dev split with beam 5 (docs/MODELS.md); the
+// others use model.DefaultLenAlpha.
+var lenAlpha = map[string]float64{
+	"caption-sup": 1.0, // dev 18.63 at 0.6, 18.97 at 0.8, 18.98 at 1.0, 18.26 at 1.4
+	"caption":     1.8, // dev 18.11 at 0.6 and 1.0, 18.24 at 1.4, 18.73 at 1.8, 18.44 at 2.2
 }
 
 // trainedOn describes the data of the models trained before checkpoints
