@@ -30,6 +30,12 @@ const els = {
 const maxChars = Number(els.form.dataset.maxChars) || 300;
 const MIN_CELL = 36;
 const MAX_CELL = 54;
+// Beside the sentence (the wide layout of style.css) the grid is scaled to
+// fit the screen, cells first shrinking to MIN_CELL_WIDE; BELOW_GRID is the
+// height of the readout and legend under it.
+const WIDE = window.matchMedia("(min-width: 1200px)");
+const MIN_CELL_WIDE = 20;
+const BELOW_GRID = 110;
 
 // ---------------------------------------------------------------- state
 
@@ -138,13 +144,40 @@ function buildGrid() {
 }
 
 // Cells grow for short sentences (easier to read from afar) and shrink to a
-// legible minimum for long ones; past that the grid scrolls sideways.
+// legible minimum for long ones; past that the grid scrolls sideways. On a
+// wide screen the grid sits beside the sentence and must fit the screen:
+// there the whole table is scaled down to the room it has instead.
 function sizeCells() {
   const n = state.source ? state.source.tokens.length : 0;
   if (!n) return;
   const avail = els.grid.clientWidth - 190; // room for the row labels
-  const cell = Math.max(MIN_CELL, Math.min(MAX_CELL, Math.floor(avail / n) - 3));
-  els.grid.style.setProperty("--cell", `${cell}px`);
+  const cell = Math.max(MIN_CELL_WIDE, Math.min(MAX_CELL, Math.floor(avail / n) - 3));
+  const wanted = `${WIDE.matches ? cell : Math.max(MIN_CELL, cell)}px`;
+  if (els.grid.style.getPropertyValue("--cell") !== wanted) els.grid.style.setProperty("--cell", wanted);
+  fitGrid();
+}
+
+// fitGrid scales the table down (never up) to the width of its panel and
+// the height of the screen below the panel's top, in the wide layout.
+function fitGrid() {
+  const table = els.grid.querySelector("table.align");
+  if (!table) return;
+  table.style.transform = "";
+  els.grid.style.height = "";
+  els.grid.classList.remove("is-scaled");
+  if (!WIDE.matches) return;
+  const top = Math.max(8, els.grid.getBoundingClientRect().top);
+  const roomH = window.innerHeight - top - BELOW_GRID;
+  const roomW = els.grid.clientWidth - 8;
+  // Rows not revealed yet count too, so the scale does not change as
+  // playback reveals them.
+  const rowH = (parseFloat(els.grid.style.getPropertyValue("--cell")) || MIN_CELL_WIDE) + 3;
+  const height = table.offsetHeight + rows.filter((r) => r.tr.hidden).length * rowH;
+  const s = Math.min(1, roomW / table.offsetWidth, roomH / height);
+  if (s >= 1 || !(s > 0)) return;
+  table.style.transform = `scale(${s})`;
+  els.grid.style.height = `${Math.ceil(height * s) + 12}px`;
+  els.grid.classList.add("is-scaled");
 }
 
 function onStep(step) {
@@ -199,6 +232,7 @@ function onStep(step) {
 
   // Long outputs get smaller chips so the sentence stays on a few lines.
   els.target.classList.toggle("is-long", state.steps.length > 14);
+  if (WIDE.matches) fitGrid(); // a new row: scale down if it no longer fits
   updateSlider();
   player.arrive();
 }

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// box is an element's place on screen, in CSS pixels.
+type box struct {
+	Found                    bool
+	Left, Top, Right, Bottom float64
+}
+
+// layout is what a layout test reads from the page.
+type layout struct {
+	ViewW, ViewH, DocW float64
+	Boxes              map[string]box
+}
+
+// readLayout measures the document and the named elements.
+const readLayout = `(() => {
+  const out = {ViewW: innerWidth, ViewH: innerHeight, DocW: document.documentElement.scrollWidth, Boxes: {}};
+  for (const sel of %s) {
+    const e = document.querySelector(sel);
+    if (!e) { out.Boxes[sel] = {Found: false}; continue; }
+    const r = e.getBoundingClientRect();
+    out.Boxes[sel] = {Found: true, Left: r.left, Top: r.top, Right: r.right, Bottom: r.bottom};
+  }
+  return out;
+})()`
+
+func jsList(sels []string) string {
+	s := "["
+	for i, x := range sels {
+		if i > 0 {
+			s += ","
+		}
+		s += fmt.Sprintf("%q", x)
+	}
+	return s + "]"
+}
+
+// The translation page at a projector's, a laptop's and a phone's size,
+// with a 12-word sentence: no sideways page scroll anywhere; on the
+// projector sizes the input, the output words and the whole grid are on
+// screen without scrolling.
+func TestBrowserLayouts(t *testing.T) {
+	m := startMain(t, false)
+	const sentence = "Two young children are playing with a small brown dog in the park."
+	// 30 words with the full stop and the comma: the grid shrinks to fit.
+	const long = "On a sunny afternoon in the city park, two young children and their small brown dog are playing with a big red ball near the old wooden bench."
+	// The grid's box and its last row (a scaled grid must not be clipped).
+	all := []string{"#text", "#target", "#grid", "#grid tbody tr:last-child"}
+	for _, size := range []struct {
+		name, sentence string
+		w, h           int64
+		onScreen       []string // wholly on screen without scrolling
+	}{
+		{"projector-1920x1080", sentence, 1920, 1080, all},
+		{"projector-1280x720", sentence, 1280, 720, all},
+		{"projector-1280x720-30-words", long, 1280, 720, []string{"#text", "#grid", "#grid tbody tr:last-child"}},
+		{"laptop-1280x800", sentence, 1280, 800, all},
+		{"phone-390x844", sentence, 390, 844, nil},
+	} {
+		t.Run(size.name, func(t *testing.T) {
+			ctx := browser(t)
+			err := chromedp.Do(ctx,
+				chromedp.EmulateViewport(size.w, size.h),
+				chromedp.Navigate(m.URL()+"/"),
+				chromedp.WaitVisible(chromedp.ID("text")),
+				chromedp.Evaluate[chromedp.Void](`(() => { const p = document.querySelector('#pace'); p.value = 'live'; p.dispatchEvent(new Event('change')); document.querySelector('#text').value = ''; })()`),
+				chromedp.SendKeys(chromedp.ID("text"), size.sentence+"\r"),
+				chromedp.Poll[chromedp.Void](`/done/i.test(document.querySelector('#status')?.textContent || '')`,
+					chromedp.WithPollingTimeout(60*time.Second)),
+				chromedp.Sleep(300*time.Millisecond),
+			)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sels := all
+			l, err := chromedp.Run(ctx, chromedp.Evaluate[layout](fmt.Sprintf(readLayout, jsList(sels))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dir := os.Getenv("ATTN_SCREENSHOTS"); dir != "" {
+				png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+				if err == nil {
+					os.WriteFile(filepath.Join(dir, "layout-translate-"+size.name+".png"), png, 0o644)
+				}
+			}
+			t.Logf("%s: document %.0f px wide; boxes %+v", size.name, l.DocW, l.Boxes)
+			if l.DocW > l.ViewW+0.5 {
+				wide, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > innerWidth + 0.5 && getComputedStyle(e).position !== 'fixed' && !e.closest('.grid-scroll')).slice(0, 6).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : '') + ' ' + Math.round(e.getBoundingClientRect().right))`))
+				t.Errorf("the page is %.0f px wide in a %.0f px viewport: it scrolls sideways (past the edge: %v)", l.DocW, l.ViewW, wide)
+			}
+			for _, sel := range sels {
+				b := l.Boxes[sel]
+				if !b.Found {
+					t.Errorf("%s is missing", sel)
+					continue
+				}
+				if !slices.Contains(size.onScreen, sel) {
+					continue
+				}
+				if b.Top < 0 || b.Bottom > l.ViewH+0.5 || b.Left < 0 || b.Right > l.ViewW+0.5 {
+					t.Errorf("%s spans (%.0f,%.0f)-(%.0f,%.0f), not within the %.0fx%.0f screen", sel, b.Left, b.Top, b.Right, b.Bottom, l.ViewW, l.ViewH)
+				}
+			}
+		})
+	}
+}
