@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"attention/internal/testenv"
 )
 
 // box is an element's place on screen, in CSS pixels.
@@ -34,6 +37,40 @@ const readLayout = `(() => {
   }
   return out;
 })()`
+
+// checkLayout saves a screenshot (under $ATTN_SCREENSHOTS, as
+// layout-NAME.png) and fails if the page scrolls sideways, if one of sels
+// is missing, or if one of onScreen is not wholly within the viewport.
+func checkLayout(t *testing.T, ctx context.Context, name string, sels, onScreen []string) {
+	t.Helper()
+	l, err := chromedp.Run(ctx, chromedp.Evaluate[layout](fmt.Sprintf(readLayout, jsList(sels))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dir := os.Getenv("ATTN_SCREENSHOTS"); dir != "" {
+		if png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()); err == nil {
+			os.WriteFile(filepath.Join(dir, "layout-"+name+".png"), png, 0o644)
+		}
+	}
+	t.Logf("%s: document %.0f px wide; boxes %+v", name, l.DocW, l.Boxes)
+	if l.DocW > l.ViewW+0.5 {
+		wide, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > innerWidth + 0.5 && getComputedStyle(e).position !== 'fixed' && !e.closest('.grid-scroll')).slice(0, 6).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : '') + ' ' + Math.round(e.getBoundingClientRect().right))`))
+		t.Errorf("the page is %.0f px wide in a %.0f px viewport: it scrolls sideways (past the edge: %v)", l.DocW, l.ViewW, wide)
+	}
+	for _, sel := range sels {
+		b := l.Boxes[sel]
+		if !b.Found {
+			t.Errorf("%s is missing", sel)
+			continue
+		}
+		if !slices.Contains(onScreen, sel) {
+			continue
+		}
+		if b.Top < 0 || b.Bottom > l.ViewH+0.5 || b.Left < 0 || b.Right > l.ViewW+0.5 {
+			t.Errorf("%s spans (%.0f,%.0f)-(%.0f,%.0f), not within the %.0fx%.0f screen", sel, b.Left, b.Top, b.Right, b.Bottom, l.ViewW, l.ViewH)
+		}
+	}
+}
 
 func jsList(sels []string) string {
 	s := "["
@@ -83,35 +120,41 @@ func TestBrowserLayouts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sels := all
-			l, err := chromedp.Run(ctx, chromedp.Evaluate[layout](fmt.Sprintf(readLayout, jsList(sels))))
+			checkLayout(t, ctx, "translate-"+size.name, all, size.onScreen)
+		})
+	}
+}
+
+// The caption page on a projector shows the photo with its heatmap, the
+// caption and the strip of per-word heatmaps without scrolling; on a phone
+// nothing widens the page.
+func TestBrowserCaptionLayouts(t *testing.T) {
+	m := startMain(t, true)
+	photo := filepath.Join(testenv.SharedData(t), "flickr8k", "images", "3385593926_d3e9c21170.jpg")
+	for _, size := range []struct {
+		name     string
+		w, h     int64
+		onScreen []string
+	}{
+		{"projector-1920x1080", 1920, 1080, []string{"#stage", "#target", "#strip"}},
+		{"phone-390x844", 390, 844, nil},
+	} {
+		t.Run(size.name, func(t *testing.T) {
+			ctx := browser(t)
+			err := chromedp.Do(ctx,
+				chromedp.EmulateViewport(size.w, size.h),
+				chromedp.Navigate(m.URL()+"/caption"),
+				chromedp.WaitReady(chromedp.ID("file")),
+				chromedp.SetValue(chromedp.ID("pace"), "live"),
+				chromedp.SetUploadFiles(chromedp.ID("file"), []string{photo}, chromedp.NodeReady),
+				chromedp.Poll[chromedp.Void](`/done/i.test(document.querySelector('#status')?.textContent || '')`,
+					chromedp.WithPollingTimeout(60*time.Second)),
+				chromedp.Sleep(300*time.Millisecond),
+			)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if dir := os.Getenv("ATTN_SCREENSHOTS"); dir != "" {
-				png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-				if err == nil {
-					os.WriteFile(filepath.Join(dir, "layout-translate-"+size.name+".png"), png, 0o644)
-				}
-			}
-			t.Logf("%s: document %.0f px wide; boxes %+v", size.name, l.DocW, l.Boxes)
-			if l.DocW > l.ViewW+0.5 {
-				wide, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > innerWidth + 0.5 && getComputedStyle(e).position !== 'fixed' && !e.closest('.grid-scroll')).slice(0, 6).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : '') + ' ' + Math.round(e.getBoundingClientRect().right))`))
-				t.Errorf("the page is %.0f px wide in a %.0f px viewport: it scrolls sideways (past the edge: %v)", l.DocW, l.ViewW, wide)
-			}
-			for _, sel := range sels {
-				b := l.Boxes[sel]
-				if !b.Found {
-					t.Errorf("%s is missing", sel)
-					continue
-				}
-				if !slices.Contains(size.onScreen, sel) {
-					continue
-				}
-				if b.Top < 0 || b.Bottom > l.ViewH+0.5 || b.Left < 0 || b.Right > l.ViewW+0.5 {
-					t.Errorf("%s spans (%.0f,%.0f)-(%.0f,%.0f), not within the %.0fx%.0f screen", sel, b.Left, b.Top, b.Right, b.Bottom, l.ViewW, l.ViewH)
-				}
-			}
+			checkLayout(t, ctx, "caption-"+size.name, []string{"#stage", "#target", "#strip"}, size.onScreen)
 		})
 	}
 }
