@@ -154,7 +154,25 @@ function sizeCells() {
   const cell = Math.max(MIN_CELL_WIDE, Math.min(MAX_CELL, Math.floor(avail / n) - 3));
   const wanted = `${WIDE.matches ? cell : Math.max(MIN_CELL, cell)}px`;
   if (els.grid.style.getPropertyValue("--cell") !== wanted) els.grid.style.setProperty("--cell", wanted);
+  angleLabels();
   fitGrid();
+}
+
+// Column labels read across where the word fits its column ("I", "a",
+// short words, any script); longer ones are set at 45 degrees, never on
+// their side, and the header row grows to hold the longest.
+function angleLabels() {
+  const cell = parseFloat(els.grid.style.getPropertyValue("--cell")) || MIN_CELL;
+  let longest = 0;
+  colHeads.forEach((th) => {
+    const label = th.firstElementChild;
+    label.classList.remove("is-angled");
+    const fits = label.scrollWidth <= cell + 2;
+    label.classList.toggle("is-angled", !fits);
+    if (!fits) longest = Math.max(longest, label.scrollWidth);
+  });
+  // A label at 45 degrees rises by its length over the square root of two.
+  els.grid.style.setProperty("--label-rise", `${Math.ceil(longest * Math.SQRT1_2) + 10}px`);
 }
 
 // fitGrid scales the table down (never up) to the width of its panel and

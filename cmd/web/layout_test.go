@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,7 +90,7 @@ func jsList(sels []string) string {
 // screen without scrolling.
 func TestBrowserLayouts(t *testing.T) {
 	m := startMain(t, false)
-	const sentence = "Two young children are playing with a small brown dog in the park."
+	const sentence = "I saw two children playing with a small brown dog in the park."
 	// 30 words with the full stop and the comma: the grid shrinks to fit.
 	const long = "On a sunny afternoon in the city park, two young children and their small brown dog are playing with a big red ball near the old wooden bench."
 	// The grid's box and its last row (a scaled grid must not be clipped).
@@ -121,6 +122,21 @@ func TestBrowserLayouts(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkLayout(t, ctx, "translate-"+size.name, all, size.onScreen)
+			// Column labels: across where they fit ("I" is never a dash on
+			// its side), else at 45 degrees; never rotated by 90.
+			labels, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#grid .col-label')].map(e => e.textContent + ' ' + getComputedStyle(e).writingMode + ' ' + getComputedStyle(e).transform + ' ' + e.classList.contains('is-angled'))`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range labels {
+				f := strings.Fields(l)
+				if f[1] != "horizontal-tb" || (f[0] == "I" && f[len(f)-1] == "true") {
+					t.Errorf("column label %q: want horizontal text, and \"I\" straight across", l)
+				}
+				if strings.Contains(l, "matrix(0, 1") || strings.Contains(l, "matrix(0, -1") {
+					t.Errorf("column label %q is turned on its side", l)
+				}
+			}
 		})
 	}
 }
