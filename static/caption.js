@@ -4,7 +4,7 @@
 // strip of one small heatmap per word. The websocket stream, the HTTP
 // fallback and replays share one rendering path.
 
-import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, Player, Socket, Status } from "./common.js";
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, Player, Socket, Status } from "./common.js";
 
 const els = {
   form: $("caption-form"),
@@ -512,5 +512,6 @@ function updateModelNote() {
 
 drawLegend(els.legendBar);
 wire();
+wirePresenter();
 updateModelNote();
 if (!disabled) sock.connect();

@@ -378,3 +378,33 @@ export class Status {
     }
   }
 }
+
+// ---------------------------------------------------------------- presenter
+
+// wirePresenter turns presenter view on and off with the header's button or
+// the P key (anywhere but a text box or menu): the controls, notes and
+// explanations step aside and what the class watches grows. onChange runs
+// after each switch (the grid re-fits its new room). The choice is kept in
+// the URL (?present=1), so a reload or a shared link keeps it.
+export function wirePresenter(onChange) {
+  const btn = document.getElementById("presenter");
+  if (!btn) return;
+  const set = (on) => {
+    document.body.classList.toggle("presenter", on);
+    btn.setAttribute("aria-pressed", String(on));
+    const url = new URL(window.location.href);
+    if (on) url.searchParams.set("present", "1");
+    else url.searchParams.delete("present");
+    window.history.replaceState(null, "", url);
+    if (onChange) onChange(on);
+  };
+  btn.addEventListener("click", () => set(!document.body.classList.contains("presenter")));
+  document.addEventListener("keydown", (e) => {
+    if (e.altKey || e.ctrlKey || e.metaKey || (e.key !== "p" && e.key !== "P")) return;
+    const t = e.target;
+    if (t instanceof Element && t.closest("input, select, textarea, [contenteditable]")) return;
+    e.preventDefault();
+    set(!document.body.classList.contains("presenter"));
+  });
+  if (new URL(window.location.href).searchParams.get("present") === "1") set(true);
+}

@@ -3,7 +3,7 @@
 // choices. The same rendering path serves the websocket stream, the HTTP
 // fallback and replays, so all three look identical.
 
-import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, Player, Socket, Status } from "./common.js";
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, Player, Socket, Status } from "./common.js";
 
 const els = {
   form: $("translate-form"),
@@ -596,6 +596,7 @@ function wireControls() {
 }
 
 drawLegend(els.legendBar);
+wirePresenter(() => sizeCells());
 wireControls();
 wireHover();
 wireGridKeys();

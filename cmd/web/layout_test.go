@@ -174,3 +174,55 @@ func TestBrowserCaptionLayouts(t *testing.T) {
 		})
 	}
 }
+
+// Presenter view: P (or the header's button) hides the options and the
+// explanations, keeps the input, enlarges the output words, and is kept in
+// the URL; P again brings everything back.
+func TestBrowserPresenter(t *testing.T) {
+	m := startMain(t, false)
+	ctx := browser(t)
+	state := func() (hidden bool, inputShown bool, size float64, url string) {
+		t.Helper()
+		r, err := chromedp.Run(ctx, chromedp.Evaluate[struct {
+			Hidden, Input bool
+			Size          float64
+			URL           string
+		}](`({Hidden: document.querySelector('.options').offsetParent === null && document.querySelector('.explain').offsetParent === null,
+		      Input: document.querySelector('#text').offsetParent !== null,
+		      Size: parseFloat(getComputedStyle(document.querySelector('#target .tgt-tok')).fontSize),
+		      URL: location.href})`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Hidden, r.Input, r.Size, r.URL
+	}
+	err := chromedp.Do(ctx,
+		chromedp.EmulateViewport(1920, 1080),
+		chromedp.Navigate(m.URL()+"/"),
+		chromedp.WaitVisible(chromedp.ID("text")),
+		chromedp.SendKeys(chromedp.ID("text"), "A dog runs on the grass.\r"),
+		chromedp.Poll[chromedp.Void](`/done/i.test(document.querySelector('#status')?.textContent || '')`,
+			chromedp.WithPollingTimeout(60*time.Second)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hidden, _, before, _ := state()
+	if hidden {
+		t.Fatal("options hidden before presenter view was asked for")
+	}
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`), chromedp.KeyEvent("p")); err != nil {
+		t.Fatal(err)
+	}
+	hidden, input, after, url := state()
+	if !hidden || !input || after <= before || !strings.Contains(url, "present=1") {
+		t.Errorf("after P: controls hidden %v, input shown %v, output words %.0f px (before %.0f), URL %s", hidden, input, after, before, url)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("presenter"))); err != nil {
+		t.Fatal(err)
+	}
+	hidden, _, back, url := state()
+	if hidden || back != before || strings.Contains(url, "present=1") {
+		t.Errorf("after the button: controls hidden %v, output words %.0f px (want %.0f), URL %s", hidden, back, before, url)
+	}
+}
