@@ -55,7 +55,7 @@ func checkLayout(t *testing.T, ctx context.Context, name string, sels, onScreen 
 	}
 	t.Logf("%s: document %.0f px wide; boxes %+v", name, l.DocW, l.Boxes)
 	if l.DocW > l.ViewW+0.5 {
-		wide, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > innerWidth + 0.5 && getComputedStyle(e).position !== 'fixed' && !e.closest('.grid-scroll')).slice(0, 6).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : '') + ' ' + Math.round(e.getBoundingClientRect().right))`))
+		wide, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > innerWidth + 0.5 && getComputedStyle(e).position !== 'fixed' && !e.closest('.grid-scroll, .strip')).slice(0, 6).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : '') + ' ' + Math.round(e.getBoundingClientRect().right))`))
 		t.Errorf("the page is %.0f px wide in a %.0f px viewport: it scrolls sideways (past the edge: %v)", l.DocW, l.ViewW, wide)
 	}
 	for _, sel := range sels {
