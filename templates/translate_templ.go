@@ -42,14 +42,14 @@ func TranslatePage(p TranslateProps) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"compose\" aria-labelledby=\"compose-title\"><h1 id=\"compose-title\" class=\"visually-hidden\">Translate a sentence</h1><form id=\"translate-form\" class=\"translate-form\" data-max-chars=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<a class=\"skip-link\" href=\"#grid-title\">Skip to the attention grid</a><section class=\"compose\" aria-labelledby=\"compose-title\"><h1 id=\"compose-title\" class=\"visually-hidden\">Translate a sentence</h1><form id=\"translate-form\" class=\"translate-form\" data-max-chars=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var3 string
 			templ_7745c5c3_Var3, templ_7745c5c3_Err = templruntime.NewAttributeExpression(strconv.Itoa(p.MaxChars)).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 11, Col: 93}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 12, Col: 93}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var3)
 			if templ_7745c5c3_Err != nil {
@@ -88,7 +88,7 @@ func TranslatePage(p TranslateProps) templ.Component {
 					var templ_7745c5c3_Var4 string
 					templ_7745c5c3_Var4, templ_7745c5c3_Err = templruntime.NewAttributeExpression(ex).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 36, Col: 62}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 37, Col: 62}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var4)
 					if templ_7745c5c3_Err != nil {
@@ -101,7 +101,7 @@ func TranslatePage(p TranslateProps) templ.Component {
 					var templ_7745c5c3_Var5 string
 					templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(ex)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 36, Col: 69}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 37, Col: 69}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 					if templ_7745c5c3_Err != nil {
@@ -125,7 +125,7 @@ func TranslatePage(p TranslateProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "<div class=\"panels\"><section class=\"panel grid-panel\" aria-labelledby=\"grid-title\"><h2 id=\"grid-title\" class=\"block-title\">Where the model looked</h2><div id=\"grid\" class=\"grid-scroll\"></div><p id=\"readout\" class=\"readout\" aria-live=\"off\"></p><div class=\"legend\" aria-hidden=\"true\"><span class=\"legend-end\">0</span> <span id=\"legend-bar\" class=\"legend-bar\"></span> <span class=\"legend-end\">1</span></div><p class=\"legend-caption\">attention weight: dark = ignored, bright = looked at</p></section>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "<div class=\"panels\"><section class=\"panel grid-panel\" aria-labelledby=\"grid-title\"><h2 id=\"grid-title\" class=\"block-title\">Where the model looked</h2><div id=\"grid\" class=\"grid-scroll\"></div><p id=\"readout\" class=\"readout\" aria-live=\"polite\"></p><div class=\"legend\" aria-hidden=\"true\"><span class=\"legend-end\">0</span> <span id=\"legend-bar\" class=\"legend-bar\"></span> <span class=\"legend-end\">1</span></div><p class=\"legend-caption\">attention weight: dark = ignored, bright = looked at</p></section>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -140,7 +140,7 @@ func TranslatePage(p TranslateProps) templ.Component {
 			var templ_7745c5c3_Var6 string
 			templ_7745c5c3_Var6, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.GetNonce(ctx)).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 95, Col: 78}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 96, Col: 78}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var6)
 			if templ_7745c5c3_Err != nil {

@@ -211,6 +211,11 @@ func TestBrowserPresenter(t *testing.T) {
 	if hidden {
 		t.Fatal("options hidden before presenter view was asked for")
 	}
+	// A skip link leads past the controls to the grid.
+	skip, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const a = document.querySelector('a.skip-link[href="#grid-title"]'); return !!a && !!document.querySelector(a.getAttribute('href')); })()`))
+	if err != nil || !skip {
+		t.Errorf("no skip link to the grid (%v)", err)
+	}
 	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`), chromedp.KeyEvent("p")); err != nil {
 		t.Fatal(err)
 	}
