@@ -93,6 +93,15 @@ function clearResult() {
   updateSlider();
 }
 
+// clearPhoto takes the last photo off the stage, for an input that was
+// refused: an old photo under a new error would read as its result.
+function clearPhoto() {
+  els.photo.hidden = true;
+  els.photo.removeAttribute("src");
+  els.photo.alt = "";
+  els.stageEmpty.hidden = false;
+}
+
 function buildCells(rows, cols) {
   els.cells.textContent = "";
   els.cells.style.gridTemplateColumns = `repeat(${cols}, 1fr)`;
@@ -180,7 +189,18 @@ function onDone(payload) {
 function onError(payload) {
   player.stop();
   setStatus((payload && payload.message) || "Something went wrong.", "error");
+  // A refused photo leaves nothing of the one before on the page.
+  if (!state.source) clearPhoto();
   state.reqId = null;
+}
+
+// refuse turns a file away before it is sent, clearing what was shown.
+function refuse(message) {
+  player.stop();
+  clearResult();
+  clearPhoto();
+  state.reqId = null;
+  setStatus(message, "error");
 }
 
 // The word whose attention is on the photo: the hovered one, else the
@@ -367,11 +387,11 @@ async function caption(file) {
   if (disabled) return;
   if (!file) return;
   if (file.type && !TYPES.includes(file.type)) {
-    setStatus("That file is not a JPEG, PNG, GIF or WebP photo.", "error");
+    refuse("That file is not a JPEG, PNG, GIF or WebP photo.");
     return;
   }
   if (file.size > maxMB * 1024 * 1024) {
-    setStatus(`That photo is ${(file.size / 1048576).toFixed(1)} MB; the limit is ${maxMB} MB.`, "error");
+    refuse(`That photo is ${(file.size / 1048576).toFixed(1)} MB; the limit is ${maxMB} MB.`);
     return;
   }
   clearResult();

@@ -231,3 +231,41 @@ func TestBrowserPresenter(t *testing.T) {
 		t.Errorf("after the button: controls hidden %v, output words %.0f px (want %.0f), URL %s", hidden, back, before, url)
 	}
 }
+
+// A refused file leaves nothing of the photo before it on the page: after a
+// captioned photo, a text file named .jpg (refused by the server) and a
+// .txt file (refused by the page) each leave an error, an empty stage, no
+// caption and no top choices.
+func TestBrowserRefusedPhotoClearsPage(t *testing.T) {
+	dir := t.TempDir()
+	fake, txt := filepath.Join(dir, "notes.jpg"), filepath.Join(dir, "notes.txt")
+	for _, p := range []string{fake, txt} {
+		if err := os.WriteFile(p, []byte("this is a shopping list, not a picture\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := captionPhoto(t, "3385593926_d3e9c21170.jpg")
+	for _, file := range []string{fake, txt} {
+		err := chromedp.Do(ctx,
+			chromedp.SetUploadFiles(chromedp.ID("file"), []string{file}, chromedp.NodeReady),
+			chromedp.Poll[chromedp.Void](`document.querySelector('#status').classList.contains('is-error')`,
+				chromedp.WithPollingTimeout(30*time.Second)),
+		)
+		if err != nil {
+			t.Fatalf("%s: %v", filepath.Base(file), err)
+		}
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[struct {
+			PhotoHidden, EmptyShown bool
+			Words, TopK             int
+			Status                  string
+		}](`({PhotoHidden: document.querySelector('#photo').hidden, EmptyShown: !document.querySelector('#stage-empty').hidden,
+		      Words: document.querySelectorAll('#target .tgt-tok').length, TopK: document.querySelectorAll('#topk li').length,
+		      Status: document.querySelector('#status').textContent})`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.PhotoHidden || !got.EmptyShown || got.Words != 0 || got.TopK != 0 {
+			t.Errorf("%s: %+v; want the old photo, caption and top choices gone", filepath.Base(file), got)
+		}
+	}
+}
