@@ -364,6 +364,13 @@ export class Status {
   }
 
   conn(text) {
+    // The server is back: an error that only said it was unreachable is
+    // no longer true.
+    const gone = /^(Could not reach the server|Connection lost)/.test(this.el.textContent);
+    if (text === "Connected again." && gone && !this.busy()) {
+      this.set("Connected again: the server is back; try again.", "ok", "conn");
+      return;
+    }
     if (this.busy() || this.el.classList.contains("is-error")) return;
     if (this.topic === "req" && this.el.textContent && !text.startsWith("Connection lost")) return;
     this.set(text, text.startsWith("Connection lost") ? "busy" : "", "conn");

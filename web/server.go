@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -93,6 +94,9 @@ type Server struct {
 	conns       *connLimits
 	msgWait     time.Duration
 	photoMem    *budget
+
+	liveMu sync.Mutex
+	live   map[*session]bool // open websocket sessions, for CloseSessions
 }
 
 // New builds a server and registers its routes.

@@ -138,6 +138,17 @@ func (s *Server) websocket(c echo.Context) error {
 	defer s.conns.closeSession(addr)
 	ctx, cancel := context.WithCancel(context.Background())
 	ss := &session{s: s, conn: conn, send: make(chan []byte, sendBuffer), ctx: ctx, cancel: cancel, addr: addr}
+	s.liveMu.Lock()
+	if s.live == nil {
+		s.live = map[*session]bool{}
+	}
+	s.live[ss] = true
+	s.liveMu.Unlock()
+	defer func() {
+		s.liveMu.Lock()
+		delete(s.live, ss)
+		s.liveMu.Unlock()
+	}()
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
@@ -149,6 +160,17 @@ func (s *Server) websocket(c echo.Context) error {
 	<-writerDone
 	conn.Close()
 	return nil
+}
+
+// CloseSessions ends every open websocket session with 1001 (going away)
+// and reason, as a server shutting down must: http.Server.Shutdown does
+// not close the connections websockets have taken over.
+func (s *Server) CloseSessions(reason string) {
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	for ss := range s.live {
+		ss.closeWith(websocket.CloseGoingAway, reason)
+	}
 }
 
 // refuseSession closes a new session at once with 1013 (try again later)

@@ -269,3 +269,44 @@ func TestBrowserRefusedPhotoClearsPage(t *testing.T) {
 		}
 	}
 }
+
+// The server goes away and comes back: the page says so, and an error
+// that only said the server was unreachable does not outlive its return.
+func TestBrowserServerComesBack(t *testing.T) {
+	m := startMain(t, false)
+	ctx := browser(t)
+	addr := strings.TrimPrefix(m.URL(), "http://")
+	poll := func(js string) error {
+		return chromedp.Do(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(40*time.Second)))
+	}
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(m.URL()+"/"),
+		chromedp.WaitVisible(chromedp.ID("text")),
+		chromedp.SendKeys(chromedp.ID("text"), "A dog runs.\r"),
+	)
+	if err == nil {
+		err = poll(`/done/i.test(document.querySelector('#status').textContent)`)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	if err := poll(`/Connection lost/.test(document.querySelector('#status').textContent)`); err != nil {
+		t.Fatalf("no word of the lost connection: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("go"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := poll(`/Could not reach the server/.test(document.querySelector('#status').textContent)`); err != nil {
+		t.Fatalf("no error for a request to a missing server: %v", err)
+	}
+	back := &Main{Addr: addr, Logger: m.Logger, Offline: true}
+	if err := back.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { back.Close() })
+	if err := poll(`/Connected again/.test(document.querySelector('#status').textContent) && !document.querySelector('#status').classList.contains('is-error')`); err != nil {
+		status, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("status")))
+		t.Fatalf("after the server came back the status still says %q", status)
+	}
+}

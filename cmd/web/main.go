@@ -75,6 +75,7 @@ type Main struct {
 
 	ln       net.Listener
 	srv      *http.Server
+	web      *web.Server
 	fetching sync.WaitGroup // a background download of the encoder
 	stopMem  context.CancelFunc
 }
@@ -103,6 +104,7 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Logger.Warn("no translation models found", "dir", m.ModelDir)
 	}
 	handler := web.New(cfg)
+	m.web = handler
 	m.startCaptions(ctx, handler, models.Captioners)
 	m.startSegmenter(handler)
 	ln, err := net.Listen("tcp", m.Addr)
@@ -288,6 +290,7 @@ func (m *Main) Close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	m.web.CloseSessions("the server is shutting down")
 	err := m.srv.Shutdown(ctx)
 	m.stopMem()
 	m.fetching.Wait()
