@@ -153,6 +153,7 @@ func TestBrowserCaptionLayouts(t *testing.T) {
 		onScreen []string
 	}{
 		{"projector-1920x1080", 1920, 1080, []string{"#stage", "#target", "#strip"}},
+		{"laptop-1100x800", 1100, 800, nil},
 		{"phone-390x844", 390, 844, nil},
 	} {
 		t.Run(size.name, func(t *testing.T) {
