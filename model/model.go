@@ -49,6 +49,7 @@ func (s Source) Len() int {
 // Alt is one candidate word at a step, with its probability.
 type Alt struct {
 	Token string  `json:"token"`
+	ID    int     `json:"id"` // its vocabulary id, to force it (Options.Force)
 	Prob  float32 `json:"prob"`
 }
 
@@ -60,6 +61,7 @@ type Step struct {
 	Prob      float32   `json:"prob"`
 	Unknown   bool      `json:"unknown,omitempty"` // the model wrote its unknown-word token
 	Copied    bool      `json:"copied,omitempty"`  // Token is the source word copied through the attention (for <unk> or a number)
+	Forced    bool      `json:"forced,omitempty"`  // the word was imposed (Options.Force), not chosen by the model
 	TopK      []Alt     `json:"top_k"`
 	Attention []float32 `json:"attention"` // one weight per source position, summing to 1
 }
@@ -77,6 +79,11 @@ type Options struct {
 	// uniform ones: what the decoder writes when it cannot choose where
 	// to look (evaluation measures how much that costs).
 	FlatAttention bool
+	// Force imposes the first words by vocabulary id (a step's TokenID, or
+	// an alternative's ID): the decoder writes them whatever it would have
+	// chosen, then goes on by itself. "What if the model had written this
+	// word here?"
+	Force []int
 	// NoUnknown never writes the unknown-word token. A caption has no
 	// source word to copy in its place, so "<unk>" can only stand for a
 	// word the model was not taught.

@@ -40,6 +40,28 @@ type TranslateRequest struct {
 	Text  string `json:"text"`
 	Model string `json:"model"`
 	Beam  int    `json:"beam,omitempty"`
+	// Force imposes the first words, by vocabulary id (a step's token_id,
+	// or an alternative's id): "what if the model had written this?"
+	Force []int `json:"force,omitempty"`
+}
+
+// MaxForce bounds a request's forced words.
+const MaxForce = 100
+
+func checkForce(force []int) *Error {
+	if len(force) > MaxForce {
+		return Errorf(EInvalid, "force: at most %d words", MaxForce)
+	}
+	return nil
+}
+
+// decodeError is what a user sees when a decode stops on bad input (a
+// forced id that is no word), or nil for anything else.
+func decodeError(err error) *Error {
+	if errors.Is(err, model.ErrInvalidInput) {
+		return Errorf(EInvalid, "%s", err)
+	}
+	return nil
 }
 
 // DecodeResponse is the collected stream of one translation or caption.
@@ -79,6 +101,9 @@ func (s *Server) check(req TranslateRequest) (model.Translator, *Error) {
 	}
 	if req.Beam < 0 || req.Beam > model.MaxBeam {
 		return nil, Errorf(EInvalid, "beam must be between 1 and %d", model.MaxBeam)
+	}
+	if e := checkForce(req.Force); e != nil {
+		return nil, e
 	}
 	return t, nil
 }
@@ -149,7 +174,7 @@ func (s *Server) translate(c echo.Context) error {
 	if e != nil {
 		return e
 	}
-	resp, err := collect(ctx, t.Info(), pp.p, req.Beam, start)
+	resp, err := collect(ctx, t.Info(), pp.p, model.Options{Beam: req.Beam, Force: req.Force}, start)
 	if err != nil {
 		return err
 	}
@@ -157,9 +182,12 @@ func (s *Server) translate(c echo.Context) error {
 }
 
 // collect runs a decode to the end.
-func collect(ctx context.Context, info model.Info, p model.Prepared, beam int, start time.Time) (*DecodeResponse, error) {
+func collect(ctx context.Context, info model.Info, p model.Prepared, opts model.Options, start time.Time) (*DecodeResponse, error) {
 	resp := &DecodeResponse{Model: info.ID, Source: p.Source(), TargetTokens: []string{}, Attention: [][]float32{}, Steps: []model.Step{}}
-	for st, err := range p.Decode(ctx, model.Options{Beam: beam}) {
+	for st, err := range p.Decode(ctx, opts) {
+		if e := decodeError(err); e != nil {
+			return nil, e
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -43,6 +43,7 @@ type CaptionRequest struct {
 	ID    string `json:"id,omitempty"`
 	Model string `json:"model,omitempty"`
 	Beam  int    `json:"beam,omitempty"`
+	Force []int  `json:"force,omitempty"` // as TranslateRequest.Force
 	Image string `json:"image"`
 
 	photo *photoBuffer // the decoded file
@@ -120,6 +121,9 @@ func (s *Server) captionFields(req *CaptionRequest) (model.Captioner, *Error) {
 	}
 	if req.Beam < 0 || req.Beam > model.MaxBeam {
 		return nil, Errorf(EInvalid, "beam must be between 1 and %d", model.MaxBeam)
+	}
+	if e := checkForce(req.Force); e != nil {
+		return nil, e
 	}
 	return c, nil
 }
@@ -371,7 +375,7 @@ func (s *Server) captionHTTP(c echo.Context) (*prepared, *DecodeResponse, error)
 	if e != nil {
 		return nil, nil, e
 	}
-	resp, err := collect(ctx, capt.Info(), pp.p, req.Beam, start)
+	resp, err := collect(ctx, capt.Info(), pp.p, model.Options{Beam: req.Beam, Force: req.Force}, start)
 	return pp, resp, err
 }
 

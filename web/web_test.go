@@ -472,3 +472,35 @@ func TestOriginAndHostChecks(t *testing.T) {
 		t.Errorf("websocket with a foreign Host: %v %v, want 403", resp, err)
 	}
 }
+
+// Forcing the model's own first words reproduces its translation, marked
+// forced; forcing another word changes the translation from there.
+func TestForceOverHTTP(t *testing.T) {
+	srv := newServer(t)
+	run := func(force []int) web.DecodeResponse {
+		t.Helper()
+		b, _ := json.Marshal(web.TranslateRequest{Text: "A man is riding a bike.", Model: "en-de", Force: force})
+		code, body := post(t, srv.URL, "application/json", string(b))
+		if code != 200 {
+			t.Fatalf("force %v: %d %s", force, code, body)
+		}
+		var r web.DecodeResponse
+		if err := json.Unmarshal(body, &r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	own := run(nil)
+	if len(own.Steps) < 3 {
+		t.Fatalf("translation too short: %q", own.Text)
+	}
+	again := run([]int{own.Steps[0].TokenID, own.Steps[1].TokenID})
+	if again.Text != own.Text || !again.Steps[0].Forced || !again.Steps[1].Forced || again.Steps[2].Forced {
+		t.Errorf("forcing its own words: %q (forced %v %v %v), want %q", again.Text, again.Steps[0].Forced, again.Steps[1].Forced, again.Steps[2].Forced, own.Text)
+	}
+	alt := own.Steps[1].TopK[1]
+	other := run([]int{own.Steps[0].TokenID, alt.ID})
+	if other.Steps[1].Token != alt.Token || other.Text == own.Text {
+		t.Errorf("forcing %q as word 2: %q, want it there and a different translation from %q", alt.Token, other.Text, own.Text)
+	}
+}

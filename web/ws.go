@@ -447,8 +447,8 @@ func (p *parser) captionPayload(sc *scanner, m *message) error {
 			break
 		}
 		switch k {
-		case "id", "model", "beam":
-			raw, err := sc.raw(256)
+		case "id", "model", "beam", "force":
+			raw, err := sc.raw(2048)
 			if errors.Is(err, errValueTooLarge) {
 				return Errorf(EBadMessage, "bad caption payload: field %q is too long", k)
 			} else if err != nil {
@@ -460,6 +460,8 @@ func (p *parser) captionPayload(sc *scanner, m *message) error {
 				m.id = req.ID
 			case "model":
 				err = json.Unmarshal(raw, &req.Model)
+			case "force":
+				err = json.Unmarshal(raw, &req.Force)
 			default:
 				err = json.Unmarshal(raw, &req.Beam)
 			}
@@ -554,7 +556,7 @@ func (ss *session) handle(m *message) {
 		}
 		// Encoded on the decode's goroutine, holding its slot: never on
 		// this reader.
-		ss.startDecode(job{id: m.id, info: t.Info(), beam: req.Beam, prepare: func() (*prepared, *Error) { return ss.s.prepareText(t, req.Text) }})
+		ss.startDecode(job{id: m.id, info: t.Info(), opts: model.Options{Beam: req.Beam, Force: req.Force}, prepare: func() (*prepared, *Error) { return ss.s.prepareText(t, req.Text) }})
 	case MsgCaption:
 		req := m.caption
 		c, e := ss.s.checkCaption(&req)
@@ -562,7 +564,7 @@ func (ss *session) handle(m *message) {
 			ss.reply(MsgError, ErrorPayload{ID: m.id, Code: e.Code, Message: e.Message})
 			return
 		}
-		ss.startDecode(job{id: m.id, info: c.Info(), beam: req.Beam, release: m.release,
+		ss.startDecode(job{id: m.id, info: c.Info(), opts: model.Options{Beam: req.Beam, Force: req.Force}, release: m.release,
 			prepare: func() (*prepared, *Error) { return ss.s.preparePhoto(c, req.photo) }})
 		m.release = nil
 	}
@@ -591,7 +593,7 @@ func (ss *session) stopDecode() {
 type job struct {
 	id      string
 	info    model.Info
-	beam    int
+	opts    model.Options // beam width and forced words
 	prepare func() (*prepared, *Error)
 	release func() // gives back the photo's memory, if any
 }
@@ -634,7 +636,11 @@ func (ss *session) startDecode(j job) {
 			return
 		}
 		var words []string
-		for st, err := range pp.p.Decode(ctx, model.Options{Beam: j.beam}) {
+		for st, err := range pp.p.Decode(ctx, j.opts) {
+			if e := decodeError(err); e != nil {
+				ss.post(MsgError, ErrorPayload{ID: j.id, Code: e.Code, Message: e.Message})
+				return
+			}
 			if err != nil {
 				return // cancelled: a newer request or a closed socket
 			}

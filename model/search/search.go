@@ -5,6 +5,7 @@ package search
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"math"
 	"sort"
@@ -59,7 +60,7 @@ func makeStep[S any](d Decoder[S], index, id int, probs, att []float32, topK int
 	st := model.Step{Index: index, TokenID: id, Token: d.Word(id), Prob: probs[id],
 		Attention: append([]float32(nil), att...), TopK: make([]model.Alt, 0, len(alts))}
 	for _, a := range alts {
-		st.TopK = append(st.TopK, model.Alt{Token: d.Word(a), Prob: probs[a]})
+		st.TopK = append(st.TopK, model.Alt{Token: d.Word(a), ID: a, Prob: probs[a]})
 	}
 	st.Unknown = id == vocab.Unk
 	if w := d.Copy(id, att); w != "" {
@@ -68,11 +69,31 @@ func makeStep[S any](d Decoder[S], index, id int, probs, att []float32, topK int
 	return st
 }
 
+// forced is the word imposed at step t (opts.Force), or -1. An id that is
+// no word of the model (out of range, padding, the start or the end of the
+// sentence) is an input error.
+func forced(opts model.Options, t, vocabSize int) (int, error) {
+	if t >= len(opts.Force) {
+		return -1, nil
+	}
+	id := opts.Force[t]
+	if id < 0 || id >= vocabSize || id == vocab.Pad || id == vocab.BOS || id == vocab.EOS || (id == vocab.Unk && opts.NoUnknown) {
+		return -1, &model.InputError{Kind: model.ErrInvalidInput, Msg: fmt.Sprintf("force: word %d (id %d) is not a word this model can write", t+1, id)}
+	}
+	return id, nil
+}
+
 // Decode yields words until the end-of-sentence token (not yielded) or
 // opts.MaxLen. With a beam wider than 1 the search runs to the end first
-// and then yields the best hypothesis's steps.
+// and then yields the best hypothesis's steps. The words of opts.Force
+// come first, marked Forced.
 func Decode[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.Seq2[model.Step, error] {
 	opts = opts.Normalize()
+	if len(opts.Force) > opts.MaxLen {
+		return func(yield func(model.Step, error) bool) {
+			yield(model.Step{}, &model.InputError{Kind: model.ErrInvalidInput, Msg: fmt.Sprintf("force: at most %d words", opts.MaxLen)})
+		}
+	}
 	if opts.Beam > 1 {
 		return beam(ctx, d, opts)
 	}
@@ -86,10 +107,20 @@ func Decode[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.S
 			next, probs, att := d.Step(st, prev)
 			mask(probs, t, opts)
 			id := nn.TopK(probs, 1)[0]
+			f, err := forced(opts, t, len(probs))
+			if err != nil {
+				yield(model.Step{}, err)
+				return
+			}
+			if f >= 0 {
+				id = f
+			}
 			if id == vocab.EOS {
 				return
 			}
-			if !yield(makeStep(d, t, id, probs, att, opts.TopK), nil) {
+			step := makeStep(d, t, id, probs, att, opts.TopK)
+			step.Forced = f >= 0
+			if !yield(step, nil) {
 				return
 			}
 			st, prev = next, id
@@ -148,10 +179,20 @@ func beam[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.Seq
 			for bi, b := range beams {
 				next, probs, att := nexts[bi], probss[bi], atts[bi]
 				mask(probs, t, opts)
-				for _, id := range nn.TopK(probs, opts.Beam) {
+				ids := nn.TopK(probs, opts.Beam)
+				f, err := forced(opts, t, len(probs))
+				if err != nil {
+					yield(model.Step{}, err)
+					return
+				}
+				if f >= 0 { // one hypothesis while the words are imposed
+					ids = []int{f}
+				}
+				for _, id := range ids {
 					c := cand{from: b, id: id, logp: b.logp + math.Log(float64(probs[id])+1e-30), st: next, final: id == vocab.EOS}
 					if !c.final {
 						c.step = makeStep(d, t, id, probs, att, opts.TopK)
+						c.step.Forced = f >= 0
 					}
 					cands = append(cands, c)
 				}

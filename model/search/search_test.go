@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"errors"
 	"math"
 	"slices"
 	"testing"
@@ -211,6 +212,82 @@ func TestNoUnknown(t *testing.T) {
 		got := decode(t, d, model.Options{Beam: beam, NoUnknown: true})
 		if slices.Contains(got, vocab.Unk) || len(got) == 0 || got[0] != 4 {
 			t.Fatalf("beam %d with NoUnknown: %v, want it to start with word 4 and hold no unknown word", beam, got)
+		}
+	}
+}
+
+// Forcing: imposing the model's own words reproduces its output exactly;
+// imposing another word makes the decoder go on from that word by itself;
+// an id that is no word is refused.
+func TestForce(t *testing.T) {
+	const A, B, C = 4, 5, 6
+	d := table{next: func(prefix []int) []float32 {
+		switch {
+		case len(prefix) == 0:
+			return probs(A, 0.6, B, 0.3)
+		case len(prefix) >= 3:
+			return probs(vocab.EOS, 0.9)
+		case prefix[0] == A:
+			return probs(C, 0.7)
+		}
+		return probs(A, 0.8) // after B: A, A, then the end
+	}}
+	steps := func(opts model.Options) []model.Step {
+		t.Helper()
+		var out []model.Step
+		for st, err := range Decode(context.Background(), d, opts) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, st)
+		}
+		return out
+	}
+	for _, beam := range []int{1, 3} {
+		own := steps(model.Options{Beam: beam, MaxLen: 5})
+		var ids []int
+		for _, s := range own {
+			ids = append(ids, s.TokenID)
+		}
+		// Greedy goes on by itself after any prefix of its own words; a
+		// beam is held to one hypothesis while forced, so force all of it.
+		for k := 1; k <= len(ids); k++ {
+			if beam > 1 && k < len(ids) {
+				continue
+			}
+			again := steps(model.Options{Beam: beam, MaxLen: 5, Force: ids[:k]})
+			if len(again) != len(own) {
+				t.Fatalf("beam %d, forcing %v: %d words, want %d", beam, ids[:k], len(again), len(own))
+			}
+			for i := range own {
+				if again[i].TokenID != own[i].TokenID || again[i].Prob != own[i].Prob || again[i].Forced != (i < k) {
+					t.Errorf("beam %d, forcing %v: step %d = %+v, want %+v (forced %v)", beam, ids[:k], i, again[i], own[i], i < k)
+				}
+			}
+		}
+	}
+	// The model starts with A; force B and it goes on with A, A.
+	var got []int
+	for _, s := range steps(model.Options{Beam: 1, MaxLen: 5, Force: []int{B}}) {
+		got = append(got, s.TokenID)
+	}
+	if !slices.Equal(got, []int{B, A, A}) {
+		t.Errorf("forcing B: %v, want B A A", got)
+	}
+	// The alternatives carry the ids to force them with.
+	if own := steps(model.Options{Beam: 1, MaxLen: 5}); own[0].TopK[1].ID != B || own[0].TopK[1].Token != d.Word(B) {
+		t.Errorf("second alternative %+v, want B with its id", own[0].TopK[1])
+	}
+	for _, bad := range [][]int{{-1}, {V}, {vocab.EOS}, {vocab.BOS}, {A, vocab.Pad}, make([]int, 6)} {
+		var err error
+		for _, e := range Decode(context.Background(), d, model.Options{Beam: 1, MaxLen: 5, Force: bad}) {
+			if e != nil {
+				err = e
+			}
+		}
+		var ie *model.InputError
+		if !errors.As(err, &ie) {
+			t.Errorf("forcing %v: error %v, want an input error", bad, err)
 		}
 	}
 }
