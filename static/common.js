@@ -65,7 +65,10 @@ export const SPECIAL = { "</s>": "(end)", "<unk>": "(unknown)", "<num>": "(a num
 // ---------------------------------------------------------------- top-k
 
 // renderTopK fills list with the alternatives at step i (null: none).
-export function renderTopK(list, title, steps, i) {
+// With onPick, every other word the model could have written here is a
+// button: onPick(i, alt) asks what the model would write next had it
+// chosen that word.
+export function renderTopK(list, title, steps, i, onPick) {
   list.textContent = "";
   if (i === null || i < 0 || !steps[i]) {
     title.textContent = "Top choices for this word";
@@ -94,6 +97,14 @@ export function renderTopK(list, title, steps, i) {
     const p = h("span", "topk-pct", pct(alt.prob));
     li.append(word, bar, p);
     if (chosen) li.append(h("span", "topk-tag", "chosen"));
+    if (onPick && !chosen && Number.isInteger(alt.id) && !SPECIAL[alt.token]) {
+      const pick = h("button", "topk-pick", "what if?");
+      pick.type = "button";
+      pick.title = `What would the model write next had it written “${alt.token}” here?`;
+      pick.setAttribute("aria-label", `What if word ${i + 1} were “${alt.token}”: translate again with it forced there`);
+      pick.addEventListener("click", () => onPick(i, alt));
+      li.append(pick);
+    }
     list.append(li);
   });
 }

@@ -21,6 +21,9 @@ const els = {
   legendBar: $("legend-bar"),
   topk: $("topk"),
   topkTitle: $("topk-title"),
+  whatif: $("whatif"),
+  whatifText: $("whatif-text"),
+  undo: $("undo"),
   step: $("step"),
   stepReadout: $("step-readout"),
   replay: $("replay"),
@@ -204,6 +207,10 @@ function onStep(step) {
   state.steps.push(step);
 
   const chip = h("span", "tok tgt-tok", step.token);
+  if (step.forced) {
+    chip.classList.add("forced");
+    chip.title = "forced: this word was imposed, not chosen by the model";
+  }
   chip.dataset.row = String(i);
   chip.tabIndex = 0;
   chip.hidden = true;
@@ -359,7 +366,30 @@ function applyHighlight() {
   els.grid.classList.toggle("has-col", col !== null);
 
   renderReadout(row, col, hv !== null);
-  renderTopK(els.topk, els.topkTitle, state.steps, row !== null ? row : player.cur);
+  renderTopK(els.topk, els.topkTitle, state.steps, row !== null ? row : player.cur, state.done ? forceAt : null);
+}
+
+// ---------------------------------------------------------------- what if
+
+// forceAt translates the sentence again with the words before word i as
+// they were and alt forced as word i; the model goes on by itself from
+// there. The model's own translation stays in the banner, with Undo.
+function forceAt(i, alt) {
+  const text = state.pending ? state.pending.text : els.text.value;
+  const own = state.whatif ? state.whatif.own : state.steps.map((s) => s.token);
+  const force = state.steps.slice(0, i).map((s) => s.token_id).concat([alt.id]);
+  const forcedWords = state.steps.slice(0, i).map((s) => s.token).concat([alt.token]);
+  translate(text, force);
+  state.whatif = { own, word: i, token: alt.token, forcedWords };
+  els.whatifText.textContent = `What if word ${i + 1} were “${alt.token}”? The words up to it are forced; the model wrote the rest. Its own translation: “${own.join(" ")}”.`;
+  els.whatif.hidden = false;
+}
+
+function undoWhatIf() {
+  const text = state.pending ? state.pending.text : els.text.value;
+  state.whatif = null;
+  els.whatif.hidden = true;
+  translate(text);
 }
 
 function renderReadout(row, col, hovering) {
@@ -494,7 +524,7 @@ async function httpTranslate(payload) {
     res = await fetch("/api/v1/translate", {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ text: payload.text, model: payload.model, beam: payload.beam }),
+      body: JSON.stringify({ text: payload.text, model: payload.model, beam: payload.beam, force: payload.force }),
     });
     body = await res.json().catch(() => null);
   } catch {
@@ -513,7 +543,7 @@ async function httpTranslate(payload) {
   onDone({ text: body.text, steps: body.steps, elapsed_ms: body.elapsed_ms });
 }
 
-function translate(text) {
+function translate(text, force) {
   text = text.trim();
   if (!text) {
     setStatus("Type a sentence first.", "error");
@@ -539,6 +569,12 @@ function translate(text) {
     model: els.model.value,
     beam: Number(els.beam.value) || 1,
   };
+  if (force && force.length) {
+    payload.force = force;
+  } else {
+    state.whatif = null;
+    els.whatif.hidden = true;
+  }
   state.reqId = payload.id;
   state.pending = payload;
   setStatus("Translating…", "busy");
@@ -577,6 +613,7 @@ function wireControls() {
     state.hover = null;
     player.replay();
   });
+  els.undo.addEventListener("click", undoWhatIf);
   // Left/Right step through the decode from anywhere except places where
   // those keys already mean something (typing, menus, the slider, the grid).
   document.addEventListener("keydown", (e) => {

@@ -117,7 +117,7 @@ func TranslatePage(p TranslateProps) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "</section><p id=\"status\" class=\"status\" aria-live=\"polite\"></p><section id=\"result\" class=\"result\" aria-label=\"Translation\"><div class=\"sentence-block\"><h2 class=\"block-title\">Input</h2><div id=\"source\" class=\"tokens source-tokens\" aria-label=\"Input words\"></div></div><div class=\"sentence-block\"><h2 class=\"block-title\">Output</h2><div id=\"target\" class=\"tokens target-tokens\" aria-label=\"Output words\"></div></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "</section><p id=\"status\" class=\"status\" aria-live=\"polite\"></p><div id=\"whatif\" class=\"whatif\" role=\"status\" hidden><p id=\"whatif-text\"></p><button id=\"undo\" class=\"btn\" type=\"button\">Undo: the model's own translation</button></div><section id=\"result\" class=\"result\" aria-label=\"Translation\"><div class=\"sentence-block\"><h2 class=\"block-title\">Input</h2><div id=\"source\" class=\"tokens source-tokens\" aria-label=\"Input words\"></div></div><div class=\"sentence-block\"><h2 class=\"block-title\">Output</h2><div id=\"target\" class=\"tokens target-tokens\" aria-label=\"Output words\"></div></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -140,7 +140,7 @@ func TranslatePage(p TranslateProps) templ.Component {
 			var templ_7745c5c3_Var6 string
 			templ_7745c5c3_Var6, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.GetNonce(ctx)).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 96, Col: 78}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/translate.templ`, Line: 100, Col: 78}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var6)
 			if templ_7745c5c3_Err != nil {

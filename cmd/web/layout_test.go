@@ -311,3 +311,69 @@ func TestBrowserServerComesBack(t *testing.T) {
 		t.Fatalf("after the server came back the status still says %q", status)
 	}
 }
+
+// What if: after a translation, a person picks another word in the top
+// choices; the sentence is translated again with that word forced (marked)
+// and the model's own translation in a banner; Undo brings it back.
+func TestBrowserWhatIf(t *testing.T) {
+	m := startMain(t, false)
+	ctx := browser(t)
+	words := func() []string {
+		t.Helper()
+		w, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#target .tgt-tok')].map(e => e.textContent + (e.classList.contains('forced') ? '*' : ''))`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(m.URL()+"/"),
+		chromedp.WaitVisible(chromedp.ID("text")),
+		chromedp.Evaluate[chromedp.Void](`(() => { const p = document.querySelector('#pace'); p.value = 'live'; p.dispatchEvent(new Event('change')); })()`),
+		chromedp.SendKeys(chromedp.ID("text"), "A man is riding a bike.\r"),
+		chromedp.Poll[chromedp.Void](`/done/i.test(document.querySelector('#status').textContent)`, chromedp.WithPollingTimeout(60*time.Second)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := words()
+	// The top choices of word 2; pick the first other word.
+	picked, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		document.querySelectorAll('#target .tgt-tok')[1].dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
+		const b = document.querySelector('#topk .topk-pick');
+		if (!b) return '';
+		const word = b.parentElement.querySelector('.topk-word').textContent;
+		b.click();
+		return word;
+	})()`))
+	if err != nil || picked == "" {
+		t.Fatalf("no word to pick in the top choices (%v)", err)
+	}
+	err = chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`!document.querySelector('#whatif').hidden && /done/i.test(document.querySelector('#status').textContent) && document.querySelectorAll('#target .tgt-tok.forced').length === 2`,
+		chromedp.WithPollingTimeout(30*time.Second)))
+	if err != nil {
+		t.Fatalf("no forced translation after picking %q: %v (words %v)", picked, err, words())
+	}
+	forced := words()
+	if forced[0] != own[0]+"*" || forced[1] != picked+"*" || strings.Contains(strings.Join(forced[2:], " "), "*") {
+		t.Errorf("after picking %q as word 2: %v (own %v)", picked, forced, own)
+	}
+	if dir := os.Getenv("ATTN_SCREENSHOTS"); dir != "" {
+		if png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()); err == nil {
+			os.WriteFile(filepath.Join(dir, "whatif.png"), png, 0o644)
+		}
+	}
+	banner, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("whatif-text")))
+	if !strings.Contains(banner, strings.Join(own, " ")) {
+		t.Errorf("banner %q does not show the model's own translation %q", banner, strings.Join(own, " "))
+	}
+	err = chromedp.Do(ctx, chromedp.Click(chromedp.ID("undo")),
+		chromedp.Poll[chromedp.Void](`document.querySelector('#whatif').hidden && /done/i.test(document.querySelector('#status').textContent) && document.querySelectorAll('#target .tgt-tok.forced').length === 0`,
+			chromedp.WithPollingTimeout(30*time.Second)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back := words(); strings.Join(back, " ") != strings.Join(own, " ") {
+		t.Errorf("after Undo: %v, want %v", back, own)
+	}
+}
