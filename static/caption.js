@@ -30,6 +30,9 @@ const els = {
   readout: $("readout"),
   topk: $("topk"),
   topkTitle: $("topk-title"),
+  whatif: $("whatif"),
+  whatifText: $("whatif-text"),
+  undo: $("undo"),
   step: $("step"),
   stepReadout: $("step-readout"),
   replay: $("replay"),
@@ -142,6 +145,10 @@ function onStep(step, heat, object) {
   state.steps.push({ step, heat, object: object || null });
 
   const chip = h("span", "tok tgt-tok", wordOf(step));
+  if (step.forced) {
+    chip.classList.add("forced");
+    chip.title = "forced: this word was imposed, not chosen by the model";
+  }
   if (step.unknown) {
     chip.classList.add("unk");
     chip.title = UNKNOWN_TITLE;
@@ -243,7 +250,7 @@ function paint() {
   paintCells(s ? s.step.attention : null);
   renderReadout(i);
   paintObject(s);
-  renderTopK(els.topk, els.topkTitle, state.steps.map((x) => x.step), i);
+  renderTopK(els.topk, els.topkTitle, state.steps.map((x) => x.step), i, state.done ? forceAt : null);
 }
 
 // The region grid: each cell coloured by its weight relative to the word's
@@ -343,6 +350,7 @@ function form(path) {
   fd.append("image", state.file);
   fd.append("beam", String(state.beam));
   if (state.model) fd.append("model", state.model);
+  if (state.force && state.force.length) fd.append("force", state.force.join(","));
   return fetch(path, { method: "POST", body: fd });
 }
 
@@ -383,7 +391,25 @@ function readAsDataURL(file) {
   });
 }
 
-async function caption(file) {
+// forceAt captions the photo again with the words before word i as they
+// were and alt forced as word i; the model goes on by itself from there.
+function forceAt(i, alt) {
+  const steps = state.steps.map((x) => x.step);
+  const own = state.whatif ? state.whatif.own : steps.map((s) => wordOf(s));
+  const force = steps.slice(0, i).map((s) => s.token_id).concat([alt.id]);
+  caption(state.file, force);
+  state.whatif = { own };
+  els.whatifText.textContent = `What if word ${i + 1} were “${alt.token}”? The words up to it are forced; the model wrote the rest. Its own caption: “${own.join(" ")}”.`;
+  els.whatif.hidden = false;
+}
+
+function undoWhatIf() {
+  state.whatif = null;
+  els.whatif.hidden = true;
+  caption(state.file);
+}
+
+async function caption(file, force) {
   if (disabled) return;
   if (!file) return;
   if (file.type && !TYPES.includes(file.type)) {
@@ -397,7 +423,11 @@ async function caption(file) {
   clearResult();
   state.seq += 1;
   const id = `c${state.seq}`;
-  Object.assign(state, { reqId: id, file, beam: Number(els.beam.value) || 1, model: els.model.value || "" });
+  Object.assign(state, { reqId: id, file, beam: Number(els.beam.value) || 1, model: els.model.value || "", force: force || null });
+  if (!force) {
+    state.whatif = null;
+    els.whatif.hidden = true;
+  }
   setStatus("Sending the photo…", "busy");
   let image;
   try {
@@ -408,7 +438,10 @@ async function caption(file) {
   }
   if (id !== state.reqId) return;
   state.via = "ws";
-  if (!sock.send("caption", { id, model: state.model, beam: state.beam, image })) httpCaption(id);
+  const msg = { id, model: state.model, beam: state.beam };
+  if (state.force) msg.force = state.force;
+  msg.image = image; // last: the server checks the other fields before reading the photo
+  if (!sock.send("caption", msg)) httpCaption(id);
 }
 
 async function download() {
@@ -501,6 +534,7 @@ function wire() {
     player.replay();
   });
   els.download.addEventListener("click", download);
+  els.undo.addEventListener("click", undoWhatIf);
   els.result.addEventListener("mouseover", (e) => setHover(rowOf(e)));
   els.result.addEventListener("mouseleave", () => setHover(null));
   els.result.addEventListener("focusin", (e) => setHover(rowOf(e)));

@@ -243,6 +243,8 @@ func TestBadInputSuite(t *testing.T) {
 		{name: "BMP (not offered)", via: "upload", file: "bmp", status: 415, code: web.EUnsupported},
 		{name: "no image field", via: "upload", fields: map[string]string{"beam": "1"}, status: 400, code: web.EInvalid},
 		{name: "unknown caption model", via: "upload", file: "photo", fields: map[string]string{"model": "nope"}, status: 404, code: web.ENotFound},
+		{name: "force field not word ids", via: "upload", file: "photo", fields: map[string]string{"force": "dog,cat"}, status: 400, code: web.EInvalid},
+		{name: "force field with an id that is no word", via: "upload", file: "photo", fields: map[string]string{"force": "2, 99999999"}, status: 400, code: web.EInvalid},
 		{name: "beam not a number", via: "upload", file: "photo", fields: map[string]string{"beam": "wide"}, status: 400, code: web.EInvalid},
 		{name: "ws: unknown message type", via: "ws", body: `{"type":"dance","v":1,"payload":{}}`, code: web.EBadMessage},
 		{name: "ws: unknown version", via: "ws", body: `{"type":"translate","v":7,"payload":{"text":"hi","model":"en-de"}}`, code: web.EBadMessage},

@@ -331,8 +331,26 @@ func readParts(mr *multipart.Reader, pb *photoBuffer) (*CaptionRequest, *Error) 
 			} else if req.Beam, err = strconv.Atoi(strings.TrimSpace(string(v))); err != nil {
 				return nil, Errorf(EInvalid, "beam must be a whole number between 1 and %d", model.MaxBeam)
 			}
+		case "force": // ids, comma-separated (see TranslateRequest.Force)
+			v, err := io.ReadAll(io.LimitReader(part, 2049))
+			if err != nil {
+				return nil, uploadError(err)
+			}
+			if len(v) > 2048 {
+				return nil, Errorf(EInvalid, "the force field is too long")
+			}
+			for _, f := range strings.Split(string(v), ",") {
+				if f = strings.TrimSpace(f); f == "" {
+					continue
+				}
+				id, err := strconv.Atoi(f)
+				if err != nil {
+					return nil, Errorf(EInvalid, "force: %q is not a word id; send ids separated by commas", clip(f, 20))
+				}
+				req.Force = append(req.Force, id)
+			}
 		default:
-			return nil, Errorf(EInvalid, "unknown form field %q: send image, and optionally model and beam", clip(part.FormName(), 40))
+			return nil, Errorf(EInvalid, "unknown form field %q: send image, and optionally model, beam and force", clip(part.FormName(), 40))
 		}
 	}
 	if !seenImage {

@@ -377,3 +377,46 @@ func TestBrowserWhatIf(t *testing.T) {
 		t.Errorf("after Undo: %v, want %v", back, own)
 	}
 }
+
+// What if, on the caption page: pick another word for word 2 and the photo
+// is captioned again with it forced there; Undo brings the caption back.
+func TestBrowserCaptionWhatIf(t *testing.T) {
+	ctx := captionPhoto(t, "3385593926_d3e9c21170.jpg")
+	words := func() string {
+		t.Helper()
+		w, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#target .tgt-tok')].map(e => e.textContent + (e.classList.contains('forced') ? '*' : ''))`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(w, " ")
+	}
+	own := words()
+	picked, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		document.querySelectorAll('#target .tgt-tok')[1].dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
+		const b = document.querySelector('#topk .topk-pick');
+		if (!b) return '';
+		const word = b.parentElement.querySelector('.topk-word').textContent;
+		b.click();
+		return word;
+	})()`))
+	if err != nil || picked == "" {
+		t.Fatalf("no word to pick in the top choices (%v)", err)
+	}
+	err = chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`!document.querySelector('#whatif').hidden && /done/i.test(document.querySelector('#status').textContent) && document.querySelectorAll('#target .tgt-tok.forced').length === 2`,
+		chromedp.WithPollingTimeout(60*time.Second)))
+	if err != nil {
+		t.Fatalf("no forced caption after picking %q: %v (words %q)", picked, err, words())
+	}
+	if got := strings.Fields(words()); got[1] != picked+"*" {
+		t.Errorf("after picking %q as word 2: %v (own %q)", picked, got, own)
+	}
+	err = chromedp.Do(ctx, chromedp.Click(chromedp.ID("undo")),
+		chromedp.Poll[chromedp.Void](`document.querySelector('#whatif').hidden && /done/i.test(document.querySelector('#status').textContent) && document.querySelectorAll('#target .tgt-tok.forced').length === 0`,
+			chromedp.WithPollingTimeout(60*time.Second)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back := words(); back != own {
+		t.Errorf("after Undo: %q, want %q", back, own)
+	}
+}
