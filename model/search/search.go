@@ -26,9 +26,10 @@ type Decoder[S any] interface {
 	// Word is the text of a vocabulary id.
 	Word(id int) string
 	// Copy names the source token to show for a written id that stands
-	// for a copy (the unknown-word token, a number placeholder), given the
-	// step's attention att; "" keeps the word as it is.
-	Copy(id int, att []float32) string
+	// for a copy (the unknown-word token, a number or name placeholder),
+	// and its source position, given the step's attention att and the
+	// hypothesis's earlier steps; "" keeps the word as it is.
+	Copy(id int, att []float32, prev []model.Step) (word string, from int)
 }
 
 // BatchDecoder is a Decoder that can also step several hypotheses at
@@ -55,7 +56,7 @@ func mask(p []float32, t int, opts model.Options) {
 	}
 }
 
-func makeStep[S any](d Decoder[S], index, id int, probs, att []float32, topK int) model.Step {
+func makeStep[S any](d Decoder[S], index, id int, probs, att []float32, topK int, prev []model.Step) model.Step {
 	alts := nn.TopK(probs, topK)
 	st := model.Step{Index: index, TokenID: id, Token: d.Word(id), Prob: probs[id],
 		Attention: append([]float32(nil), att...), TopK: make([]model.Alt, 0, len(alts))}
@@ -63,8 +64,8 @@ func makeStep[S any](d Decoder[S], index, id int, probs, att []float32, topK int
 		st.TopK = append(st.TopK, model.Alt{Token: d.Word(a), ID: a, Prob: probs[a]})
 	}
 	st.Unknown = id == vocab.Unk
-	if w := d.Copy(id, att); w != "" {
-		st.Token, st.Copied = w, true
+	if w, from := d.Copy(id, att, prev); w != "" {
+		st.Token, st.Copied, st.CopiedFrom = w, true, from
 	}
 	return st
 }
@@ -99,6 +100,7 @@ func Decode[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.S
 	}
 	return func(yield func(model.Step, error) bool) {
 		st, prev := d.Start(), vocab.BOS
+		var steps []model.Step
 		for t := 0; t < opts.MaxLen; t++ {
 			if err := ctx.Err(); err != nil {
 				yield(model.Step{}, err)
@@ -118,8 +120,9 @@ func Decode[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.S
 			if id == vocab.EOS {
 				return
 			}
-			step := makeStep(d, t, id, probs, att, opts.TopK)
+			step := makeStep(d, t, id, probs, att, opts.TopK, steps)
 			step.Forced = f >= 0
+			steps = append(steps, step)
 			if !yield(step, nil) {
 				return
 			}
@@ -191,7 +194,7 @@ func beam[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.Seq
 				for _, id := range ids {
 					c := cand{from: b, id: id, logp: b.logp + math.Log(float64(probs[id])+1e-30), st: next, final: id == vocab.EOS}
 					if !c.final {
-						c.step = makeStep(d, t, id, probs, att, opts.TopK)
+						c.step = makeStep(d, t, id, probs, att, opts.TopK, b.steps)
 						c.step.Forced = f >= 0
 					}
 					cands = append(cands, c)

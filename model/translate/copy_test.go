@@ -19,18 +19,18 @@ func TestCopyNumbers(t *testing.T) {
 	d := decoder{e: &Encoded{m: m, words: words}}
 	num := tgt.ID(vocab.Num)
 	att := []float32{0.5, 0.05, 0.1, 0.05, 0.25, 0.05}
-	if got := d.Copy(num, att); got != "7" {
+	if got, _ := d.Copy(num, att, nil); got != "7" {
 		t.Errorf("number placeholder copied %q, want 7 (the number attended to most)", got)
 	}
-	if got := d.Copy(vocab.Unk, att); got != "Anna" {
+	if got, _ := d.Copy(vocab.Unk, att, nil); got != "Anna" {
 		t.Errorf("unknown word copied %q, want Anna", got)
 	}
-	if got := d.Copy(tgt.ID("Jahre"), att); got != "" {
+	if got, _ := d.Copy(tgt.ID("Jahre"), att, nil); got != "" {
 		t.Errorf("an ordinary word was replaced by %q", got)
 	}
 	// No number in the source: the most attended word stands in.
 	d = decoder{e: &Encoded{m: m, words: []string{"Hello", "."}}}
-	if got := d.Copy(num, []float32{0.9, 0.1}); got != "Hello" {
+	if got, _ := d.Copy(num, []float32{0.9, 0.1}, nil); got != "Hello" {
 		t.Errorf("with no source number, copied %q, want Hello", got)
 	}
 	// Training text: numbers become the placeholder, nothing else does.

@@ -423,28 +423,46 @@ func (d decoder) Word(id int) string { return d.e.m.Tgt.Word(id) }
 // at most (the classic unknown-word replacement), for a number
 // placeholder the source number it looked at most, and for a name
 // placeholder the source name (a word read as vocab.Name) it looked at
-// most.
-func (d decoder) Copy(id int, att []float32) string {
+// most. A name or number already copied in this translation is passed
+// over for one not yet copied, and a placeholder right after a copy takes
+// the next source word when that is one too: "Kids Food Basket" comes out
+// whole, not as "Food Food Food".
+func (d decoder) Copy(id int, att []float32, prev []model.Step) (string, int) {
 	w := d.e.m.Tgt.Word(id)
 	isNum := d.e.m.Cfg.Numbers && w == vocab.Num
 	isName := d.e.m.Cfg.Names && w == vocab.Name
 	if id != vocab.Unk && !isNum && !isName {
-		return ""
+		return "", 0
 	}
-	var i int
+	ok := func(int) bool { return true }
 	switch {
 	case isNum:
-		i = mostAttended(att, func(i int) bool { return vocab.IsNumber(d.e.words[i]) })
+		ok = func(i int) bool { return vocab.IsNumber(d.e.words[i]) }
 	case isName:
 		nameID := d.e.m.Src.ID(vocab.Name)
-		i = mostAttended(att, func(i int) bool { return d.e.ids[i] == nameID })
-	default:
-		i = -1
+		ok = func(i int) bool { return d.e.ids[i] == nameID }
 	}
-	if i < 0 { // an unknown word, or nothing of the kind to copy: as for an unknown word
+	copied := map[int]bool{}
+	for _, s := range prev {
+		if s.Copied {
+			copied[s.CopiedFrom] = true
+		}
+	}
+	if (isNum || isName) && len(prev) > 0 {
+		if last := prev[len(prev)-1]; last.Copied {
+			if next := last.CopiedFrom + 1; next < len(d.e.words) && ok(next) && !copied[next] {
+				return d.e.words[next], next
+			}
+		}
+	}
+	i := mostAttended(att, func(i int) bool { return ok(i) && !copied[i] })
+	if i < 0 {
+		i = mostAttended(att, ok)
+	}
+	if i < 0 { // nothing of the kind to copy: as for an unknown word
 		i = nn.TopK(att, 1)[0]
 	}
-	return d.e.words[i]
+	return d.e.words[i], i
 }
 
 // mostAttended is the position with the largest attention weight among

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"attention/model"
 	"attention/model/vocab"
 )
 
@@ -53,10 +54,10 @@ func TestCopyNames(t *testing.T) {
 	}
 	d := decoder{e: &Encoded{m: m, words: words, ids: src.IDs(got)}}
 	att := []float32{0.5, 0.05, 0.1, 0.05, 0.25, 0.05} // Tom most, then Jonas
-	if got := d.Copy(tgt.ID(vocab.Name), att); got != "Jonas" {
+	if got, _ := d.Copy(tgt.ID(vocab.Name), att, nil); got != "Jonas" {
 		t.Errorf("name placeholder copied %q, want Jonas (the name read as a placeholder attended to most)", got)
 	}
-	if got := d.Copy(tgt.ID("Tom"), att); got != "" {
+	if got, _ := d.Copy(tgt.ID("Tom"), att, nil); got != "" {
 		t.Errorf("a known name was replaced by %q", got)
 	}
 	// A name training kept is read as one even when the vocabulary has it.
@@ -95,5 +96,32 @@ func TestEditDistance(t *testing.T) {
 		if got := editDistance(tc.a, tc.b, 2); min(got, 3) != tc.want {
 			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
 		}
+	}
+}
+
+// A name already copied is passed over, and a name right after a copy
+// takes the next source word when that is a name too: "Kids Food Basket"
+// comes out whole, not "Food Food Food".
+func TestCopyNamesInOrder(t *testing.T) {
+	src, _ := vocab.New([]string{"<pad>", "<unk>", "<s>", "</s>", vocab.Name, vocab.Num, "a", "check", "for", "."})
+	tgt, _ := vocab.New([]string{"<pad>", "<unk>", "<s>", "</s>", vocab.Name, vocab.Num, "für"})
+	m := &Model{Cfg: Config{Numbers: true, Names: true}, Src: src, Tgt: tgt}
+	words := toks("a check for Kids Food Basket .")
+	d := decoder{e: &Encoded{m: m, words: words, ids: src.IDs(m.Cfg.SourceTokens(words, src))}}
+	name := tgt.ID(vocab.Name)
+	att := []float32{0, 0, 0.05, 0.2, 0.6, 0.1, 0.05} // "Food" most, every time
+	var prev []model.Step
+	var out []string
+	for range 3 {
+		w, from := d.Copy(name, att, prev)
+		out = append(out, w)
+		prev = append(prev, model.Step{Token: w, Copied: true, CopiedFrom: from})
+	}
+	if strings.Join(out, " ") != "Food Basket Kids" {
+		t.Errorf("three name placeholders copied %q, want each name once (Food, then the next one, Basket, then Kids)", out)
+	}
+	// With nothing before it, the most attended name.
+	if w, from := d.Copy(name, att, nil); w != "Food" || from != 4 {
+		t.Errorf("first copy %q from %d, want Food from 4", w, from)
 	}
 }
