@@ -55,17 +55,17 @@ type Alt struct {
 
 // Step is one decoded word.
 type Step struct {
-	Index     int       `json:"index"`
-	TokenID   int       `json:"token_id"`
-	Token     string    `json:"token"`
-	Prob      float32   `json:"prob"`
-	Unknown   bool      `json:"unknown,omitempty"` // the model wrote its unknown-word token
-	Copied    bool      `json:"copied,omitempty"`  // Token is the source word copied through the attention (for <unk> or a number)
-	Forced    bool      `json:"forced,omitempty"`  // the word was imposed (Options.Force), not chosen by the model
+	Index   int     `json:"index"`
+	TokenID int     `json:"token_id"`
+	Token   string  `json:"token"`
+	Prob    float32 `json:"prob"`
+	Unknown bool    `json:"unknown,omitempty"` // the model wrote its unknown-word token
+	Copied  bool    `json:"copied,omitempty"`  // Token is the source word copied through the attention (for <unk> or a number)
+	Forced  bool    `json:"forced,omitempty"`  // the word was imposed (Options.Force), not chosen by the model
 	// CopiedFrom is the source position a Copied token came from.
-	CopiedFrom int `json:"copied_from,omitempty"`
-	TopK      []Alt     `json:"top_k"`
-	Attention []float32 `json:"attention"` // one weight per source position, summing to 1
+	CopiedFrom int       `json:"copied_from,omitempty"`
+	TopK       []Alt     `json:"top_k"`
+	Attention  []float32 `json:"attention"` // one weight per source position, summing to 1
 }
 
 // Options control one decode.

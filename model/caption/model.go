@@ -263,7 +263,7 @@ func (d decoder) StepAll(sts []*state, prevs []int) ([]*state, [][]float32, [][]
 	return next, probs, att
 }
 
-func (d decoder) Word(id int) string         { return d.e.m.Words.Word(id) }
+func (d decoder) Word(id int) string                              { return d.e.m.Words.Word(id) }
 func (d decoder) Copy(int, []float32, []model.Step) (string, int) { return "", 0 }
 
 // MaxWords bounds a caption's length: Flickr8k's longest reference

@@ -102,7 +102,9 @@ func Square(img image.Image, size int) *image.NRGBA {
 	s := min(b.Dx(), b.Dy())
 	x0, y0 := b.Min.X+(b.Dx()-s)/2, b.Min.Y+(b.Dy()-s)/2
 	r := image.Rect(x0, y0, x0+s, y0+s)
-	if v, ok := img.(interface{ SubImage(image.Rectangle) image.Image }); ok {
+	if v, ok := img.(interface {
+		SubImage(image.Rectangle) image.Image
+	}); ok {
 		return imaging.Resize(v.SubImage(r), size, size, imaging.Lanczos)
 	}
 	return imaging.Resize(imaging.Crop(img, r), size, size, imaging.Lanczos)

@@ -24,7 +24,7 @@ func (d table) Step(st []int, prev int) ([]int, []float32, []float32) {
 	}
 	return st, d.next(st), []float32{1}
 }
-func (d table) Word(id int) string         { return string(rune('A' + id - 4)) }
+func (d table) Word(id int) string                              { return string(rune('A' + id - 4)) }
 func (d table) Copy(int, []float32, []model.Step) (string, int) { return "", 0 }
 
 const V = 9 // pad, unk, <s>, </s>, A-E
