@@ -141,9 +141,17 @@ func captionPhoto(t *testing.T, name string) context.Context {
 	t.Helper()
 	m := startMain(t, true)
 	ctx := browser(t)
+	uploadPhoto(t, ctx, m.URL(), name)
+	return ctx
+}
+
+// uploadPhoto opens the caption page at url, uploads a Flickr8k photo
+// (instant pacing) and waits until the caption is done.
+func uploadPhoto(t *testing.T, ctx context.Context, url, name string) {
+	t.Helper()
 	photo := filepath.Join(testenv.SharedData(t), "flickr8k", "images", name)
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(m.URL()+"/caption"),
+		chromedp.Navigate(url+"/caption"),
 		chromedp.WaitReady(chromedp.ID("file")),
 		chromedp.SetValue(chromedp.ID("pace"), "live"),
 		chromedp.SetUploadFiles(chromedp.ID("file"), []string{photo}, chromedp.NodeReady),
@@ -154,7 +162,6 @@ func captionPhoto(t *testing.T, name string) context.Context {
 		status, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("status")))
 		t.Fatalf("%v (status %q)", err, status)
 	}
-	return ctx
 }
 
 // A person uploads a photo and watches the caption appear; stepping through

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"attention/internal/testenv"
 )
 
 // box is an element's place on screen, in CSS pixels.
@@ -146,7 +144,6 @@ func TestBrowserLayouts(t *testing.T) {
 // nothing widens the page.
 func TestBrowserCaptionLayouts(t *testing.T) {
 	m := startMain(t, true)
-	photo := filepath.Join(testenv.SharedData(t), "flickr8k", "images", "3385593926_d3e9c21170.jpg")
 	for _, size := range []struct {
 		name     string
 		w, h     int64
@@ -158,19 +155,11 @@ func TestBrowserCaptionLayouts(t *testing.T) {
 	} {
 		t.Run(size.name, func(t *testing.T) {
 			ctx := browser(t)
-			err := chromedp.Do(ctx,
-				chromedp.EmulateViewport(size.w, size.h),
-				chromedp.Navigate(m.URL()+"/caption"),
-				chromedp.WaitReady(chromedp.ID("file")),
-				chromedp.SetValue(chromedp.ID("pace"), "live"),
-				chromedp.SetUploadFiles(chromedp.ID("file"), []string{photo}, chromedp.NodeReady),
-				chromedp.Poll[chromedp.Void](`/done/i.test(document.querySelector('#status')?.textContent || '')`,
-					chromedp.WithPollingTimeout(60*time.Second)),
-				chromedp.Sleep(300*time.Millisecond),
-			)
-			if err != nil {
+			if err := chromedp.Do(ctx, chromedp.EmulateViewport(size.w, size.h)); err != nil {
 				t.Fatal(err)
 			}
+			uploadPhoto(t, ctx, m.URL(), "3385593926_d3e9c21170.jpg")
+			chromedp.Do(ctx, chromedp.Sleep(300*time.Millisecond))
 			checkLayout(t, ctx, "caption-"+size.name, []string{"#stage", "#target", "#strip"}, size.onScreen)
 		})
 	}
@@ -312,6 +301,24 @@ func TestBrowserServerComesBack(t *testing.T) {
 	}
 }
 
+// pickWord2 shows the top choices of word 2 and presses "what if?" on the
+// first other word, returning it.
+func pickWord2(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	picked, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		document.querySelectorAll('#target .tgt-tok')[1].dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
+		const b = document.querySelector('#topk .topk-pick');
+		if (!b) return '';
+		const word = b.parentElement.querySelector('.topk-word').textContent;
+		b.click();
+		return word;
+	})()`))
+	if err != nil || picked == "" {
+		t.Fatalf("no word to pick in the top choices (%v)", err)
+	}
+	return picked
+}
+
 // What if: after a translation, a person picks another word in the top
 // choices; the sentence is translated again with that word forced (marked)
 // and the model's own translation in a banner; Undo brings it back.
@@ -337,18 +344,7 @@ func TestBrowserWhatIf(t *testing.T) {
 		t.Fatal(err)
 	}
 	own := words()
-	// The top choices of word 2; pick the first other word.
-	picked, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
-		document.querySelectorAll('#target .tgt-tok')[1].dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
-		const b = document.querySelector('#topk .topk-pick');
-		if (!b) return '';
-		const word = b.parentElement.querySelector('.topk-word').textContent;
-		b.click();
-		return word;
-	})()`))
-	if err != nil || picked == "" {
-		t.Fatalf("no word to pick in the top choices (%v)", err)
-	}
+	picked := pickWord2(t, ctx)
 	err = chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`!document.querySelector('#whatif').hidden && /done/i.test(document.querySelector('#status').textContent) && document.querySelectorAll('#target .tgt-tok.forced').length === 2`,
 		chromedp.WithPollingTimeout(30*time.Second)))
 	if err != nil {
@@ -391,18 +387,8 @@ func TestBrowserCaptionWhatIf(t *testing.T) {
 		return strings.Join(w, " ")
 	}
 	own := words()
-	picked, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
-		document.querySelectorAll('#target .tgt-tok')[1].dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
-		const b = document.querySelector('#topk .topk-pick');
-		if (!b) return '';
-		const word = b.parentElement.querySelector('.topk-word').textContent;
-		b.click();
-		return word;
-	})()`))
-	if err != nil || picked == "" {
-		t.Fatalf("no word to pick in the top choices (%v)", err)
-	}
-	err = chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`!document.querySelector('#whatif').hidden && /done/i.test(document.querySelector('#status').textContent) && document.querySelectorAll('#target .tgt-tok.forced').length === 2`,
+	picked := pickWord2(t, ctx)
+	err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`!document.querySelector('#whatif').hidden && /done/i.test(document.querySelector('#status').textContent) && document.querySelectorAll('#target .tgt-tok.forced').length === 2`,
 		chromedp.WithPollingTimeout(60*time.Second)))
 	if err != nil {
 		t.Fatalf("no forced caption after picking %q: %v (words %q)", picked, err, words())
