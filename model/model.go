@@ -66,6 +66,13 @@ type Step struct {
 	CopiedFrom int       `json:"copied_from,omitempty"`
 	TopK       []Alt     `json:"top_k"`
 	Attention  []float32 `json:"attention"` // one weight per source position, summing to 1
+	// Entropy of the attention weights in nats; exp(Entropy) is how many
+	// source positions the step looked at "effectively" (1 for one
+	// position, all of them for uniform attention).
+	Entropy float32 `json:"entropy"`
+	// Coverage is the attention each source position has received so far,
+	// this step included: the column sums of the grid up to this row.
+	Coverage []float32 `json:"coverage"`
 }
 
 // Options control one decode.

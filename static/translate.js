@@ -61,6 +61,7 @@ let srcChips = [];
 let colHeads = [];
 let tgtChips = [];
 let rows = []; // {tr, head, cells[]}
+let covCells = []; // the coverage row's cells, one per input word
 
 // ---------------------------------------------------------------- status
 
@@ -82,6 +83,7 @@ function clearResult() {
   state.activeCell = null;
   srcChips = [];
   colHeads = [];
+  covCells = [];
   tgtChips = [];
   rows = [];
   els.source.textContent = "";
@@ -141,7 +143,20 @@ function buildGrid() {
     colHeads.push(th);
   });
   thead.append(tr);
-  table.append(thead, h("tbody"));
+  // Coverage: how much attention each input word has received so far.
+  const tfoot = h("tfoot");
+  const ftr = h("tr", "coverage-row");
+  const fth = h("th", "row-head coverage-head", "so far");
+  fth.scope = "row";
+  fth.title = "attention each input word has received up to the current word (1 = one whole word's worth)";
+  ftr.append(fth);
+  covCells = tokens.map((tok) => {
+    const td = h("td", "coverage-cell");
+    ftr.append(td);
+    return td;
+  });
+  tfoot.append(ftr);
+  table.append(thead, h("tbody"), tfoot);
   els.grid.append(table);
   sizeCells();
 }
@@ -288,7 +303,21 @@ function onError(payload) {
 
 // follow: keep the newest row in view, for word-by-word playback and
 // stepping; a live decode that appears at once leaves the page where it is.
+// paintCoverage colours the coverage row for step k (none: k < 0).
+function paintCoverage(k) {
+  const cov = k >= 0 && state.steps[k] ? state.steps[k].coverage || [] : [];
+  const tok = state.source ? state.source.tokens : [];
+  covCells.forEach((td, j) => {
+    const v = Number(cov[j]) || 0;
+    const c = colour(Math.min(1, v));
+    td.style.backgroundColor = css(c);
+    td.title = `“${tok[j]}” has received ${v.toFixed(2)} of a word's attention so far`;
+    td.setAttribute("aria-label", td.title);
+  });
+}
+
 function show(k, grew, follow) {
+  paintCoverage(k);
   tgtChips.forEach((chip, i) => {
     const visible = i <= k;
     if (visible && chip.hidden && grew) chip.classList.add("is-new");
@@ -407,6 +436,9 @@ function renderReadout(row, col, hovering) {
     if (att.length) {
       text = `${hovering ? "" : "Now: "}writing “${state.steps[row].token}”, the model looked most at “${tok[best]}” (${pct(att[best])}).`;
       text = text.charAt(0).toUpperCase() + text.slice(1);
+      // exp(entropy): how many words the weights amount to
+      const h = state.steps[row].entropy;
+      if (Number.isFinite(h)) text += ` Its attention amounts to about ${Math.exp(h).toFixed(1)} of the ${att.length} words.`;
     }
   } else if (col !== null) {
     text = `Shading the output by how much each word looked at “${tok[col]}”.`;

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -404,5 +405,54 @@ func TestBrowserCaptionWhatIf(t *testing.T) {
 	}
 	if back := words(); back != own {
 		t.Errorf("after Undo: %q, want %q", back, own)
+	}
+}
+
+// Under the grid, the coverage row shows for the current word how much
+// attention each input word has received so far: at the last word, the
+// column sums of the whole grid; the readout says how many words the
+// current word's attention amounts to.
+func TestBrowserCoverage(t *testing.T) {
+	m := startMain(t, false)
+	ctx := browser(t)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(m.URL()+"/"),
+		chromedp.WaitVisible(chromedp.ID("text")),
+		chromedp.Evaluate[chromedp.Void](`(() => { const p = document.querySelector('#pace'); p.value = 'live'; p.dispatchEvent(new Event('change')); })()`),
+		chromedp.SendKeys(chromedp.ID("text"), "Two dogs are playing in the snow.\r"),
+		chromedp.Poll[chromedp.Void](`/done/i.test(document.querySelector('#status').textContent)`, chromedp.WithPollingTimeout(60*time.Second)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := chromedp.Run(ctx, chromedp.Evaluate[struct {
+		Shown   []float64
+		Sums    []float64
+		Readout string
+	}](`(() => {
+		const shown = [...document.querySelectorAll('#grid .coverage-cell')].map(td => parseFloat(td.title.match(/received ([0-9.]+)/)[1]));
+		const sums = shown.map((_, j) => [...document.querySelectorAll('#grid tbody .grid-cell[data-col="' + j + '"]')]
+			.reduce((s, td) => s + parseFloat(td.title.split(': ').pop()), 0));
+		return {Shown: shown, Sums: sums, Readout: document.querySelector('#readout').textContent};
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Shown) != 8 || len(r.Sums) != 8 {
+		t.Fatalf("coverage row %v, column sums %v: want 8 input words", r.Shown, r.Sums)
+	}
+	total := 0.0
+	for j := range r.Shown {
+		total += r.Shown[j]
+		if math.Abs(r.Shown[j]-r.Sums[j]) > 0.06 { // both read from two-decimal titles
+			t.Errorf("coverage of word %d: %.2f, the grid's column sums to %.2f", j, r.Shown[j], r.Sums[j])
+		}
+	}
+	rows, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#grid tbody tr').length`))
+	if math.Abs(total-float64(rows)) > 0.05 {
+		t.Errorf("coverage sums to %.2f over %d rows: each row's attention adds up to 1", total, rows)
+	}
+	if !strings.Contains(r.Readout, "amounts to about") {
+		t.Errorf("readout %q does not say how many words the attention amounts to", r.Readout)
 	}
 }

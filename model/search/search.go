@@ -64,6 +64,18 @@ func makeStep[S any](d Decoder[S], index, id int, probs, att []float32, topK int
 		st.TopK = append(st.TopK, model.Alt{Token: d.Word(a), ID: a, Prob: probs[a]})
 	}
 	st.Unknown = id == vocab.Unk
+	st.Coverage = make([]float32, len(att))
+	if len(prev) > 0 && len(prev[len(prev)-1].Coverage) == len(att) {
+		copy(st.Coverage, prev[len(prev)-1].Coverage)
+	}
+	var h float64
+	for i, a := range att {
+		st.Coverage[i] += a
+		if a > 0 {
+			h -= float64(a) * math.Log(float64(a))
+		}
+	}
+	st.Entropy = float32(h)
 	if w, from := d.Copy(id, att, prev); w != "" {
 		st.Token, st.Copied, st.CopiedFrom = w, true, from
 	}

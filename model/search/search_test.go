@@ -291,3 +291,44 @@ func TestForce(t *testing.T) {
 		}
 	}
 }
+
+// Each step reports its attention's entropy and the coverage so far: the
+// sums of every earlier step's attention and its own, per position.
+func TestEntropyAndCoverage(t *testing.T) {
+	atts := [][]float32{{1, 0, 0}, {0.5, 0.5, 0}, {1.0 / 3, 1.0 / 3, 1.0 / 3}}
+	d := attTable{atts: atts}
+	var got []model.Step
+	for st, err := range Decode(context.Background(), d, model.Options{Beam: 1, MaxLen: 3}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, st)
+	}
+	if len(got) != 3 {
+		t.Fatalf("%d steps, want 3", len(got))
+	}
+	wantH := []float64{0, math.Log(2), math.Log(3)}
+	sum := make([]float64, 3)
+	for k, st := range got {
+		if math.Abs(float64(st.Entropy)-wantH[k]) > 1e-6 {
+			t.Errorf("step %d entropy %v, want %v", k, st.Entropy, wantH[k])
+		}
+		for i := range sum {
+			sum[i] += float64(atts[k][i])
+			if math.Abs(float64(st.Coverage[i])-sum[i]) > 1e-6 {
+				t.Errorf("step %d coverage %v, want column sums %v", k, st.Coverage, sum)
+				break
+			}
+		}
+	}
+}
+
+// attTable writes word A at every step, with the given attention rows.
+type attTable struct{ atts [][]float32 }
+
+func (d attTable) Start() int { return 0 }
+func (d attTable) Step(st int, prev int) (int, []float32, []float32) {
+	return st + 1, probs(4, 0.9), d.atts[min(st, len(d.atts)-1)]
+}
+func (d attTable) Word(id int) string                              { return string(rune('A' + id - 4)) }
+func (d attTable) Copy(int, []float32, []model.Step) (string, int) { return "", 0 }
