@@ -285,8 +285,10 @@ function renderReadout(i) {
     if (w > att[best]) best = j;
   });
   const even = pct(1 / (att.length || 1));
+  // exp(entropy): how many regions the weights amount to
+  const spread = Number.isFinite(step.entropy) ? ` It amounts to about ${Math.exp(step.entropy).toFixed(1)} of the ${att.length} regions.` : "";
   els.readout.textContent = att.length
-    ? `Writing “${wordOf(step)}”: the brightest region (row ${Math.floor(best / cols) + 1}, column ${(best % cols) + 1} of the ${state.source.rows}×${cols} grid) got ${pct(att[best])} of the attention; evenly spread would be ${even} each.`
+    ? `Writing “${wordOf(step)}”: the brightest region (row ${Math.floor(best / cols) + 1}, column ${(best % cols) + 1} of the ${state.source.rows}×${cols} grid) got ${pct(att[best])} of the attention; evenly spread would be ${even} each.${spread}`
     : "";
 }
 
