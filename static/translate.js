@@ -111,6 +111,7 @@ function onSource(payload) {
     const chip = h("span", "tok src-tok", tok);
     chip.dataset.col = String(j);
     chip.tabIndex = 0;
+    chip.setAttribute("role", "button"); // focus or hover it: the output words that looked at it light up
     if (state.source.unknown[j]) {
       chip.classList.add("unk");
       chip.title = "not in the model's vocabulary";
@@ -222,6 +223,7 @@ function onStep(step) {
   state.steps.push(step);
 
   const chip = h("span", "tok tgt-tok", step.token);
+  chip.setAttribute("role", "button"); // focus or hover it: its attention lights up the input
   if (step.forced) {
     chip.classList.add("forced");
     chip.title = "forced: this word was imposed, not chosen by the model";
@@ -347,6 +349,8 @@ function updateSlider() {
 
 // ---------------------------------------------------------------- highlight
 
+// shade colours a word chip by an attention weight (none: null) and
+// gives it a name a screen reader says: the word, and its weight.
 function shade(el, w) {
   if (w === null || w === undefined) {
     el.style.removeProperty("background-color");
@@ -354,8 +358,10 @@ function shade(el, w) {
     el.style.removeProperty("color");
     delete el.dataset.w;
     el.classList.remove("is-shaded");
+    el.setAttribute("aria-label", el.textContent);
     return;
   }
+  el.setAttribute("aria-label", `${el.textContent}: ${pct(w)} of the attention`);
   const c = colour(w);
   el.style.backgroundColor = css(c);
   el.style.borderColor = css(c);

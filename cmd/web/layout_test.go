@@ -455,4 +455,9 @@ func TestBrowserCoverage(t *testing.T) {
 	if !strings.Contains(r.Readout, "amounts to about") {
 		t.Errorf("readout %q does not say how many words the attention amounts to", r.Readout)
 	}
+	// The word chips are buttons whose names carry the attention.
+	names, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#source .src-tok')].map(e => e.getAttribute('role') + ' ' + (e.getAttribute('aria-label') || ''))`))
+	if err != nil || len(names) != 8 || !strings.HasPrefix(names[0], "button ") || !strings.Contains(strings.Join(names, "|"), "% of the attention") {
+		t.Errorf("input word chips %q (%v): want buttons named with their share of the attention", names, err)
+	}
 }
