@@ -101,7 +101,7 @@ export function renderTopK(list, title, steps, i, onPick) {
       const pick = h("button", "topk-pick", "what if?");
       pick.type = "button";
       pick.title = `What would the model write next had it written “${alt.token}” here?`;
-      pick.setAttribute("aria-label", `What if word ${i + 1} were “${alt.token}”: translate again with it forced there`);
+      pick.setAttribute("aria-label", `What if word ${i + 1} were “${alt.token}”: let the model write the rest with it forced there`);
       pick.addEventListener("click", () => onPick(i, alt));
       li.append(pick);
     }
