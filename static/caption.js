@@ -10,6 +10,7 @@ const els = {
   form: $("caption-form"),
   drop: $("drop"),
   file: $("file"),
+  camera: $("camera"),
   model: $("model"),
   beam: $("beam"),
   pace: $("pace"),
@@ -484,6 +485,10 @@ function setHover(i) {
 }
 
 function wire() {
+  els.camera.addEventListener("change", () => {
+    caption(els.camera.files[0]);
+    els.camera.value = "";
+  });
   els.file.addEventListener("change", () => {
     caption(els.file.files[0]);
     els.file.value = "";

@@ -132,7 +132,27 @@ func CaptionPage(p CaptionProps) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "></label><div class=\"options\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "></label> <label class=\"btn camera\" for=\"camera\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			if p.Unavailable != "" {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, " data-disabled")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, ">Take a photo <input id=\"camera\" type=\"file\" accept=\"image/*\" capture=\"environment\" class=\"visually-hidden\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			if p.Unavailable != "" {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, " disabled")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "></label><div class=\"options\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -148,112 +168,112 @@ func CaptionPage(p CaptionProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "<label class=\"option\"><span class=\"option-label\">View</span> <select id=\"view\" name=\"view\"><option value=\"smooth\" selected>smooth heatmap</option> <option value=\"grid\">region grid (7×7)</option></select></label> <label class=\"option option-range\"><span class=\"option-label\">Heatmap opacity</span> <input id=\"opacity\" type=\"range\" min=\"0\" max=\"100\" value=\"70\" step=\"5\"></label> <label class=\"option option-check\" title=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "<label class=\"option\"><span class=\"option-label\">View</span> <select id=\"view\" name=\"view\"><option value=\"smooth\" selected>smooth heatmap</option> <option value=\"grid\">region grid (7×7)</option></select></label> <label class=\"option option-range\"><span class=\"option-label\">Heatmap opacity</span> <input id=\"opacity\" type=\"range\" min=\"0\" max=\"100\" value=\"70\" step=\"5\"></label> <label class=\"option option-check\" title=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var7 string
 			templ_7745c5c3_Var7, templ_7745c5c3_Err = templruntime.NewAttributeExpression(whereTitle(p.Objects)).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/caption.templ`, Line: 47, Col: 69}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/caption.templ`, Line: 51, Col: 69}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var7)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "\"><input id=\"where\" type=\"checkbox\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "\"><input id=\"where\" type=\"checkbox\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			if !p.Objects {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, " disabled")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, " disabled")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "> <span class=\"option-label\">Where is the object?</span></label></div><p id=\"model-note\" class=\"model-note\" hidden></p></form>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "> <span class=\"option-label\">Where is the object?</span></label></div><p id=\"model-note\" class=\"model-note\" hidden></p></form>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			if len(p.Examples) > 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "<div class=\"examples\" role=\"group\" aria-labelledby=\"examples-title\"><span id=\"examples-title\" class=\"examples-title\">Try:</span> ")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "<div class=\"examples\" role=\"group\" aria-labelledby=\"examples-title\"><span id=\"examples-title\" class=\"examples-title\">Try:</span> ")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				for _, ex := range p.Examples {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "<button type=\"button\" class=\"btn example example-photo\" data-src=\"")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "<button type=\"button\" class=\"btn example example-photo\" data-src=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var8 string
 					templ_7745c5c3_Var8, templ_7745c5c3_Err = templruntime.NewAttributeExpression(ex.Src).ResolveURL(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/caption.templ`, Line: 58, Col: 79}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/caption.templ`, Line: 62, Col: 79}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var8)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "\" title=\"")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "\" title=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var9 string
 					templ_7745c5c3_Var9, templ_7745c5c3_Err = templruntime.NewAttributeExpression(ex.Credit + " · " + ex.Licence).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/caption.templ`, Line: 58, Col: 121}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/caption.templ`, Line: 62, Col: 121}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var9)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "\"")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
 					if p.Unavailable != "" {
-						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, " disabled")
+						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, " disabled")
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}
 					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "><img src=\"")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "><img src=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var10 string
 					templ_7745c5c3_Var10, templ_7745c5c3_Err = templruntime.NewAttributeExpression(ex.Src).ResolveURL(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/caption.templ`, Line: 59, Col: 24}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/caption.templ`, Line: 63, Col: 24}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var10)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "\" alt=\"")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "\" alt=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var11 string
 					templ_7745c5c3_Var11, templ_7745c5c3_Err = templruntime.NewAttributeExpression(ex.Alt).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/caption.templ`, Line: 59, Col: 39}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/caption.templ`, Line: 63, Col: 39}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var11)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "\" width=\"72\" height=\"72\"></button>")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "\" width=\"72\" height=\"72\"></button>")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "</div>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "</div>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "</section><p id=\"status\" class=\"status\" aria-live=\"polite\"></p><div id=\"whatif\" class=\"whatif\" role=\"status\" hidden><p id=\"whatif-text\"></p><button id=\"undo\" class=\"btn\" type=\"button\">Undo: the model's own caption</button></div><section id=\"result\" class=\"result caption-result\" aria-label=\"Caption\"><div class=\"caption-layout\"><figure class=\"stage-wrap\"><div id=\"stage\" class=\"stage\" data-view=\"smooth\"><img id=\"photo\" class=\"stage-photo\" alt=\"\" hidden> <img id=\"heat\" class=\"stage-heat\" alt=\"\" hidden> <img id=\"outline\" class=\"stage-outline\" alt=\"\" hidden><div id=\"cells\" class=\"stage-cells\" aria-hidden=\"true\"></div><p id=\"stage-empty\" class=\"stage-empty\">Your photo will appear here, cropped to the square the model sees.</p></div><figcaption class=\"legend\" aria-hidden=\"true\"><span class=\"legend-end\">ignored</span> <span id=\"legend-bar\" class=\"legend-bar\"></span> <span class=\"legend-end\">looked at most</span></figcaption></figure><div class=\"caption-side\"><div class=\"sentence-block\"><h2 class=\"block-title\">Caption</h2><div id=\"target\" class=\"tokens target-tokens caption-words\" aria-label=\"Caption words\"></div></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "</section><p id=\"status\" class=\"status\" aria-live=\"polite\"></p><div id=\"whatif\" class=\"whatif\" role=\"status\" hidden><p id=\"whatif-text\"></p><button id=\"undo\" class=\"btn\" type=\"button\">Undo: the model's own caption</button></div><section id=\"result\" class=\"result caption-result\" aria-label=\"Caption\"><div class=\"caption-layout\"><figure class=\"stage-wrap\"><div id=\"stage\" class=\"stage\" data-view=\"smooth\"><img id=\"photo\" class=\"stage-photo\" alt=\"\" hidden> <img id=\"heat\" class=\"stage-heat\" alt=\"\" hidden> <img id=\"outline\" class=\"stage-outline\" alt=\"\" hidden><div id=\"cells\" class=\"stage-cells\" aria-hidden=\"true\"></div><p id=\"stage-empty\" class=\"stage-empty\">Your photo will appear here, cropped to the square the model sees.</p></div><figcaption class=\"legend\" aria-hidden=\"true\"><span class=\"legend-end\">ignored</span> <span id=\"legend-bar\" class=\"legend-bar\"></span> <span class=\"legend-end\">looked at most</span></figcaption></figure><div class=\"caption-side\"><div class=\"sentence-block\"><h2 class=\"block-title\">Caption</h2><div id=\"target\" class=\"tokens target-tokens caption-words\" aria-label=\"Caption words\"></div></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -261,7 +281,7 @@ func CaptionPage(p CaptionProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "<p id=\"readout\" class=\"readout\" aria-live=\"polite\"></p><p id=\"object-readout\" class=\"readout object-readout\" aria-live=\"polite\" hidden></p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "<p id=\"readout\" class=\"readout\" aria-live=\"polite\"></p><p id=\"object-readout\" class=\"readout object-readout\" aria-live=\"polite\" hidden></p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -269,20 +289,20 @@ func CaptionPage(p CaptionProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "</div></div><section class=\"strip-panel\" aria-labelledby=\"strip-title\"><div class=\"strip-head\"><h2 id=\"strip-title\" class=\"block-title\">Every word and where it looked</h2><button id=\"download\" class=\"btn\" type=\"button\" disabled>Download as PNG</button></div><div id=\"strip\" class=\"strip\"></div></section></section><section class=\"explain\" aria-labelledby=\"explain-title\"><h2 id=\"explain-title\">How to read the heatmap</h2><p>A convolutional network (MobileNetV2, trained on ImageNet) turns the photo into a <strong>7×7 grid of regions</strong>, each described by 1,280 numbers. The caption model then writes one word at a time, and before each word it spreads its attention over the 49 regions; the weights add up to 1. The <strong>bright</strong> parts of the heatmap are the regions it looked at most for the current word.</p><p>Point at a word, or use the arrow keys, to see its heatmap again. \"Region grid\" shows the 49 weights themselves; the smooth view spreads each weight over its region and scales the word's strongest region to full brightness, so it shows where the model looked, not how sharply. The readout under the slider gives the actual peak weight (evenly spread attention would be 2% per region).</p><p><strong>Where is the object?</strong> When a word names something a segmentation network (DeepLabV3, trained on the 20 PASCAL VOC classes: people, dogs, cats, horses, bikes, cars, boats, …) finds in the photo, the check outlines that object in white and says how much of the word's attention fell on its pixels. Compare that share with the object's share of the photo: attention spread evenly would land on the object exactly as often as the object's area, so \"3× its area\" means the model looked at it.</p><p>A model <strong>without attention</strong> sees only the average of all regions, so its heatmap is the same flat square for every word.</p></section><script type=\"module\" src=\"/static/caption.js\" nonce=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "</div></div><section class=\"strip-panel\" aria-labelledby=\"strip-title\"><div class=\"strip-head\"><h2 id=\"strip-title\" class=\"block-title\">Every word and where it looked</h2><button id=\"download\" class=\"btn\" type=\"button\" disabled>Download as PNG</button></div><div id=\"strip\" class=\"strip\"></div></section></section><section class=\"explain\" aria-labelledby=\"explain-title\"><h2 id=\"explain-title\">How to read the heatmap</h2><p>A convolutional network (MobileNetV2, trained on ImageNet) turns the photo into a <strong>7×7 grid of regions</strong>, each described by 1,280 numbers. The caption model then writes one word at a time, and before each word it spreads its attention over the 49 regions; the weights add up to 1. The <strong>bright</strong> parts of the heatmap are the regions it looked at most for the current word.</p><p>Point at a word, or use the arrow keys, to see its heatmap again. \"Region grid\" shows the 49 weights themselves; the smooth view spreads each weight over its region and scales the word's strongest region to full brightness, so it shows where the model looked, not how sharply. The readout under the slider gives the actual peak weight (evenly spread attention would be 2% per region).</p><p><strong>Where is the object?</strong> When a word names something a segmentation network (DeepLabV3, trained on the 20 PASCAL VOC classes: people, dogs, cats, horses, bikes, cars, boats, …) finds in the photo, the check outlines that object in white and says how much of the word's attention fell on its pixels. Compare that share with the object's share of the photo: attention spread evenly would land on the object exactly as often as the object's area, so \"3× its area\" means the model looked at it.</p><p>A model <strong>without attention</strong> sees only the average of all regions, so its heatmap is the same flat square for every word.</p></section><script type=\"module\" src=\"/static/caption.js\" nonce=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var12 string
 			templ_7745c5c3_Var12, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.GetNonce(ctx)).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/caption.templ`, Line: 134, Col: 76}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/caption.templ`, Line: 138, Col: 76}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var12)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "\"></script>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "\"></script>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -162,6 +162,11 @@ func TestBrowserCaptionLayouts(t *testing.T) {
 			uploadPhoto(t, ctx, m.URL(), "3385593926_d3e9c21170.jpg")
 			chromedp.Do(ctx, chromedp.Sleep(300*time.Millisecond))
 			checkLayout(t, ctx, "caption-"+size.name, []string{"#stage", "#target", "#strip"}, size.onScreen)
+			// A phone is offered its camera; a wide screen is not.
+			camera, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const i = document.querySelector('input#camera[capture]'); return !!i && i.closest('label').offsetParent !== null; })()`))
+			if err != nil || camera != (size.w < 800) {
+				t.Errorf("camera button shown: %v (%v), want %v at %d px", camera, err, size.w < 800, size.w)
+			}
 		})
 	}
 }
