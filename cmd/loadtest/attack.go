@@ -321,11 +321,11 @@ func readAnswer(c *websocket.Conn, wait time.Duration) string {
 	}
 }
 
-func bigRejected(a *attack) error {
-	photo := make([]byte, 10_000_000)
-	rand.Read(photo)
-	msg := []byte(`{"type":"caption","v":1,"payload":{"id":"big","image":"` + base64.StdEncoding.EncodeToString(photo) + `","beam":99}}`)
-	fmt.Printf("message %.1f MB, the photo before the beam\n", float64(len(msg))/1e6)
+// eachSession runs session on a.n websocket sessions at once, each dialled
+// on its own, and prints what their clients saw: the outcome session
+// returns (what the client read last), and any it noted on the way, each
+// with the time since its dial began.
+func eachSession(a *attack, session func(c *websocket.Conn, note func(string)) string) {
 	var t tally
 	var wg sync.WaitGroup
 	for i := 0; i < a.n; i++ {
@@ -339,15 +339,25 @@ func bigRejected(a *attack) error {
 				return
 			}
 			defer c.Close()
-			if err := c.WriteMessage(websocket.TextMessage, msg); err != nil {
-				t.add("write: "+err.Error(), time.Since(start))
-				return
-			}
-			t.add(readAnswer(c, time.Minute), time.Since(start))
+			note := func(what string) { t.add(what, time.Since(start)) }
+			note(session(c, note))
 		}()
 	}
 	wg.Wait()
 	t.print()
+}
+
+func bigRejected(a *attack) error {
+	photo := make([]byte, 10_000_000)
+	rand.Read(photo)
+	msg := []byte(`{"type":"caption","v":1,"payload":{"id":"big","image":"` + base64.StdEncoding.EncodeToString(photo) + `","beam":99}}`)
+	fmt.Printf("message %.1f MB, the photo before the beam\n", float64(len(msg))/1e6)
+	eachSession(a, func(c *websocket.Conn, _ func(string)) string {
+		if err := c.WriteMessage(websocket.TextMessage, msg); err != nil {
+			return "write: " + err.Error()
+		}
+		return readAnswer(c, time.Minute)
+	})
 	return nil
 }
 
@@ -434,93 +444,59 @@ func connFlood(a *attack) error {
 
 func fragmentHold(a *attack) error {
 	part := append([]byte(`{"type":"caption","v":1,"payload":{"id":"f","image":"`), []byte(strings.Repeat("A", 13<<20))...)
-	var t tally
-	var wg sync.WaitGroup
-	for i := 0; i < a.n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			start := time.Now()
-			c, _, err := websocket.DefaultDialer.Dial(a.wsURL, nil)
-			if err != nil {
-				t.add("dial: "+err.Error(), time.Since(start))
-				return
-			}
-			defer c.Close()
-			w, err := c.NextWriter(websocket.TextMessage)
-			if err != nil {
-				t.add("write: "+err.Error(), time.Since(start))
-				return
-			}
-			w.Write(part) // never closed: the message is never finished
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			go func() { // only pongs from now on
-				for ctx.Err() == nil {
-					c.WriteControl(websocket.PongMessage, nil, time.Now().Add(time.Second))
-					select {
-					case <-ctx.Done():
-					case <-time.After(5 * time.Second):
-					}
+	eachSession(a, func(c *websocket.Conn, note func(string)) string {
+		w, err := c.NextWriter(websocket.TextMessage)
+		if err != nil {
+			return "write: " + err.Error()
+		}
+		w.Write(part) // never closed: the message is never finished
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() { // only pongs from now on
+			for ctx.Err() == nil {
+				c.WriteControl(websocket.PongMessage, nil, time.Now().Add(time.Second))
+				select {
+				case <-ctx.Done():
+				case <-time.After(5 * time.Second):
 				}
-			}()
-			for { // answers (busy, when photo memory is full) until the close
-				c.SetReadDeadline(time.Now().Add(3 * time.Minute))
-				_, b, err := c.ReadMessage()
-				if err != nil {
-					t.add(outcome(err), time.Since(start))
-					return
-				}
-				var m struct {
-					Payload struct{ Code string } `json:"payload"`
-				}
-				json.Unmarshal(b, &m)
-				t.add("answer "+m.Payload.Code+" (then)", time.Since(start))
 			}
 		}()
-	}
-	wg.Wait()
-	t.print()
+		for { // answers (busy, when photo memory is full) until the close
+			c.SetReadDeadline(time.Now().Add(3 * time.Minute))
+			_, b, err := c.ReadMessage()
+			if err != nil {
+				return outcome(err)
+			}
+			var m struct {
+				Payload struct{ Code string } `json:"payload"`
+			}
+			json.Unmarshal(b, &m)
+			note("answer " + m.Payload.Code + " (then)")
+		}
+	})
 	return nil
 }
 
 func burst(a *attack) error {
 	msg := []byte(`{"type":"translate","v":1,"payload":{"id":"b","text":"A dog runs.","model":"en-de"}}`)
-	var t tally
 	var limited atomic.Int64
-	var wg sync.WaitGroup
-	for i := 0; i < a.n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			start := time.Now()
-			c, _, err := websocket.DefaultDialer.Dial(a.wsURL, nil)
+	eachSession(a, func(c *websocket.Conn, _ func(string)) string {
+		for k := 0; k < 1000; k++ {
+			if err := c.WriteMessage(websocket.TextMessage, msg); err != nil {
+				return "write: " + err.Error()
+			}
+		}
+		for {
+			c.SetReadDeadline(time.Now().Add(time.Minute))
+			_, b, err := c.ReadMessage()
 			if err != nil {
-				t.add("dial: "+err.Error(), time.Since(start))
-				return
+				return outcome(err)
 			}
-			defer c.Close()
-			for k := 0; k < 1000; k++ {
-				if err := c.WriteMessage(websocket.TextMessage, msg); err != nil {
-					t.add("write: "+err.Error(), time.Since(start))
-					return
-				}
+			if strings.Contains(string(b), `"rate_limited"`) {
+				limited.Add(1)
 			}
-			for {
-				c.SetReadDeadline(time.Now().Add(time.Minute))
-				_, b, err := c.ReadMessage()
-				if err != nil {
-					t.add(outcome(err), time.Since(start))
-					return
-				}
-				if strings.Contains(string(b), `"rate_limited"`) {
-					limited.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	t.print()
+		}
+	})
 	fmt.Printf("  rate_limited answers: %d (%.0f a session)\n", limited.Load(), float64(limited.Load())/float64(a.n))
 	return nil
 }
