@@ -218,12 +218,9 @@ func (s *Server) preparePhoto(c model.Captioner, file *photoBuffer) (*prepared, 
 	data := file.Bytes()
 	file.release() // decoded below; the photo memory is free for the next one
 	seg := s.caps.segmenter()
-	img, info, err := photo.Decode(bytes.NewReader(data), ImageLimits)
+	img, _, err := photo.Decode(bytes.NewReader(data), ImageLimits)
 	if err != nil {
 		return nil, photoError(err)
-	}
-	if info.Format == "png" {
-		img = orient(img, pngOrientation(data))
 	}
 	pp := &prepared{}
 	done := make(chan error, 1)

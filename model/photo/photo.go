@@ -43,7 +43,7 @@ type Info struct {
 }
 
 // Decode reads at most l.MaxBytes from r and decodes the image, rotated
-// upright by its EXIF orientation.
+// upright by its EXIF orientation (a JPEG's, or a PNG's eXIf chunk).
 func Decode(r io.Reader, l Limits) (image.Image, Info, error) {
 	data, err := io.ReadAll(io.LimitReader(r, l.MaxBytes+1))
 	if err != nil {
@@ -86,6 +86,9 @@ func Decode(r io.Reader, l Limits) (image.Image, Info, error) {
 	img, err := imaging.Decode(bytes.NewReader(data), imaging.AutoOrientation(true))
 	if err != nil {
 		return nil, info, ErrCorrupt
+	}
+	if format == "png" {
+		img = orient(img, pngOrientation(data))
 	}
 	return img, info, nil
 }

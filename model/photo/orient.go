@@ -1,4 +1,4 @@
-package web
+package photo
 
 import (
 	"encoding/binary"
@@ -7,9 +7,9 @@ import (
 	"github.com/disintegration/imaging"
 )
 
-// The photo decoder honours a JPEG's EXIF orientation; a PNG can carry the
-// same EXIF block in an eXIf chunk (phones write it when they save a
-// screenshot or an edited photo as PNG), and it is honoured here the same way.
+// Decode honours a JPEG's EXIF orientation (imaging does); a PNG can carry
+// the same EXIF block in an eXIf chunk (phones write it when they save a
+// screenshot or an edited photo as PNG), and it is honoured the same way.
 
 // pngOrientation is the EXIF orientation (1-8) in a PNG's eXIf chunk, or
 // 0 when there is none.
@@ -68,8 +68,8 @@ func exifOrientation(b []byte) int {
 	return 0
 }
 
-// orient turns img upright by an EXIF orientation, as the photo decoder
-// does for JPEG.
+// orient turns img upright by an EXIF orientation, as imaging does for
+// JPEG.
 func orient(img image.Image, o int) image.Image {
 	switch o {
 	case 2:
