@@ -83,6 +83,23 @@ func jsList(sels []string) string {
 	return s + "]"
 }
 
+// translateOnPage opens the translation page at url, types sentence into
+// an empty box with instant pacing, and waits until the status says done.
+func translateOnPage(t *testing.T, ctx context.Context, url, sentence string) {
+	t.Helper()
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(url+"/"),
+		chromedp.WaitVisible(chromedp.ID("text")),
+		chromedp.Evaluate[chromedp.Void](`(() => { const p = document.querySelector('#pace'); p.value = 'live'; p.dispatchEvent(new Event('change')); document.querySelector('#text').value = ''; })()`),
+		chromedp.SendKeys(chromedp.ID("text"), sentence+"\r"),
+		chromedp.Poll[chromedp.Void](`/done/i.test(document.querySelector('#status')?.textContent || '')`,
+			chromedp.WithPollingTimeout(60*time.Second)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // The translation page at a projector's, a laptop's and a phone's size,
 // with a 12-word sentence: no sideways page scroll anywhere; on the
 // projector sizes the input, the output words and the whole grid are on
@@ -107,19 +124,11 @@ func TestBrowserLayouts(t *testing.T) {
 	} {
 		t.Run(size.name, func(t *testing.T) {
 			ctx := browser(t)
-			err := chromedp.Do(ctx,
-				chromedp.EmulateViewport(size.w, size.h),
-				chromedp.Navigate(m.URL()+"/"),
-				chromedp.WaitVisible(chromedp.ID("text")),
-				chromedp.Evaluate[chromedp.Void](`(() => { const p = document.querySelector('#pace'); p.value = 'live'; p.dispatchEvent(new Event('change')); document.querySelector('#text').value = ''; })()`),
-				chromedp.SendKeys(chromedp.ID("text"), size.sentence+"\r"),
-				chromedp.Poll[chromedp.Void](`/done/i.test(document.querySelector('#status')?.textContent || '')`,
-					chromedp.WithPollingTimeout(60*time.Second)),
-				chromedp.Sleep(300*time.Millisecond),
-			)
-			if err != nil {
+			if err := chromedp.Do(ctx, chromedp.EmulateViewport(size.w, size.h)); err != nil {
 				t.Fatal(err)
 			}
+			translateOnPage(t, ctx, m.URL(), size.sentence)
+			chromedp.Do(ctx, chromedp.Sleep(300*time.Millisecond))
 			checkLayout(t, ctx, "translate-"+size.name, all, size.onScreen)
 			// Column labels: across where they fit ("I" is never a dash on
 			// its side), else at 45 degrees; never rotated by 90.
@@ -192,17 +201,10 @@ func TestBrowserPresenter(t *testing.T) {
 		}
 		return r.Hidden, r.Input, r.Size, r.URL
 	}
-	err := chromedp.Do(ctx,
-		chromedp.EmulateViewport(1920, 1080),
-		chromedp.Navigate(m.URL()+"/"),
-		chromedp.WaitVisible(chromedp.ID("text")),
-		chromedp.SendKeys(chromedp.ID("text"), "A dog runs on the grass.\r"),
-		chromedp.Poll[chromedp.Void](`/done/i.test(document.querySelector('#status')?.textContent || '')`,
-			chromedp.WithPollingTimeout(60*time.Second)),
-	)
-	if err != nil {
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1920, 1080)); err != nil {
 		t.Fatal(err)
 	}
+	translateOnPage(t, ctx, m.URL(), "A dog runs on the grass.")
 	hidden, _, before, _ := state()
 	if hidden {
 		t.Fatal("options hidden before presenter view was asked for")
@@ -339,19 +341,10 @@ func TestBrowserWhatIf(t *testing.T) {
 		}
 		return w
 	}
-	err := chromedp.Do(ctx,
-		chromedp.Navigate(m.URL()+"/"),
-		chromedp.WaitVisible(chromedp.ID("text")),
-		chromedp.Evaluate[chromedp.Void](`(() => { const p = document.querySelector('#pace'); p.value = 'live'; p.dispatchEvent(new Event('change')); })()`),
-		chromedp.SendKeys(chromedp.ID("text"), "A man is riding a bike.\r"),
-		chromedp.Poll[chromedp.Void](`/done/i.test(document.querySelector('#status').textContent)`, chromedp.WithPollingTimeout(60*time.Second)),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
+	translateOnPage(t, ctx, m.URL(), "A man is riding a bike.")
 	own := words()
 	picked := pickWord2(t, ctx)
-	err = chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`!document.querySelector('#whatif').hidden && /done/i.test(document.querySelector('#status').textContent) && document.querySelectorAll('#target .tgt-tok.forced').length === 2`,
+	err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`!document.querySelector('#whatif').hidden && /done/i.test(document.querySelector('#status').textContent) && document.querySelectorAll('#target .tgt-tok.forced').length === 2`,
 		chromedp.WithPollingTimeout(30*time.Second)))
 	if err != nil {
 		t.Fatalf("no forced translation after picking %q: %v (words %v)", picked, err, words())
@@ -420,16 +413,7 @@ func TestBrowserCaptionWhatIf(t *testing.T) {
 func TestBrowserCoverage(t *testing.T) {
 	m := startMain(t, false)
 	ctx := browser(t)
-	err := chromedp.Do(ctx,
-		chromedp.Navigate(m.URL()+"/"),
-		chromedp.WaitVisible(chromedp.ID("text")),
-		chromedp.Evaluate[chromedp.Void](`(() => { const p = document.querySelector('#pace'); p.value = 'live'; p.dispatchEvent(new Event('change')); })()`),
-		chromedp.SendKeys(chromedp.ID("text"), "Two dogs are playing in the snow.\r"),
-		chromedp.Poll[chromedp.Void](`/done/i.test(document.querySelector('#status').textContent)`, chromedp.WithPollingTimeout(60*time.Second)),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
+	translateOnPage(t, ctx, m.URL(), "Two dogs are playing in the snow.")
 	r, err := chromedp.Run(ctx, chromedp.Evaluate[struct {
 		Shown   []float64
 		Sums    []float64
