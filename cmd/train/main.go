@@ -152,7 +152,7 @@ func run() error {
 	res, err := translate.Train(cfg, src, tgt, corpus.Train, corpus.Dev, translate.TrainOptions{
 		Batch: *batch, LR: *lr, Clip: 5, Dropout: *dropout, MaxEpochs: *epochs, Patience: *patience, MinEpochs: *minEpochs, ResetLR: *resetLR,
 		MaxLen: *maxLen, Seed: *seed, Budget: *budget, SaveEvery: *saveEvery, Dir: *runDir, Out: *out, Resume: *resume, Graphs: max(*graphs, 1), Init: *initFrom, RestartAfter: *restart,
-		Workers: *workers, SyncEvery: *syncEvery, Remap: *remapInit,
+		Workers: *workers, SyncEvery: *syncEvery, Remap: *remapInit, Lexicon: lx,
 		Meta: map[string]any{"title": title, "id": id, "trained_on": trainedOn(*domains, corpus.Domains)},
 	})
 	if *heapProf != "" {

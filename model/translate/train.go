@@ -50,8 +50,11 @@ type TrainOptions struct {
 	// Remap: Init's vocabularies differ from the run's (new data); its
 	// weights are carried over word by word.
 	Remap bool
-	Meta  map[string]any
-	Log   io.Writer
+	// Lexicon: the lower-case words and kept names of the training pairs,
+	// when the caller has made it already (nil: made from them here).
+	Lexicon *Lexicon
+	Meta    map[string]any
+	Log     io.Writer
 }
 
 // TrainResult summarises a run.
@@ -62,10 +65,13 @@ type TrainResult struct {
 	TokPerS  float64
 }
 
-// Examples tokenises pairs (first reference) into word ids.
-func Examples(pairs []Pair, c Config, src, tgt *vocab.Vocab, maxLen int) []Example {
+// Examples tokenises pairs (first reference) into word ids; lx is pairs'
+// lexicon (nil: made here).
+func Examples(pairs []Pair, c Config, src, tgt *vocab.Vocab, maxLen int, lx *Lexicon) []Example {
 	var out []Example
-	lx := NewLexicon(pairs, c.SrcLang, c.TgtLang)
+	if lx == nil {
+		lx = NewLexicon(pairs, c.SrcLang, c.TgtLang)
+	}
 	for _, p := range pairs {
 		st, tt := c.PairTokens(vocab.Tokenize(p.Src, c.SrcLang), vocab.Tokenize(p.Refs[0], c.TgtLang), lx)
 		s, t := src.IDs(st), tgt.IDs(tt)
@@ -219,7 +225,7 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs []Pair, devSets []Held, o
 		}
 	}
 	fmt.Fprintf(log, "model %s, %d parameters\n", c, p.Count())
-	ex := Examples(trainPairs, c, src, tgt, o.MaxLen)
+	ex := Examples(trainPairs, c, src, tgt, o.MaxLen, o.Lexicon)
 	fmt.Fprintf(log, "training pairs: %d (of %d; longer than %d words skipped)", len(ex), len(trainPairs), o.MaxLen)
 	for _, d := range devSets {
 		fmt.Fprintf(log, ", %s: %d", d.Name, len(d.Pairs))
