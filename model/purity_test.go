@@ -12,7 +12,8 @@ import (
 
 // The model layer computes: it reads bytes it is given and never serves,
 // fetches or knows the web layer. No file under model/ (tests aside)
-// imports net/http, echo, websockets, templates or the packages above it.
+// imports net/http, echo, websockets, templates or the packages above it,
+// and only model/train imports the training graph library.
 func TestModelImportsStayPure(t *testing.T) {
 	checked := 0
 	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
@@ -30,6 +31,13 @@ func TestModelImportsStayPure(t *testing.T) {
 				strings.Contains(p, "a-h/templ") || strings.HasPrefix(p, "attention/web") || strings.HasPrefix(p, "attention/cmd") ||
 				strings.HasPrefix(p, "attention/templates") || p == "attention/internal/fetch" {
 				t.Errorf("%s imports %s", path, p)
+			}
+			// Training's graph library and progress bar stay in model/train,
+			// so that serving (which never imports it) does not link them.
+			training := strings.HasPrefix(p, "gorgonia.org/") || strings.HasPrefix(p, "gonum.org/v1/gonum/lapack") ||
+				strings.Contains(p, "schollz/progressbar")
+			if training && !strings.HasPrefix(filepath.ToSlash(path), "train/") {
+				t.Errorf("%s imports %s: training code belongs in model/train", path, p)
 			}
 		}
 		return nil

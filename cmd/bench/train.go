@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"attention/internal/openblas"
+	"attention/model/train"
 	"attention/model/translate"
 )
 
@@ -38,7 +39,7 @@ func trainingRow(ctx context.Context, o options, work string) (row, error) {
 	p := translate.NewParams(c)
 	rng := rand.New(rand.NewPCG(3, 4))
 	p.Init(rng)
-	st, err := translate.NewStepper(c, p, trainBatch, trainSrc, trainTgt)
+	st, err := train.NewStepper(c, p, trainBatch, trainSrc, trainTgt)
 	if err != nil {
 		return r, err
 	}

@@ -21,6 +21,7 @@ import (
 	"attention/model/checkpoint"
 	"attention/model/nn"
 	"attention/model/segment"
+	"attention/model/train"
 	"attention/model/translate"
 	"attention/model/vocab"
 )
@@ -105,8 +106,8 @@ func run() error {
 	}
 	var lr0, d0 = *lr, *dropout
 	if *name == "caption" {
-		return trainCaption(*data, *features, *segMaps, *out, *runDir, id, !*noAtt, *constStart, *capHidden, *minCount, caption.TrainOptions{
-			Batch: *batch, LR: lr0, Clip: 5, Dropout: d0, Reg: caption.Reg{Lambda: *lambda, TauPerWord: *tauWord, Sup: *sup}, DevBeam: *devBeam, Average: *average,
+		return trainCaption(*data, *features, *segMaps, *out, *runDir, id, !*noAtt, *constStart, *capHidden, *minCount, train.CaptionOptions{
+			Batch: *batch, LR: lr0, Clip: 5, Dropout: d0, Reg: train.Reg{Lambda: *lambda, TauPerWord: *tauWord, Sup: *sup}, DevBeam: *devBeam, Average: *average,
 			MaxEpochs: *epochs, Patience: *patience, MinEpochs: *minEpochs, ResetLR: *resetLR, Seed: *seed, Budget: *budget, SaveEvery: *saveEvery,
 			RestartAfter: *restart, Resume: *resume, Graphs: max(*graphs, 1), Init: *initFrom})
 	}
@@ -149,7 +150,7 @@ func run() error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "vocabularies (min count %d): %d source, %d target words\n", *minCount, src.Len(), tgt.Len())
-	res, err := translate.Train(cfg, src, tgt, corpus.Train, corpus.Dev, translate.TrainOptions{
+	res, err := train.Translation(cfg, src, tgt, corpus.Train, corpus.Dev, train.TranslateOptions{
 		Batch: *batch, LR: *lr, Clip: 5, Dropout: *dropout, MaxEpochs: *epochs, Patience: *patience, MinEpochs: *minEpochs, ResetLR: *resetLR,
 		MaxLen: *maxLen, Seed: *seed, Budget: *budget, SaveEvery: *saveEvery, Dir: *runDir, Out: *out, Resume: *resume, Graphs: max(*graphs, 1), Init: *initFrom, RestartAfter: *restart,
 		Workers: *workers, SyncEvery: *syncEvery, Remap: *remapInit, Lexicon: lx,
@@ -162,7 +163,7 @@ func run() error {
 			f.Close()
 		}
 	}
-	if errors.Is(err, nn.ErrRestart) {
+	if errors.Is(err, train.ErrRestart) {
 		os.Exit(3)
 	}
 	if err != nil {
@@ -173,7 +174,7 @@ func run() error {
 	return nil
 }
 
-func trainCaption(data, features, segPath, out, runDir, id string, attention, constStart bool, hidden, minCount int, o caption.TrainOptions) error {
+func trainCaption(data, features, segPath, out, runDir, id string, attention, constStart bool, hidden, minCount int, o train.CaptionOptions) error {
 	fl, err := caption.LoadFlickr8k(filepath.Join(data, "flickr8k"))
 	if err != nil {
 		return err
@@ -200,7 +201,7 @@ func trainCaption(data, features, segPath, out, runDir, id string, attention, co
 		}
 	}
 	var supervised, objectWords int
-	var train []caption.Example
+	var examples []caption.Example
 	for _, name := range fl.Train {
 		f, ok := feats.Of(name)
 		if !ok {
@@ -218,7 +219,7 @@ func trainCaption(data, features, segPath, out, runDir, id string, attention, co
 					}
 				}
 			}
-			train = append(train, ex)
+			examples = append(examples, ex)
 		}
 	}
 	if seg != nil {
@@ -247,8 +248,8 @@ func trainCaption(data, features, segPath, out, runDir, id string, attention, co
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err
 	}
-	res, err := caption.Train(cfg, words, train, dev, o)
-	if errors.Is(err, nn.ErrRestart) {
+	res, err := train.Caption(cfg, words, examples, dev, o)
+	if errors.Is(err, train.ErrRestart) {
 		os.Exit(3)
 	}
 	if err != nil {

@@ -2,7 +2,6 @@ package caption
 
 import (
 	"math/rand/v2"
-	"strconv"
 	"testing"
 
 	"attention/model/nn"
@@ -14,24 +13,14 @@ import (
 // at half precision, as it does when serving): timing and allocations do
 // not depend on the values otherwise.
 func benchModel(b testing.TB) (*Model, []float32) {
-	c := Config{Rows: 7, Cols: 7, Feat: 1280, Proj: 512, Emb: 256, Hidden: 512, Att: 256, Vocab: 2540, Attention: true}
-	p := NewParams(c)
-	rng := rand.New(rand.NewPCG(1, 1))
-	p.Init(rng)
-	nn.RoundToHalf(p.List())
-	words := []string{"<pad>", "<unk>", "<s>", "</s>"}
-	for i := len(words); i < c.Vocab; i++ {
-		words = append(words, "w"+strconv.Itoa(i))
-	}
-	v, err := vocab.New(words)
-	if err != nil {
-		b.Fatal(err)
-	}
-	feat := make([]float32, c.R()*c.Feat)
+	m := Random(Config{Rows: 7, Cols: 7, Feat: 1280, Proj: 512, Emb: 256, Hidden: 512, Att: 256, Vocab: 2540, Attention: true}, 1, 0)
+	nn.RoundToHalf(m.P.List())
+	rng := rand.New(rand.NewPCG(1, 2))
+	feat := make([]float32, m.Cfg.R()*m.Cfg.Feat)
 	for i := range feat {
 		feat[i] = rng.Float32() * 2
 	}
-	return &Model{Cfg: c, P: p, Words: v}, feat
+	return m, feat
 }
 
 // BenchmarkDecodeStep is one caption decoder step at batch 1: attention

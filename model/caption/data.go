@@ -76,3 +76,13 @@ func LoadFlickr8k(dir string) (*Flickr8k, error) {
 	}
 	return d, nil
 }
+
+// Example is one caption of one image: the image's region features (R, F)
+// and the caption's word ids (without <s> and </s>). Target, for a
+// supervised model, holds per word either nil or the share of each region
+// (R) covered by the object the word names.
+type Example struct {
+	Feat   []float32
+	Words  []int
+	Target [][]float32
+}

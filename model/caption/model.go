@@ -64,7 +64,7 @@ func Load(id string, data []byte) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", id, err)
 	}
-	if f.Kind == kindTrainState { // a run in progress: its weights are a model too
+	if f.Kind == KindTrainState { // a run in progress: its weights are a model too
 		f.Kind = Kind
 	}
 	c, p, err := FromCheckpoint(f)
@@ -283,4 +283,10 @@ func (e *Encoded) Decode(ctx context.Context, opts model.Options) iter.Seq2[mode
 	opts.MaxLen = min(opts.MaxLen, MaxWords)
 	opts.NoUnknown = true
 	return search.Decode(ctx, decoder{e: e, sc: e.newScratch(), scs: new([]*scratch), flat: opts.FlatAttention}, opts)
+}
+
+// TeacherForced is the probability the serving path gives each of words
+// (then </s>) after the ones before it, and each step's attention (R).
+func (e *Encoded) TeacherForced(words []int) (probs []float32, att [][]float32) {
+	return search.TeacherForce(decoder{e: e, sc: e.newScratch()}, words)
 }

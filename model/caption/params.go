@@ -36,6 +36,7 @@ import (
 
 	"attention/model/checkpoint"
 	"attention/model/nn"
+	"attention/model/vocab"
 )
 
 // Config fixes the model's sizes.
@@ -129,6 +130,10 @@ func (p *Params) Init(rng *rand.Rand) {
 // Kind names caption checkpoints.
 const Kind = "caption"
 
+// KindTrainState is the kind of a resumable training state (weights,
+// optimiser moments and progress); Load reads its weights as a model.
+const KindTrainState = "caption-train-state"
+
 // ToCheckpoint packs config, vocabulary, metadata and weights.
 func ToCheckpoint(c Config, p *Params, words []string, meta map[string]any, half bool) (*checkpoint.File, error) {
 	cfg, err := json.Marshal(c)
@@ -154,4 +159,20 @@ func FromCheckpoint(f *checkpoint.File) (Config, *Params, error) {
 		return c, nil, err
 	}
 	return c, p, nil
+}
+
+// Random is a model of shape c with random weights (Init, then Gaussian
+// noise of standard deviation jitter, so that every path carries gradient)
+// and a synthetic vocabulary: for tests and benchmarks, whose timings do
+// not depend on the values.
+func Random(c Config, seed uint64, jitter float64) *Model {
+	p := NewParams(c)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	p.Init(rng)
+	for _, q := range p.List() {
+		for i := range q.Data {
+			q.Data[i] += float32(rng.NormFloat64() * jitter)
+		}
+	}
+	return &Model{Cfg: c, P: p, Words: vocab.Synthetic(c.Vocab)}
 }

@@ -49,7 +49,7 @@ func MatVecAdd(y, x, w []float32, out int) {
 	}
 	for ; i < len(x); i++ {
 		if x[i] != 0 {
-			axpy(x[i], w[i*out:(i+1)*out], y)
+			Axpy(x[i], w[i*out:(i+1)*out], y)
 		}
 	}
 }
@@ -61,7 +61,7 @@ const matVecBlock = 1024
 // useRows8 turns the eight-row kernel off for the benchmark's comparison.
 var useRows8 = true
 
-func axpy(a float32, x, y []float32) {
+func Axpy(a float32, x, y []float32) {
 	y = y[:len(x)] // also the bounds check the assembly relies on
 	if useAVX2 {
 		axpyAVX2(a, x, y)

@@ -25,7 +25,7 @@ func TestKernels(t *testing.T) {
 		for i := range x {
 			want[i] += 0.37 * x[i]
 		}
-		axpy(0.37, x, y)
+		Axpy(0.37, x, y)
 		for i := range y {
 			if math.Abs(float64(y[i]-want[i])) > 1e-5 {
 				t.Fatalf("axpy n=%d: y[%d] = %v, want %v", n, i, y[i], want[i])

@@ -3,6 +3,7 @@ package nn
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 
 	"attention/model/checkpoint"
 )
@@ -80,4 +81,23 @@ func LoadParams(f *checkpoint.File, ps []*Param) error {
 		q.Data = data
 	}
 	return nil
+}
+
+// LoopState is the progress a resumed run continues from.
+type LoopState struct {
+	Epoch     int     `json:"epoch"`
+	Batch     int     `json:"batch"` // batches done in Epoch
+	Step      int     `json:"step"`
+	LR        float64 `json:"lr"`
+	Best      float64 `json:"best_bleu"` // best dev score so far
+	BadEpochs int     `json:"bad_epochs"`
+	ElapsedS  float64 `json:"elapsed_s"`
+	Tokens    int64   `json:"tokens"`
+}
+
+// ResetLR sets the learning rate to lr and forgets the epochs without
+// improvement, for a resumed run told to train at a new rate.
+func (st *LoopState) ResetLR(lr float64, log io.Writer) {
+	st.LR, st.BadEpochs = lr, 0
+	fmt.Fprintf(log, "learning rate reset to %.2g\n", st.LR)
 }

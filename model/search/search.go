@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"iter"
 	"math"
+	"slices"
 	"sort"
 
 	"attention/model"
@@ -242,4 +243,20 @@ func beam[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.Seq
 			}
 		}
 	}
+}
+
+// TeacherForce feeds d the words (then the end-of-sentence token) one at
+// a time, as training does, and returns the probability the decoder gave
+// each of them and the attention of each step: the serving path's view of
+// a known output, which the training graph's loss must agree with.
+func TeacherForce[S any](d Decoder[S], words []int) (probs []float32, att [][]float32) {
+	st, prev := d.Start(), vocab.BOS
+	for _, y := range append(slices.Clone(words), vocab.EOS) {
+		var p, a []float32
+		st, p, a = d.Step(st, prev)
+		probs = append(probs, p[y])
+		att = append(att, slices.Clone(a))
+		prev = y
+	}
+	return probs, att
 }

@@ -66,7 +66,7 @@ func TestCopyFromRemaps(t *testing.T) {
 	c := oldCfg
 	c.SrcVocab, c.TgtVocab = newSrc.Len(), newTgt.Len()
 	p := NewParams(c)
-	if err := p.CopyFrom(old, remap(newSrc, oldSrc), remap(newTgt, oldTgt)); err != nil {
+	if err := p.CopyFrom(old, Remap(newSrc, oldSrc), Remap(newTgt, oldTgt)); err != nil {
 		t.Fatal(err)
 	}
 	row := func(q *Param, i int) []float32 { return q.Data[i*2 : i*2+2] }

@@ -183,3 +183,8 @@ func LoadCorpus(data, tgt, domains string, m30kRepeat int) (Corpus, error) {
 	}
 	return c, nil
 }
+
+// Example is one sentence pair as word ids (without <s> and </s>).
+type Example struct {
+	Src, Tgt []int
+}

@@ -70,7 +70,7 @@ func Load(id string, data []byte) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", id, err)
 	}
-	if f.Kind == kindTrainState { // a run in progress: its weights are a model too
+	if f.Kind == KindTrainState { // a run in progress: its weights are a model too
 		f.Kind = KindTranslation
 	}
 	cfg, p, err := FromCheckpoint(f)
@@ -497,4 +497,11 @@ func (c Config) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s->%s E%d H%dx2 K%d A%d O%d Vs%d Vt%d attention=%v", c.SrcLang, c.TgtLang, c.Emb, c.EncHidden, c.DecHidden, c.Att, c.PreOut, c.SrcVocab, c.TgtVocab, c.Attention)
 	return b.String()
+}
+
+// TeacherForced is the probability the serving path gives each of the
+// target ids tgt (then </s>) after the ones before it, and each step's
+// attention over the source (S).
+func (e *Encoded) TeacherForced(tgt []int) (probs []float32, att [][]float32) {
+	return search.TeacherForce(decoder{e: e, sc: e.newScratch()}, tgt)
 }

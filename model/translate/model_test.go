@@ -170,3 +170,9 @@ func TestAsSentence(t *testing.T) {
 		}
 	}
 }
+
+// tinyModel is a model small enough to check by hand, with weights large
+// enough that every path matters.
+func tinyModel(att bool, seed uint64) *Model {
+	return Random(Config{SrcLang: "en", TgtLang: "de", SrcVocab: 13, TgtVocab: 11, Emb: 4, EncHidden: 3, DecHidden: 5, Att: 4, PreOut: 6, Attention: att}, seed, 0.3)
+}

@@ -152,6 +152,10 @@ func (p *Params) Init(rng *rand.Rand) {
 // KindTranslation names translation checkpoints.
 const KindTranslation = "translation"
 
+// KindTrainState is the kind of a resumable training state (weights,
+// optimiser moments and progress); Load reads its weights as a model.
+const KindTrainState = "translation-train-state"
+
 // ToCheckpoint packs config, vocabularies, metadata and weights into a file.
 // half stores the weights as float16.
 func ToCheckpoint(c Config, p *Params, src, tgt []string, meta map[string]any, half bool) (*checkpoint.File, error) {
@@ -181,8 +185,8 @@ func FromCheckpoint(f *checkpoint.File) (Config, *Params, error) {
 	return c, p, nil
 }
 
-// remap maps each word id of to to its id in from, or -1.
-func remap(to, from *vocab.Vocab) []int {
+// Remap maps each word id of to to its id in from, or -1.
+func Remap(to, from *vocab.Vocab) []int {
 	m := make([]int, to.Len())
 	for i, w := range to.Words() {
 		m[i] = -1
@@ -247,4 +251,20 @@ func (p *Params) CopyFrom(q *Params, srcMap, tgtMap []int) error {
 		}
 	}
 	return nil
+}
+
+// Random is a model of shape c with random weights (Init, then Gaussian
+// noise of standard deviation jitter, so that every path carries gradient)
+// and synthetic vocabularies: for tests and benchmarks, whose timings do
+// not depend on the values.
+func Random(c Config, seed uint64, jitter float64) *Model {
+	p := NewParams(c)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	p.Init(rng)
+	for _, q := range p.List() {
+		for i := range q.Data {
+			q.Data[i] += float32(rng.NormFloat64() * jitter)
+		}
+	}
+	return &Model{Cfg: c, P: p, Src: vocab.Synthetic(c.SrcVocab), Tgt: vocab.Synthetic(c.TgtVocab)}
 }

@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -162,4 +163,25 @@ func MaskNumbers(words []string) []string {
 		out[i] = w
 	}
 	return out
+}
+
+// Synthetic is a vocabulary of n entries with no data behind it (tests,
+// benchmarks): the reserved tokens, then id i written in base 26 with
+// letters ("e" for 4, "ba" for 26).
+func Synthetic(n int) *Vocab {
+	v := &Vocab{words: slices.Clone(reserved), ids: map[string]int{}}
+	for i := len(v.words); i < n; i++ {
+		w := ""
+		for k := i; ; k /= 26 {
+			w = string(rune('a'+k%26)) + w
+			if k < 26 {
+				break
+			}
+		}
+		v.words = append(v.words, w)
+	}
+	for i, w := range v.words {
+		v.ids[w] = i
+	}
+	return v
 }

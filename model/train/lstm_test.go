@@ -1,9 +1,11 @@
-package nn
+package train
 
 import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"attention/model/nn"
 
 	G "gorgonia.org/gorgonia"
 )
@@ -14,14 +16,14 @@ import (
 func TestLSTMFused(t *testing.T) {
 	const B, n = 3, 5
 	rng := rand.New(rand.NewPCG(4, 5))
-	fill := func(q *Param, scale float64) *Param {
+	fill := func(q *nn.Param, scale float64) *nn.Param {
 		for i := range q.Data {
 			q.Data[i] = float32(rng.NormFloat64() * scale)
 		}
 		return q
 	}
-	g1, g2 := fill(NewParam("g1", B, 4*n), 2), fill(NewParam("g2", B, 4*n), 2)
-	wh, wc := fill(NewParam("wh", B, n), 1), fill(NewParam("wc", B, n), 1)
+	g1, g2 := fill(nn.NewParam("g1", B, 4*n), 2), fill(nn.NewParam("g2", B, 4*n), 2)
+	wh, wc := fill(nn.NewParam("wh", B, n), 1), fill(nn.NewParam("wc", B, n), 1)
 
 	run := func(fused bool) (loss float32, grads [2][]float32) {
 		var lossVal G.Value

@@ -1,4 +1,4 @@
-package translate
+package train
 
 import (
 	"errors"
@@ -7,21 +7,20 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"attention/model"
-	"attention/model/bleu"
 	"attention/model/checkpoint"
 	"attention/model/nn"
+	"attention/model/translate"
 	"attention/model/vocab"
 )
 
-// TrainOptions control a training run.
-type TrainOptions struct {
+// TranslateOptions control a training run.
+type TranslateOptions struct {
 	Batch     int
 	LR        float64
 	Clip      float64 // global gradient-norm clip
@@ -38,12 +37,12 @@ type TrainOptions struct {
 	Out       string        // the best model (float16), written whenever dev BLEU improves
 	Resume    bool
 	Init      string // start from this model file's weights (fresh optimiser)
-	// RestartAfter, if set, saves the state and returns nn.ErrRestart once the
+	// RestartAfter, if set, saves the state and returns ErrRestart once the
 	// process has trained this long; a wrapper resumes in a fresh process,
 	// which keeps the heap of a long run from growing.
 	RestartAfter time.Duration
 	Graphs       int // unrolled graphs kept in memory, per worker
-	// Workers > 1 trains data-parallel replicas with local SGD: each takes
+	// Workers > 1 trains data-parallel trReplicas with local SGD: each takes
 	// SyncEvery batches, then all are averaged (nn.Average). A resumed run
 	// must use the same Workers and SyncEvery.
 	Workers, SyncEvery int
@@ -52,42 +51,24 @@ type TrainOptions struct {
 	Remap bool
 	// Lexicon: the lower-case words and kept names of the training pairs,
 	// when the caller has made it already (nil: made from them here).
-	Lexicon *Lexicon
+	Lexicon *translate.Lexicon
 	Meta    map[string]any
 	Log     io.Writer
 }
 
-// TrainResult summarises a run.
-type TrainResult struct {
+// TranslateResult summarises a run.
+type TranslateResult struct {
 	Epochs   float64
 	BestBLEU float64
 	Elapsed  time.Duration
 	TokPerS  float64
 }
 
-// Examples tokenises pairs (first reference) into word ids; lx is pairs'
-// lexicon (nil: made here).
-func Examples(pairs []Pair, c Config, src, tgt *vocab.Vocab, maxLen int, lx *Lexicon) []Example {
-	var out []Example
-	if lx == nil {
-		lx = NewLexicon(pairs, c.SrcLang, c.TgtLang)
-	}
-	for _, p := range pairs {
-		st, tt := c.PairTokens(vocab.Tokenize(p.Src, c.SrcLang), vocab.Tokenize(p.Refs[0], c.TgtLang), lx)
-		s, t := src.IDs(st), tgt.IDs(tt)
-		if len(s) == 0 || len(t) == 0 || (maxLen > 0 && (len(s) > maxLen || len(t) > maxLen)) {
-			continue
-		}
-		out = append(out, Example{Src: s, Tgt: t})
-	}
-	return out
-}
-
 func roundUp(n, k int) int { return (n + k - 1) / k * k }
 
 // batches groups examples of similar length; the order of batches is
 // shuffled per epoch with a seed derived from the run seed and the epoch.
-func batches(ex []Example, size int, seed uint64, epoch int) [][]Example {
+func trBatches(ex []translate.Example, size int, seed uint64, epoch int) [][]translate.Example {
 	idx := make([]int, len(ex))
 	for i := range idx {
 		idx[i] = i
@@ -101,51 +82,49 @@ func batches(ex []Example, size int, seed uint64, epoch int) [][]Example {
 		}
 		return len(a.Tgt) < len(b.Tgt)
 	})
-	var out [][]Example
+	var out [][]translate.Example
 	for i := 0; i < len(idx); i += size {
-		var b []Example
+		var b []translate.Example
 		for _, k := range idx[i:min(i+size, len(idx))] {
 			b = append(b, ex[k])
 		}
 		out = append(out, b)
 	}
 	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
-	return nn.Interleave(out, func(b []Example) [2]int {
-		S, T := batchShape(b)
+	return nn.Interleave(out, func(b []translate.Example) [2]int {
+		S, T := trBatchShape(b)
 		return [2]int{S, T}
 	}, nn.ShapeRun, rng)
 }
 
-func batchShape(b []Example) (S, T int) {
+func trBatchShape(b []translate.Example) (S, T int) {
 	for _, e := range b {
 		S, T = max(S, len(e.Src)), max(T, len(e.Tgt)+1)
 	}
 	return roundUp(S, 8), roundUp(T, 8)
 }
 
-const kindTrainState = "translation-train-state"
-
-func saveState(path string, c Config, p *Params, a *nn.Adam, src, tgt *vocab.Vocab, st nn.LoopState) error {
-	f, err := ToCheckpoint(c, p, src.Words(), tgt.Words(), nil, false)
+func saveState(path string, c translate.Config, p *translate.Params, a *nn.Adam, src, tgt *vocab.Vocab, st nn.LoopState) error {
+	f, err := translate.ToCheckpoint(c, p, src.Words(), tgt.Words(), nil, false)
 	if err != nil {
 		return err
 	}
-	f.Kind = kindTrainState
+	f.Kind = translate.KindTrainState
 	nn.AddTrainState(f, p.List(), a, st)
 	return checkpoint.Save(path, f)
 }
 
-func loadState(path string) (Config, *Params, *nn.Adam, *vocab.Vocab, *vocab.Vocab, nn.LoopState, error) {
+func loadState(path string) (translate.Config, *translate.Params, *nn.Adam, *vocab.Vocab, *vocab.Vocab, nn.LoopState, error) {
 	var st nn.LoopState
 	f, err := checkpoint.Load(path)
 	if err != nil {
-		return Config{}, nil, nil, nil, nil, st, err
+		return translate.Config{}, nil, nil, nil, nil, st, err
 	}
-	if f.Kind != kindTrainState {
-		return Config{}, nil, nil, nil, nil, st, fmt.Errorf("%s: a %q file, not a training state", path, f.Kind)
+	if f.Kind != translate.KindTrainState {
+		return translate.Config{}, nil, nil, nil, nil, st, fmt.Errorf("%s: a %q file, not a training state", path, f.Kind)
 	}
-	f.Kind = KindTranslation
-	c, p, err := FromCheckpoint(f)
+	f.Kind = translate.KindTranslation
+	c, p, err := translate.FromCheckpoint(f)
 	if err != nil {
 		return c, nil, nil, nil, nil, st, err
 	}
@@ -163,16 +142,16 @@ func loadState(path string) (Config, *Params, *nn.Adam, *vocab.Vocab, *vocab.Voc
 
 // Train trains a model from scratch (or resumes), keeping the best by dev
 // BLEU (greedy; the mean over the dev sets, one per domain) in o.Out.
-func Train(c Config, src, tgt *vocab.Vocab, trainPairs []Pair, devSets []Held, o TrainOptions) (TrainResult, error) {
+func Translation(c translate.Config, src, tgt *vocab.Vocab, trainPairs []translate.Pair, devSets []translate.Held, o TranslateOptions) (TranslateResult, error) {
 	log := o.Log
 	if log == nil {
 		log = os.Stderr
 	}
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
-		return TrainResult{}, err
+		return TranslateResult{}, err
 	}
 	statePath := filepath.Join(o.Dir, "state.ckpt")
-	p := NewParams(c)
+	p := translate.NewParams(c)
 	p.Init(rand.New(rand.NewPCG(o.Seed, 7)))
 	opt := nn.NewAdam(p.List())
 	st := nn.LoopState{LR: o.LR, Best: -1}
@@ -183,7 +162,7 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs []Pair, devSets []Held, o
 	if o.Resume {
 		rc, rp, ra, rs, rt, rst, err := loadState(statePath)
 		if err != nil {
-			return TrainResult{}, fmt.Errorf("resume: %w", err)
+			return TranslateResult{}, fmt.Errorf("resume: %w", err)
 		}
 		c, p, opt, src, tgt, st = rc, rp, ra, rs, rt, rst
 		fmt.Fprintf(log, "resumed from %s: epoch %d batch %d, best dev BLEU %.2f\n", statePath, st.Epoch+1, st.Batch, st.Best)
@@ -194,25 +173,25 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs []Pair, devSets []Held, o
 	if o.Init != "" && !o.Resume {
 		f, err := checkpoint.Load(o.Init)
 		if err != nil {
-			return TrainResult{}, err
+			return TranslateResult{}, err
 		}
-		ic, ip, err := FromCheckpoint(f)
+		ic, ip, err := translate.FromCheckpoint(f)
 		if err != nil {
-			return TrainResult{}, err
+			return TranslateResult{}, err
 		}
 		isrc, err := vocab.New(f.Vocabs["src"])
 		if err != nil {
-			return TrainResult{}, err
+			return TranslateResult{}, err
 		}
 		itgt, err := vocab.New(f.Vocabs["tgt"])
 		if err != nil {
-			return TrainResult{}, err
+			return TranslateResult{}, err
 		}
 		if o.Remap {
 			// New vocabularies (new data): keep c and its vocabularies and
 			// carry over every weight, word by word for the words both know.
-			if err := p.CopyFrom(ip, remap(src, isrc), remap(tgt, itgt)); err != nil {
-				return TrainResult{}, fmt.Errorf("%s: %w", o.Init, err)
+			if err := p.CopyFrom(ip, translate.Remap(src, isrc), translate.Remap(tgt, itgt)); err != nil {
+				return TranslateResult{}, fmt.Errorf("%s: %w", o.Init, err)
 			}
 			opt = nn.NewAdam(p.List())
 			fmt.Fprintf(log, "starting from the weights in %s, vocabularies mapped word by word\n", o.Init)
@@ -225,26 +204,26 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs []Pair, devSets []Held, o
 		}
 	}
 	fmt.Fprintf(log, "model %s, %d parameters\n", c, p.Count())
-	ex := Examples(trainPairs, c, src, tgt, o.MaxLen, o.Lexicon)
+	ex := translate.Examples(trainPairs, c, src, tgt, o.MaxLen, o.Lexicon)
 	fmt.Fprintf(log, "training pairs: %d (of %d; longer than %d words skipped)", len(ex), len(trainPairs), o.MaxLen)
 	for _, d := range devSets {
 		fmt.Fprintf(log, ", %s: %d", d.Name, len(d.Pairs))
 	}
 	fmt.Fprintln(log)
 
-	reps := newReplicas(c, p, opt, o)
+	reps := newTrReplicas(c, p, opt, o)
 	per := 1 // batches per round
 	if len(reps) > 1 {
 		per = len(reps) * o.SyncEvery
 		fmt.Fprintf(log, "%d workers, averaged every %d batches\n", len(reps), o.SyncEvery)
 	}
-	var epochBatches [][]Example
+	var epochBatches [][]translate.Example
 	epochOf := -1
-	loop := nn.Loop{
+	loop := Loop{
 		Log: log, MaxEpochs: o.MaxEpochs, Patience: o.Patience, MinEpochs: o.MinEpochs,
 		Budget: o.Budget, SaveEvery: o.SaveEvery, RestartAfter: o.RestartAfter,
 		Batches: func(epoch int) int {
-			epochBatches, epochOf = batches(ex, o.Batch, o.Seed, epoch), epoch
+			epochBatches, epochOf = trBatches(ex, o.Batch, o.Seed, epoch), epoch
 			return (len(epochBatches) + per - 1) / per
 		},
 		Step: func(epoch, i int, lr float64) (float64, int, error) {
@@ -257,11 +236,11 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs []Pair, devSets []Held, o
 		// Dev BLEU with the serving path: what the page will show. With
 		// two domains the score is their mean, so that neither drowns.
 		Evaluate: func() (float64, string) {
-			m := &Model{Cfg: c, P: p, Src: src, Tgt: tgt}
+			m := &translate.Model{Cfg: c, P: p, Src: src, Tgt: tgt}
 			var sum float64
 			var parts []string
 			for _, d := range devSets {
-				score, _ := Evaluate(m, d.Pairs, model.Options{Beam: 1, MaxLen: 80}, 0)
+				score, _ := translate.Evaluate(m, d.Pairs, model.Options{Beam: 1, MaxLen: 80}, 0)
 				sum += score.BLEU
 				parts = append(parts, d.Name+" "+score.String())
 			}
@@ -272,7 +251,7 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs []Pair, devSets []Held, o
 			for k, v := range o.Meta {
 				meta[k] = v
 			}
-			f, err := ToCheckpoint(c, p, src.Words(), tgt.Words(), meta, true)
+			f, err := translate.ToCheckpoint(c, p, src.Words(), tgt.Words(), meta, true)
 			if err != nil {
 				return err
 			}
@@ -285,51 +264,16 @@ func Train(c Config, src, tgt *vocab.Vocab, trainPairs []Pair, devSets []Held, o
 		SaveState: func(st nn.LoopState) error { return saveState(statePath, c, p, opt, src, tgt, st) },
 	}
 	r, err := loop.Run(st)
-	return TrainResult{Epochs: r.Epochs, BestBLEU: r.Best, Elapsed: r.Elapsed, TokPerS: r.TokPerS}, err
+	return TranslateResult{Epochs: r.Epochs, BestBLEU: r.Best, Elapsed: r.Elapsed, TokPerS: r.TokPerS}, err
 }
 
-// Evaluate translates every pair and scores the detokenised output against
-// its references with sacreBLEU-style corpus BLEU. workers <= 0 uses every CPU.
-func Evaluate(m *Model, pairs []Pair, opts model.Options, workers int) (bleu.Score, []string) {
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	hyps := make([]string, len(pairs))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				// As Prepare reads typed text: what the server translates.
-				words := AsSentence(vocab.Tokenize(pairs[i].Src, m.Cfg.SrcLang))
-				if len(words) == 0 {
-					continue
-				}
-				hyps[i] = vocab.Detokenize(m.Translate(words, opts), m.Cfg.TgtLang)
-			}
-		}()
-	}
-	for i := range pairs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	refs := make([][]string, len(pairs))
-	for i, p := range pairs {
-		refs[i] = p.Refs
-	}
-	return bleu.CorpusMulti(hyps, refs), hyps
-}
-
-// replica is one training worker: its weights (the first replica's are the
+// trReplica is one training worker: its weights (the first trReplica's are the
 // model's own), optimiser, graphs and dropout stream.
-type replica struct {
-	c      Config
-	p      *Params
+type trReplica struct {
+	c      translate.Config
+	p      *translate.Params
 	opt    *nn.Adam
-	graphs nn.Graphs[[2]int, *graph]
+	graphs nn.Graphs[[2]int, *trGraph]
 	grads  [][]float32
 	rng    *rand.Rand
 	loss   float64
@@ -337,37 +281,37 @@ type replica struct {
 	err    error
 }
 
-type replicas []*replica
+type trReplicas []*trReplica
 
-func newReplicas(c Config, p *Params, opt *nn.Adam, o TrainOptions) replicas {
-	var rs replicas
+func newTrReplicas(c translate.Config, p *translate.Params, opt *nn.Adam, o TranslateOptions) trReplicas {
+	var rs trReplicas
 	for w := range max(o.Workers, 1) {
-		r := &replica{c: c, p: p, opt: opt, grads: make([][]float32, len(p.List())),
+		r := &trReplica{c: c, p: p, opt: opt, grads: make([][]float32, len(p.List())),
 			rng: rand.New(rand.NewPCG(o.Seed, uint64(opt.T)+99+uint64(w)<<32))}
 		if w > 0 {
 			cl := nn.Clone(p.List(), opt)
-			r.p, r.opt = NewParams(c), cl.Opt
+			r.p, r.opt = translate.NewParams(c), cl.Opt
 			for i, q := range r.p.List() {
 				q.Data = cl.Params[i].Data
 			}
 		}
-		r.graphs = nn.Graphs[[2]int, *graph]{Max: o.Graphs, Build: func(k [2]int) (*graph, error) {
-			return buildGraph(c, r.p, o.Batch, k[0], k[1])
+		r.graphs = nn.Graphs[[2]int, *trGraph]{Max: o.Graphs, Build: func(k [2]int) (*trGraph, error) {
+			return buildTranslateGraph(c, r.p, o.Batch, k[0], k[1])
 		}}
 		rs = append(rs, r)
 	}
 	return rs
 }
 
-// step trains on one round of batches: with one replica, one batch; with
+// step trains on one round of batches: with one trReplica, one batch; with
 // W, W runs of SyncEvery batches in parallel, then the average.
-func (rs replicas) step(round [][]Example, lr float64, o TrainOptions) (float64, int, error) {
+func (rs trReplicas) step(round [][]translate.Example, lr float64, o TranslateOptions) (float64, int, error) {
 	k := max(o.SyncEvery, 1)
 	if len(rs) == 1 {
 		k = len(round)
 	}
 	var wg sync.WaitGroup
-	var trained []*replica
+	var trained []*trReplica
 	for w, r := range rs {
 		lo := w * k
 		if lo >= len(round) {
@@ -380,7 +324,7 @@ func (rs replicas) step(round [][]Example, lr float64, o TrainOptions) (float64,
 			defer wg.Done()
 			r.loss, r.ntok, r.err = 0, 0, nil
 			for _, b := range mine {
-				S, T := batchShape(b)
+				S, T := trBatchShape(b)
 				g, err := r.graphs.Get([2]int{S, T})
 				if err != nil {
 					r.err = err

@@ -1,4 +1,4 @@
-package translate
+package train
 
 import (
 	"bytes"
@@ -10,37 +10,38 @@ import (
 	"time"
 
 	"attention/model"
+	"attention/model/translate"
 	"attention/model/vocab"
 )
 
 // A toy task (copy a sentence, upper-cased) trains end to end: the dev
 // score improves, the best model is saved and loads, and a run resumes
 // from its saved state.
-func TestTrainToyTask(t *testing.T) { trainToyTask(t, 1) }
+func TestTranslationToyTask(t *testing.T) { translationToyTask(t, 1) }
 
 // The same with three data-parallel workers (local SGD).
-func TestTrainToyTaskWorkers(t *testing.T) { trainToyTask(t, 3) }
+func TestTranslationToyTaskWorkers(t *testing.T) { translationToyTask(t, 3) }
 
-func trainToyTask(t *testing.T, workers int) {
+func translationToyTask(t *testing.T, workers int) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	words := strings.Fields("red blue green cat dog bird runs sits jumps the a big small")
-	pair := func() Pair {
+	pair := func() translate.Pair {
 		n := 2 + rng.IntN(4)
 		var s []string
 		for i := 0; i < n; i++ {
 			s = append(s, words[rng.IntN(len(words))])
 		}
 		src := strings.Join(s, " ")
-		return Pair{Src: src, Refs: []string{strings.ToUpper(src)}}
+		return translate.Pair{Src: src, Refs: []string{strings.ToUpper(src)}}
 	}
-	var train, dev []Pair
+	var train, dev []translate.Pair
 	for i := 0; i < 600; i++ {
 		train = append(train, pair())
 	}
 	for i := 0; i < 40; i++ {
 		dev = append(dev, pair())
 	}
-	cfg := Config{SrcLang: "en", TgtLang: "de", Emb: 16, EncHidden: 16, DecHidden: 32, Att: 16, PreOut: 16, Attention: true}
+	cfg := translate.Config{SrcLang: "en", TgtLang: "de", Emb: 16, EncHidden: 16, DecHidden: 32, Att: 16, PreOut: 16, Attention: true}
 	var ss, ts [][]string
 	for _, p := range train {
 		ss, ts = append(ss, vocab.Tokenize(p.Src, "en")), append(ts, vocab.Tokenize(p.Refs[0], "de"))
@@ -50,9 +51,9 @@ func trainToyTask(t *testing.T, workers int) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "toy.ckpt")
 	var log bytes.Buffer
-	opts := TrainOptions{Batch: 16, LR: 1e-2, Clip: 5, MaxEpochs: 2, Patience: 5, MaxLen: 20, Seed: 3,
+	opts := TranslateOptions{Batch: 16, LR: 1e-2, Clip: 5, MaxEpochs: 2, Patience: 5, MaxLen: 20, Seed: 3,
 		SaveEvery: time.Hour, Dir: filepath.Join(dir, "run"), Out: out, Graphs: 2, Log: &log, Workers: workers, SyncEvery: 2, Meta: map[string]any{"title": "toy"}}
-	res, err := Train(cfg, src, tgt, train, []Held{{"dev", dev}}, opts)
+	res, err := Translation(cfg, src, tgt, train, []translate.Held{{Name: "dev", Pairs: dev}}, opts)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
@@ -65,7 +66,7 @@ func trainToyTask(t *testing.T, workers int) {
 	if workers > 1 {
 		opts.MinEpochs = opts.MaxEpochs
 	}
-	res, err = Train(cfg, src, tgt, train, []Held{{"dev", dev}}, opts)
+	res, err = Translation(cfg, src, tgt, train, []translate.Held{{Name: "dev", Pairs: dev}}, opts)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
@@ -80,12 +81,10 @@ func trainToyTask(t *testing.T, workers int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := Load("toy", data)
+	m, err := translate.Load("toy", data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := strings.Join(m.Translate(strings.Fields("the big dog runs"), defaultOpts()), " ")
+	got := strings.Join(m.Translate(strings.Fields("the big dog runs"), model.Options{Beam: 1, MaxLen: 20}), " ")
 	t.Logf("the big dog runs -> %s", got)
 }
-
-func defaultOpts() model.Options { return model.Options{Beam: 1, MaxLen: 20} }

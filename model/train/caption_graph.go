@@ -1,25 +1,17 @@
-package caption
+package train
 
 import (
 	"fmt"
 	"math/rand/v2"
 
 	G "gorgonia.org/gorgonia"
+
 	"gorgonia.org/tensor"
 
+	"attention/model/caption"
 	"attention/model/nn"
 	"attention/model/vocab"
 )
-
-// Example is one caption of one image: the image's region features (R, F)
-// and the caption's word ids (without <s> and </s>). Target, for a
-// supervised model, holds per word either nil or the share of each region
-// (R) covered by the object the word names.
-type Example struct {
-	Feat   []float32
-	Words  []int
-	Target [][]float32
-}
 
 // Reg configures the attention regulariser λ Σ_i (τ - Σ_t α_ti)², averaged
 // over the batch. TauPerWord false uses τ = 1 (the paper); true uses
@@ -36,7 +28,7 @@ type Reg struct {
 const supEps = 1e-4
 
 // graph is the training graph for one batch shape (B, T).
-type graph struct {
+type capGraph struct {
 	B, T   int
 	vm     G.VM
 	params []*G.Node
@@ -59,13 +51,13 @@ type graph struct {
 	lossVal, nllVal, reV, supV G.Value
 }
 
-func buildGraph(c Config, p *Params, reg Reg, B, T int) (*graph, error) {
+func buildCaptionGraph(c caption.Config, p *caption.Params, reg Reg, B, T int) (*capGraph, error) {
 	R, F, D, E, K, A := c.R(), c.Feat, c.Proj, c.Emb, c.Hidden, c.Att
-	gr := &graph{B: B, T: T, feat: nn.F32(B*R, F), meanW: nn.F32(B, R), tgtIn: nn.Ints(T * B), tgtOut: nn.Ints(T * B),
-		lossW: nn.F32(T * B), stepMask: nn.F32(T*B, R), tau: nn.F32(B, R), dropEmb: nn.F32(T*B, E), dropPre: nn.F32(T*B, E),
-		startW: nn.F32(B, R), supFrac: nn.F32(T*B, R), supW: nn.F32(T * B)}
-	g, err := nn.Build(fmt.Sprintf("caption: graph B%d T%d", B, T), func(g *nn.Graph) {
-		node := map[*Param]*G.Node{}
+	gr := &capGraph{B: B, T: T, feat: F32(B*R, F), meanW: F32(B, R), tgtIn: Ints(T * B), tgtOut: Ints(T * B),
+		lossW: F32(T * B), stepMask: F32(T*B, R), tau: F32(B, R), dropEmb: F32(T*B, E), dropPre: F32(T*B, E),
+		startW: F32(B, R), supFrac: F32(T*B, R), supW: F32(T * B)}
+	g, err := Build(fmt.Sprintf("caption: graph B%d T%d", B, T), func(g *Graph) {
+		node := map[*caption.Param]*G.Node{}
 		for _, q := range p.List() {
 			var n *G.Node
 			switch {
@@ -127,12 +119,12 @@ func buildGraph(c Config, p *Params, reg Reg, B, T int) (*graph, error) {
 			h, cell = g.LSTM(gates, cell, K)
 			hs[t], zs[t] = h, z
 		}
-		hAll := g.Must(nn.Concat(0, hs...)) // (T*B, K)
-		zAll := g.Must(nn.Concat(0, zs...)) // (T*B, D)
+		hAll := g.Must(Concat(0, hs...)) // (T*B, K)
+		zAll := g.Must(Concat(0, zs...)) // (T*B, D)
 		pre := g.Add(g.Add(emb, g.Mul(hAll, node[p.OutLh])), g.Mul(zAll, node[p.OutLz]))
-		pre = g.Had(pre, dropPre)                                      // emb + L_h h + L_z z  (T*B, E)
-		logits := g.Bias(g.Mul(pre, node[p.OutW]), node[p.OutB])       // (T*B, V)
-		gr.nll = g.Sum(g.Must(nn.CrossEntropy(logits, tgtOut, lossW))) // mean NLL per word
+		pre = g.Had(pre, dropPre)                                   // emb + L_h h + L_z z  (T*B, E)
+		logits := g.Bias(g.Mul(pre, node[p.OutW]), node[p.OutB])    // (T*B, V)
+		gr.nll = g.Sum(g.Must(CrossEntropy(logits, tgtOut, lossW))) // mean NLL per word
 		gr.loss = gr.nll
 		if c.Attention && reg.Lambda > 0 {
 			d := g.Sub(tau, attSum)
@@ -169,7 +161,7 @@ func buildGraph(c Config, p *Params, reg Reg, B, T int) (*graph, error) {
 }
 
 // fill loads a batch (len(batch) <= B; missing rows are padding).
-func (gr *graph) fill(c Config, reg Reg, batch []Example, drop float64, rng *rand.Rand) (ntok int) {
+func (gr *capGraph) fill(c caption.Config, reg Reg, batch []caption.Example, drop float64, rng *rand.Rand) (ntok int) {
 	B, T, R, F := gr.B, gr.T, c.R(), c.Feat
 	feat := gr.feat.Data().([]float32)
 	meanW, tau := gr.meanW.Data().([]float32), gr.tau.Data().([]float32)
@@ -191,7 +183,7 @@ func (gr *graph) fill(c Config, reg Reg, batch []Example, drop float64, rng *ran
 	}
 	clear(mask)
 	for b := 0; b < B; b++ {
-		var ex Example
+		var ex caption.Example
 		if b < len(batch) {
 			ex = batch[b]
 			copy(feat[b*R*F:(b+1)*R*F], ex.Feat)
@@ -242,7 +234,7 @@ func (gr *graph) fill(c Config, reg Reg, batch []Example, drop float64, rng *ran
 }
 
 // run computes the loss terms and gradients.
-func (gr *graph) run() (loss, nll, reg, sup float32, err error) {
+func (gr *capGraph) run() (loss, nll, reg, sup float32, err error) {
 	defer gr.vm.Reset()
 	if err := gr.vm.RunAll(); err != nil {
 		return 0, 0, 0, 0, fmt.Errorf("caption: running graph B%d T%d: %w", gr.B, gr.T, err)
@@ -256,7 +248,7 @@ func (gr *graph) run() (loss, nll, reg, sup float32, err error) {
 	return gr.lossVal.Data().(float32), gr.nllVal.Data().(float32), reg, sup, nil
 }
 
-func (gr *graph) grad(i int) []float32 {
+func (gr *capGraph) grad(i int) []float32 {
 	gv, err := gr.params[i].Grad()
 	if err != nil {
 		return nil

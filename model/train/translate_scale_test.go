@@ -1,4 +1,4 @@
-package translate
+package train
 
 import (
 	"math"
@@ -6,26 +6,21 @@ import (
 	"testing"
 
 	"attention/model/nn"
-	"attention/model/vocab"
+	"attention/model/translate"
 )
 
 // smallModel is a small random model (seeded) and the generator that made it.
-func smallModel(att bool) (*Model, *rand.Rand) {
-	c := Config{SrcLang: "en", TgtLang: "de", SrcVocab: 40, TgtVocab: 30, Emb: 8, EncHidden: 6, DecHidden: 10, Att: 7, PreOut: 9, Attention: att}
-	p := NewParams(c)
-	rng := rand.New(rand.NewPCG(21, 1))
-	p.Init(rng)
-	src, _ := vocab.New(testWords(c.SrcVocab))
-	tgt, _ := vocab.New(testWords(c.TgtVocab))
-	return &Model{Cfg: c, P: p, Src: src, Tgt: tgt}, rng
+func smallModel(att bool) (*translate.Model, *rand.Rand) {
+	c := translate.Config{SrcLang: "en", TgtLang: "de", SrcVocab: 40, TgtVocab: 30, Emb: 8, EncHidden: 6, DecHidden: 10, Att: 7, PreOut: 9, Attention: att}
+	return translate.Random(c, 21, 0), rand.New(rand.NewPCG(21, 2))
 }
 
 // randomBatch draws n sentence pairs whose source and target lengths are
 // min + [0, span) words.
-func randomBatch(rng *rand.Rand, c Config, n int, srcLen, tgtLen [2]int) []Example {
-	var batch []Example
+func randomBatch(rng *rand.Rand, c translate.Config, n int, srcLen, tgtLen [2]int) []translate.Example {
+	var batch []translate.Example
 	for b := 0; b < n; b++ {
-		var ex Example
+		var ex translate.Example
 		for i := 0; i < srcLen[0]+rng.IntN(srcLen[1]); i++ {
 			ex.Src = append(ex.Src, 4+rng.IntN(c.SrcVocab-4))
 		}
@@ -37,13 +32,13 @@ func randomBatch(rng *rand.Rand, c Config, n int, srcLen, tgtLen [2]int) []Examp
 	return batch
 }
 
-// The gradient check again on a longer, wider batch than graph_test.go's.
-func TestGradientsOnLongerBatch(t *testing.T) {
+// The gradient check again on a longer, wider batch than translate_graph_test.go's.
+func TestTranslationGradientsOnLongerBatch(t *testing.T) {
 	m, rng := smallModel(true)
 	c, p := m.Cfg, m.P
 	batch := randomBatch(rng, c, 7, [2]int{5, 11}, [2]int{3, 12})
-	S, T := batchShape(batch)
-	gr, err := buildGraph(c, p, 8, S, T)
+	S, T := trBatchShape(batch)
+	gr, err := buildTranslateGraph(c, p, 8, S, T)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +47,7 @@ func TestGradientsOnLongerBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := referenceLoss(m, batch)
+	want := translationLoss(m, batch)
 	if math.Abs(float64(loss)-want) > 1e-4 {
 		t.Fatalf("graph loss %.6f, serving path %.6f", loss, want)
 	}
@@ -66,7 +61,7 @@ func TestGradientsOnLongerBatch(t *testing.T) {
 			case p.TgtEmb:
 				i = batch[k].Tgt[0]*c.Emb + rng.IntN(c.Emb)
 			}
-			num := nn.NumericGrad(q, i, func() float64 { return referenceLoss(m, batch) })
+			num := nn.NumericGrad(q, i, func() float64 { return translationLoss(m, batch) })
 			if math.Abs(num-float64(g[i])) > 2e-3+0.05*math.Abs(num) {
 				t.Errorf("d loss/d %s[%d]: graph %.5f, numeric %.5f", q.Name, i, g[i], num)
 			}
@@ -77,14 +72,14 @@ func TestGradientsOnLongerBatch(t *testing.T) {
 // The graph computes the serving path's loss whatever the padded batch
 // shape: large batches and long padding put time steps at row offsets past
 // 256, where gorgonia's own Slice returned wrong rows.
-func TestGraphMatchesServingPathAcrossShapes(t *testing.T) {
+func TestTranslationGraphMatchesServingPathAcrossShapes(t *testing.T) {
 	for _, att := range []bool{true, false} {
 		m, rng := smallModel(att)
 		c, p := m.Cfg, m.P
 		batch := randomBatch(rng, c, 8, [2]int{20, 13}, [2]int{10, 12})
-		want := referenceLoss(m, batch)
+		want := translationLoss(m, batch)
 		for _, sh := range [][3]int{{8, 32, 24}, {16, 32, 24}, {32, 40, 40}, {64, 32, 32}} {
-			gr, err := buildGraph(c, p, sh[0], sh[1], sh[2])
+			gr, err := buildTranslateGraph(c, p, sh[0], sh[1], sh[2])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -107,19 +102,16 @@ func TestGraphMatchesServingPathAcrossShapes(t *testing.T) {
 // gradient leaked back through them into the forward encoder: the
 // encoder's weights and biases were wrong here while every other check
 // passed.)
-func TestGradientsWithSourcePadding(t *testing.T) {
-	c := Config{SrcLang: "en", TgtLang: "de", SrcVocab: 300, TgtVocab: 200, Emb: 16, EncHidden: 16, DecHidden: 24, Att: 16, PreOut: 16, Attention: true}
-	p := NewParams(c)
-	rng := rand.New(rand.NewPCG(5, 1))
-	p.Init(rng)
-	src, _ := vocab.New(testWords(c.SrcVocab))
-	tgt, _ := vocab.New(testWords(c.TgtVocab))
-	m := &Model{Cfg: c, P: p, Src: src, Tgt: tgt}
+func TestTranslationGradientsWithSourcePadding(t *testing.T) {
+	c := translate.Config{SrcLang: "en", TgtLang: "de", SrcVocab: 300, TgtVocab: 200, Emb: 16, EncHidden: 16, DecHidden: 24, Att: 16, PreOut: 16, Attention: true}
+	m := translate.Random(c, 5, 0)
+	p := m.P
+	rng := rand.New(rand.NewPCG(5, 2))
 	// 40 sentences: time-major rows of later steps start past index 256,
 	// where gorgonia's Slice (inside its Concat) went wrong.
 	batch := randomBatch(rng, c, 40, [2]int{6, 7}, [2]int{5, 4})
-	S, T := batchShape(batch)
-	gr, err := buildGraph(c, p, 40, S, T)
+	S, T := trBatchShape(batch)
+	gr, err := buildTranslateGraph(c, p, 40, S, T)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +132,7 @@ func TestGradientsWithSourcePadding(t *testing.T) {
 				}
 				i = id*c.Emb + rng.IntN(c.Emb) // a row that is used
 			}
-			num := nn.NumericGrad(q, i, func() float64 { return referenceLoss(m, batch) })
+			num := nn.NumericGrad(q, i, func() float64 { return translationLoss(m, batch) })
 			if diff := math.Abs(num - float64(g[i])); diff > 1e-3+0.05*math.Abs(num) {
 				bad++
 				t.Logf("%s[%d]: graph %.6f, numeric %.6f", q.Name, i, g[i], num)

@@ -1,9 +1,11 @@
-package nn
+package train
 
 import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"attention/model/nn"
 
 	G "gorgonia.org/gorgonia"
 )
@@ -15,20 +17,20 @@ import (
 func TestAttentionFused(t *testing.T) {
 	const B, S, K, A, D = 3, 4, 5, 6, 7
 	rng := rand.New(rand.NewPCG(8, 9))
-	fill := func(q *Param, scale float64) *Param {
+	fill := func(q *nn.Param, scale float64) *nn.Param {
 		for i := range q.Data {
 			q.Data[i] = float32(rng.NormFloat64() * scale)
 		}
 		return q
 	}
-	h, w := fill(NewParam("h", B, K), 1), fill(NewParam("w", K, A), 0.5)
-	ux, v := fill(NewParam("ux", B*S, A), 1), fill(NewParam("v", A, 1), 1)
-	x := fill(NewParam("x", B*S, D), 1)
-	wy := fill(NewParam("wy", B, D), 1)
-	mask := NewParam("mask", B, S)
+	h, w := fill(nn.NewParam("h", B, K), 1), fill(nn.NewParam("w", K, A), 0.5)
+	ux, v := fill(nn.NewParam("ux", B*S, A), 1), fill(nn.NewParam("v", A, 1), 1)
+	x := fill(nn.NewParam("x", B*S, D), 1)
+	wy := fill(nn.NewParam("wy", B, D), 1)
+	mask := nn.NewParam("mask", B, S)
 	mask.Data[S-1] = -1e9 // row 0's last position is padding
 	mask.Data[2*S-2], mask.Data[2*S-1] = -1e9, -1e9
-	params := []*Param{h, w, ux, v, x}
+	params := []*nn.Param{h, w, ux, v, x}
 
 	type result struct {
 		loss  float32

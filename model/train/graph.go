@@ -1,38 +1,20 @@
-package nn
+// Package train trains the models: the gorgonia graphs of both models
+// (unrolled per batch shape, with fused custom operators for attention, the
+// LSTM cell and softmax cross-entropy), the loop that runs epochs, keeps
+// the best model by dev score and resumes, and each model's training set-up.
+// Only training imports it: the serving path (model/caption,
+// model/translate on model/nn's kernels) never links gorgonia.
+package train
 
 import (
 	"fmt"
 	"runtime"
 
+	"attention/model/nn"
+
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
-
-// Param is one named weight array with its shape; training graphs and the
-// serving path share its Data.
-type Param struct {
-	Name  string
-	Shape []int
-	Data  []float32
-}
-
-// NewParam allocates a zeroed parameter.
-func NewParam(name string, shape ...int) *Param {
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
-	return &Param{Name: name, Shape: shape, Data: make([]float32, n)}
-}
-
-// Count is the number of weights in ps.
-func Count(ps []*Param) int {
-	n := 0
-	for _, q := range ps {
-		n += len(q.Data)
-	}
-	return n
-}
 
 // Graph wraps a gorgonia graph with helpers for the layers both models
 // use. Helpers panic on a graph error; Build turns that into an error, so
@@ -79,7 +61,7 @@ func Ints(n int) *tensor.Dense {
 
 // Param makes a node over q's data (no copy) with the given shape, which
 // must hold the same number of values (e.g. a bias (n) as (1, n)).
-func (g *Graph) Param(q *Param, shape ...int) *G.Node {
+func (g *Graph) Param(q *nn.Param, shape ...int) *G.Node {
 	if len(shape) == 0 {
 		shape = q.Shape
 	}

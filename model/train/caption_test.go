@@ -1,4 +1,4 @@
-package caption
+package train
 
 import (
 	"bytes"
@@ -7,18 +7,19 @@ import (
 	"testing"
 	"time"
 
+	"attention/model/caption"
 	"attention/model/vocab"
 )
 
 // A toy task trains end to end: each image lights up two of four regions,
 // and its caption names them in reading order ("the dog and the road").
 // Attention must find them.
-func TestTrainToyTask(t *testing.T) {
+func TestCaptionToyTask(t *testing.T) {
 	names := []string{"sky", "tree", "dog", "road"}
 	words, _ := vocab.New(append([]string{"<pad>", "<unk>", "<s>", "</s>", "the", "and"}, names...))
-	c := Config{Rows: 2, Cols: 2, Feat: 4, Proj: 8, Emb: 8, Hidden: 16, Att: 8, Vocab: words.Len(), Attention: true}
+	c := caption.Config{Rows: 2, Cols: 2, Feat: 4, Proj: 8, Emb: 8, Hidden: 16, Att: 8, Vocab: words.Len(), Attention: true}
 	rng := rand.New(rand.NewPCG(5, 5))
-	makeImage := func() Image {
+	makeImage := func() caption.Image {
 		a, b := rng.IntN(4), rng.IntN(4)
 		for b == a {
 			b = rng.IntN(4)
@@ -30,22 +31,22 @@ func TestTrainToyTask(t *testing.T) {
 		for _, r := range []int{a, b} {
 			feat[r*4+r] = 1 // region r carries feature r
 		}
-		return Image{Feat: feat, Refs: [][]string{{"the", names[a], "and", "the", names[b]}}}
+		return caption.Image{Feat: feat, Refs: [][]string{{"the", names[a], "and", "the", names[b]}}}
 	}
-	var train []Example
-	var dev []Image
+	var train []caption.Example
+	var dev []caption.Image
 	for i := 0; i < 400; i++ {
 		img := makeImage()
-		train = append(train, Example{Feat: img.Feat, Words: words.IDs(img.Refs[0])})
+		train = append(train, caption.Example{Feat: img.Feat, Words: words.IDs(img.Refs[0])})
 	}
 	for i := 0; i < 30; i++ {
 		dev = append(dev, makeImage())
 	}
 	var log bytes.Buffer
 	dir := t.TempDir()
-	o := TrainOptions{Batch: 16, LR: 2e-2, Clip: 5, Reg: Reg{Lambda: 0.1, TauPerWord: true}, MaxEpochs: 8, Patience: 8,
+	o := CaptionOptions{Batch: 16, LR: 2e-2, Clip: 5, Reg: Reg{Lambda: 0.1, TauPerWord: true}, MaxEpochs: 8, Patience: 8,
 		Seed: 1, SaveEvery: time.Hour, Dir: filepath.Join(dir, "run"), Out: filepath.Join(dir, "toy.ckpt"), Log: &log}
-	res, err := Train(c, words, train, dev, o)
+	res, err := Caption(c, words, train, dev, o)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}

@@ -1,17 +1,18 @@
-package translate
+package train
 
 import (
 	"math/rand/v2"
 
 	"attention/model/nn"
+	"attention/model/translate"
 )
 
-// Stepper runs training steps for one batch shape, exactly as Train does:
+// Stepper runs translation training steps for one batch shape, exactly as Translation does:
 // forward, backward and an Adam update. Benchmarks time it.
 type Stepper struct {
-	c     Config
-	p     *Params
-	g     *graph
+	c     translate.Config
+	p     *translate.Params
+	g     *trGraph
 	opt   *nn.Adam
 	grads [][]float32
 	rng   *rand.Rand
@@ -19,8 +20,8 @@ type Stepper struct {
 
 // NewStepper unrolls the training graph for batch B, source length S and
 // target length T (including </s>) over p.
-func NewStepper(c Config, p *Params, B, S, T int) (*Stepper, error) {
-	g, err := buildGraph(c, p, B, S, T)
+func NewStepper(c translate.Config, p *translate.Params, B, S, T int) (*Stepper, error) {
+	g, err := buildTranslateGraph(c, p, B, S, T)
 	if err != nil {
 		return nil, err
 	}
@@ -30,12 +31,12 @@ func NewStepper(c Config, p *Params, B, S, T int) (*Stepper, error) {
 
 // Step trains on batch, whose sentences must fit the stepper's shape, and
 // returns the loss and the number of target tokens.
-func (s *Stepper) Step(batch []Example, lr, dropout float64) (float32, int, error) {
+func (s *Stepper) Step(batch []translate.Example, lr, dropout float64) (float32, int, error) {
 	return trainStep(s.g, s.c, s.p, s.opt, s.grads, batch, lr, dropout, 5, s.rng)
 }
 
 // trainStep is one update: fill, forward, backward, Adam.
-func trainStep(g *graph, c Config, p *Params, opt *nn.Adam, grads [][]float32, batch []Example, lr, dropout, clip float64, rng *rand.Rand) (float32, int, error) {
+func trainStep(g *trGraph, c translate.Config, p *translate.Params, opt *nn.Adam, grads [][]float32, batch []translate.Example, lr, dropout, clip float64, rng *rand.Rand) (float32, int, error) {
 	ntok := g.fill(c, batch, dropout, rng)
 	loss, err := g.run()
 	if err != nil {

@@ -1,18 +1,19 @@
-package translate
+package train
 
 import (
 	"fmt"
 
 	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 
-	"attention/model/nn"
+	"attention/model/translate"
+
+	"gorgonia.org/tensor"
 )
 
 // graph is the training graph for one batch shape (B, S, T), unrolled over
 // time. Its parameter nodes share their backing arrays with Params, so an
 // optimiser step on Params is seen by every graph.
-type graph struct {
+type trGraph struct {
 	B, S, T int
 	g       *G.ExprGraph
 	vm      G.VM
@@ -35,15 +36,15 @@ type graph struct {
 	lossVal G.Value
 }
 
-// buildGraph unrolls the model for batch B, source length S, target length T.
-func buildGraph(c Config, p *Params, B, S, T int) (*graph, error) {
+// buildTranslateGraph unrolls the model for batch B, source length S, target length T.
+func buildTranslateGraph(c translate.Config, p *translate.Params, B, S, T int) (*trGraph, error) {
 	E, H, D, K, A, O := c.Emb, c.EncHidden, c.D(), c.DecHidden, c.Att, c.PreOut
-	gr := &graph{B: B, S: S, T: T,
-		srcIdx: nn.Ints(S * B), tgtInIdx: nn.Ints(T * B), tgtOut: nn.Ints(T * B), lossW: nn.F32(T * B),
-		maskBias: nn.F32(B, S), meanW: nn.F32(B, S), bwdMask: nn.F32(S*B, H),
-		dropSrc: nn.F32(S*B, E), dropTgt: nn.F32(T*B, E), dropPre: nn.F32(T*B, O)}
-	g, err := nn.Build(fmt.Sprintf("translate: graph B%d S%d T%d", B, S, T), func(g *nn.Graph) {
-		node := map[*Param]*G.Node{}
+	gr := &trGraph{B: B, S: S, T: T,
+		srcIdx: Ints(S * B), tgtInIdx: Ints(T * B), tgtOut: Ints(T * B), lossW: F32(T * B),
+		maskBias: F32(B, S), meanW: F32(B, S), bwdMask: F32(S*B, H),
+		dropSrc: F32(S*B, E), dropTgt: F32(T*B, E), dropPre: F32(T*B, O)}
+	g, err := Build(fmt.Sprintf("translate: graph B%d S%d T%d", B, S, T), func(g *Graph) {
+		node := map[*translate.Param]*G.Node{}
 		for _, q := range p.List() {
 			var n *G.Node
 			switch {
@@ -100,10 +101,10 @@ func buildGraph(c Config, p *Params, B, S, T int) (*graph, error) {
 		}
 		xs := make([]*G.Node, S)
 		for t := range xs {
-			xs[t] = g.Must(nn.Concat(1, hf[t], hb[t])) // x_t = [fwd; bwd]  (B, D)
+			xs[t] = g.Must(Concat(1, hf[t], hb[t])) // x_t = [fwd; bwd]  (B, D)
 		}
-		x3 := g.Reshape(g.Must(nn.Concat(1, xs...)), B, S, D) // (B, S, D) batch-major
-		x2 := g.Reshape(x3, B*S, D)                           // (B*S, D)
+		x3 := g.Reshape(g.Must(Concat(1, xs...)), B, S, D) // (B, S, D) batch-major
+		x2 := g.Reshape(x3, B*S, D)                        // (B*S, D)
 
 		mean := g.Weighted(meanW, x3)                                            // (B, D)
 		h = g.Tanh(g.Bias(g.Mul(mean, node[p.InitW]), node[p.InitB]))            // h_0  (B, K)
@@ -122,12 +123,12 @@ func buildGraph(c Config, p *Params, B, S, T int) (*graph, error) {
 			h, cell = g.LSTM(gates, cell, K)
 			hs[t], cs[t] = h, ctx
 		}
-		hAll := g.Must(nn.Concat(0, hs...)) // (T*B, K)
-		cAll := g.Must(nn.Concat(0, cs...)) // (T*B, D)
+		hAll := g.Must(Concat(0, hs...)) // (T*B, K)
+		cAll := g.Must(Concat(0, cs...)) // (T*B, D)
 		pre := g.Add(g.Add(g.Mul(hAll, node[p.PreWh]), g.Mul(cAll, node[p.PreWc])), g.Mul(embT, node[p.PreWy]))
 		pre = g.Had(g.Tanh(g.Bias(pre, node[p.PreB])), dropPre)  // (T*B, O)
 		logits := g.Bias(g.Mul(pre, node[p.OutW]), node[p.OutB]) // (T*B, V)
-		nll := g.Must(nn.CrossEntropy(logits, tgtOut, lossW))    // w_t (-log p(y_t))  (T*B)
+		nll := g.Must(CrossEntropy(logits, tgtOut, lossW))       // w_t (-log p(y_t))  (T*B)
 		gr.loss = g.Sum(nll)                                     // mean NLL per token
 		G.Read(gr.loss, &gr.lossVal)
 	})
@@ -152,7 +153,7 @@ func buildGraph(c Config, p *Params, B, S, T int) (*graph, error) {
 }
 
 // run computes the loss and gradients for the inputs already filled in.
-func (gr *graph) run() (float32, error) {
+func (gr *trGraph) run() (float32, error) {
 	defer gr.vm.Reset()
 	if err := gr.vm.RunAll(); err != nil {
 		return 0, fmt.Errorf("translate: running graph B%d S%d T%d: %w", gr.B, gr.S, gr.T, err)
@@ -162,7 +163,7 @@ func (gr *graph) run() (float32, error) {
 
 // grad returns the gradient of parameter i after run, or nil for a
 // parameter the model does not use (attention weights without attention).
-func (gr *graph) grad(i int) []float32 {
+func (gr *trGraph) grad(i int) []float32 {
 	gv, err := gr.params[i].Grad()
 	if err != nil {
 		return nil

@@ -1,4 +1,4 @@
-package nn
+package train
 
 import (
 	"errors"
@@ -7,27 +7,10 @@ import (
 	"math"
 	"time"
 
+	"attention/model/nn"
+
 	"github.com/schollz/progressbar/v3"
 )
-
-// LoopState is the progress a resumed run continues from.
-type LoopState struct {
-	Epoch     int     `json:"epoch"`
-	Batch     int     `json:"batch"` // batches done in Epoch
-	Step      int     `json:"step"`
-	LR        float64 `json:"lr"`
-	Best      float64 `json:"best_bleu"` // best dev score so far
-	BadEpochs int     `json:"bad_epochs"`
-	ElapsedS  float64 `json:"elapsed_s"`
-	Tokens    int64   `json:"tokens"`
-}
-
-// ResetLR sets the learning rate to lr and forgets the epochs without
-// improvement, for a resumed run told to train at a new rate.
-func (st *LoopState) ResetLR(lr float64, log io.Writer) {
-	st.LR, st.BadEpochs = lr, 0
-	fmt.Fprintf(log, "learning rate reset to %.2g\n", st.LR)
-}
 
 // ErrRestart asks the caller to resume in a fresh process.
 var ErrRestart = errors.New("restart requested: resume with -resume")
@@ -49,7 +32,7 @@ type Loop struct {
 	Step      func(epoch, i int, lr float64) (loss float64, ntok int, err error) // train on one batch
 	Evaluate  func() (score float64, summary string)                             // dev score, higher is better
 	SaveBest  func(score, epochs float64) error
-	SaveState func(st LoopState) error
+	SaveState func(st nn.LoopState) error
 }
 
 // LoopResult summarises a run.
@@ -61,7 +44,7 @@ type LoopResult struct {
 }
 
 // Run trains from st until a stopping rule fires.
-func (l *Loop) Run(st LoopState) (LoopResult, error) {
+func (l *Loop) Run(st nn.LoopState) (LoopResult, error) {
 	var res LoopResult
 	procStart := time.Now()
 	start := procStart.Add(-time.Duration(st.ElapsedS * float64(time.Second)))

@@ -1,8 +1,10 @@
-package nn
+package train
 
 import (
 	"fmt"
 	"hash"
+
+	"attention/model/nn"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -195,9 +197,9 @@ func (op lstmOp) Do(vals ...G.Value) (G.Value, error) {
 		switch op.kind {
 		case lstmA:
 			copy(o, a)
-			SigmoidInPlace(o[:2*n])   // i, f
-			TanhInPlace(o[2*n : 3*n]) // g
-			SigmoidInPlace(o[3*n:])   // o
+			nn.SigmoidInPlace(o[:2*n])   // i, f
+			nn.TanhInPlace(o[2*n : 3*n]) // g
+			nn.SigmoidInPlace(o[3*n:])   // o
 		case lstmAGrad:
 			da := ins[1][b*4*n : (b+1)*4*n]
 			for j, y := range a {
@@ -219,7 +221,7 @@ func (op lstmOp) Do(vals ...G.Value) (G.Value, error) {
 			}
 		case lstmH:
 			copy(o, row(1))
-			TanhInPlace(o)
+			nn.TanhInPlace(o)
 			for j := range n {
 				o[j] *= ao[j]
 			}
@@ -243,13 +245,13 @@ func (op lstmOp) Do(vals ...G.Value) (G.Value, error) {
 		case lstmHActs:
 			t, dh := o[3*n:], row(2)
 			copy(t, row(1))
-			TanhInPlace(t)
+			nn.TanhInPlace(t)
 			for j := range n {
 				t[j] *= dh[j]
 			}
 		case lstmHC:
 			copy(o, row(1))
-			TanhInPlace(o)
+			nn.TanhInPlace(o)
 			dh := row(2)
 			for j, t := range o[:n] {
 				o[j] = dh[j] * ao[j] * (1 - t*t)

@@ -1,29 +1,25 @@
-package caption
+package train
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
-	"strings"
-	"sync"
 	"time"
 
 	"attention/model"
-	"attention/model/bleu"
+	"attention/model/caption"
 	"attention/model/checkpoint"
 	"attention/model/nn"
 	"attention/model/vocab"
 )
 
-// TrainOptions control a training run.
-type TrainOptions struct {
+// CaptionOptions control a training run.
+type CaptionOptions struct {
 	Batch        int
 	LR, Clip     float64
 	Dropout      float64
@@ -46,114 +42,23 @@ type TrainOptions struct {
 	Log          io.Writer
 }
 
-// Image is one image's features and its reference captions.
-type Image struct {
-	Name string
-	Feat []float32
-	Refs [][]string
-}
-
-// Score is a caption evaluation.
-type Score struct {
-	BLEU bleu.Score // BLEU-4 on lower-cased words
-	// Sharpness is the mean over words of the largest attention weight;
-	// Content and Function split it by word kind (FunctionWord).
-	Sharpness, Content, Function float64
-	Entropy                      float64 // mean attention entropy per word, nats
-}
-
-func (s Score) String() string {
-	return fmt.Sprintf("%s, attention sharpness %.3f (content words %.3f, function words %.3f), entropy %.2f",
-		s.BLEU, s.Sharpness, s.Content, s.Function, s.Entropy)
-}
-
-// Decoded is one image's caption and each word's attention.
-type Decoded struct {
-	Words []string
-	Att   [][]float32 // per word (R)
-}
-
-// functionWords are the words that name nothing in the photo.
-var functionWords = map[string]bool{}
-
-func init() {
-	for _, w := range strings.Fields("a an the of in on at with and is are to its his her their while into through " +
-		"for from by up down near next as over under front top it he she they them this that there some each other " +
-		"out off onto behind around along across another") {
-		functionWords[w] = true
-	}
-}
-
-// FunctionWord reports whether a caption word is a function word
-// (articles, prepositions, conjunctions, pronouns, "is"/"are").
-func FunctionWord(w string) bool { return functionWords[w] }
-
-// Evaluate captions every image and scores against its references.
-func Evaluate(m *Model, imgs []Image, opts model.Options) (Score, []Decoded) {
-	out := make([]Decoded, len(imgs))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				e, err := m.Encode(imgs[i].Feat)
-				if err != nil {
-					continue
-				}
-				for st := range e.Decode(context.Background(), opts) {
-					out[i].Words = append(out[i].Words, st.Token)
-					out[i].Att = append(out[i].Att, st.Attention)
-				}
-			}
-		}()
-	}
-	for i := range imgs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	var s bleu.Stats
-	var sum, ent [3]float64 // all, content, function
-	var n [3]float64
-	for i, img := range imgs {
-		s.Add(out[i].Words, img.Refs...)
-		for t, w := range out[i].Words {
-			peak := float64(slices.Max(out[i].Att[t]))
-			h := Entropy(out[i].Att[t])
-			kind := 1
-			if FunctionWord(w) {
-				kind = 2
-			}
-			for _, k := range []int{0, kind} {
-				sum[k] += peak
-				ent[k] += h
-				n[k]++
-			}
-		}
-	}
-	return Score{BLEU: s.Score(), Sharpness: sum[0] / max(n[0], 1), Content: sum[1] / max(n[1], 1),
-		Function: sum[2] / max(n[2], 1), Entropy: ent[0] / max(n[0], 1)}, out
-}
-
-func captionBatches(ex []Example, size int, seed uint64, epoch int) [][]Example {
+func captionBatches(ex []caption.Example, size int, seed uint64, epoch int) [][]caption.Example {
 	rng := rand.New(rand.NewPCG(seed, uint64(epoch)))
 	idx := rng.Perm(len(ex))
 	sort.SliceStable(idx, func(i, j int) bool { return len(ex[idx[i]].Words) < len(ex[idx[j]].Words) })
-	var out [][]Example
+	var out [][]caption.Example
 	for i := 0; i < len(idx); i += size {
-		var b []Example
+		var b []caption.Example
 		for _, k := range idx[i:min(i+size, len(idx))] {
 			b = append(b, ex[k])
 		}
 		out = append(out, b)
 	}
 	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
-	return nn.Interleave(out, batchLen, nn.ShapeRun, rng)
+	return nn.Interleave(out, captionLen, nn.ShapeRun, rng)
 }
 
-func batchLen(b []Example) int {
+func captionLen(b []caption.Example) int {
 	T := 0
 	for _, e := range b {
 		T = max(T, len(e.Words)+1)
@@ -161,20 +66,18 @@ func batchLen(b []Example) int {
 	return (T + 3) / 4 * 4
 }
 
-const kindTrainState = "caption-train-state"
-
 // Train trains a captioner on train (one example per caption), keeping the
 // best by dev BLEU-4 (greedy) in o.Out.
-func Train(c Config, words *vocab.Vocab, train []Example, dev []Image, o TrainOptions) (nn.LoopResult, error) {
+func Caption(c caption.Config, words *vocab.Vocab, train []caption.Example, dev []caption.Image, o CaptionOptions) (LoopResult, error) {
 	log := o.Log
 	if log == nil {
 		log = os.Stderr
 	}
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
-		return nn.LoopResult{}, err
+		return LoopResult{}, err
 	}
 	statePath := filepath.Join(o.Dir, "state.ckpt")
-	p := NewParams(c)
+	p := caption.NewParams(c)
 	p.Init(rand.New(rand.NewPCG(o.Seed, 7)))
 	opt := nn.NewAdam(p.List())
 	st := nn.LoopState{LR: o.LR, Best: -1}
@@ -185,20 +88,20 @@ func Train(c Config, words *vocab.Vocab, train []Example, dev []Image, o TrainOp
 	if o.Resume {
 		f, err := checkpoint.Load(statePath)
 		if err != nil {
-			return nn.LoopResult{}, err
+			return LoopResult{}, err
 		}
-		if f.Kind != kindTrainState {
-			return nn.LoopResult{}, fmt.Errorf("%s: a %q file, not a caption training state", statePath, f.Kind)
+		if f.Kind != caption.KindTrainState {
+			return LoopResult{}, fmt.Errorf("%s: a %q file, not a caption training state", statePath, f.Kind)
 		}
-		f.Kind = Kind
-		if c, p, err = FromCheckpoint(f); err != nil {
-			return nn.LoopResult{}, err
+		f.Kind = caption.Kind
+		if c, p, err = caption.FromCheckpoint(f); err != nil {
+			return LoopResult{}, err
 		}
 		if words, err = vocab.New(f.Vocabs["words"]); err != nil {
-			return nn.LoopResult{}, err
+			return LoopResult{}, err
 		}
 		if opt, st, err = nn.ReadTrainState(f, p.List()); err != nil {
-			return nn.LoopResult{}, fmt.Errorf("%s: %w", statePath, err)
+			return LoopResult{}, fmt.Errorf("%s: %w", statePath, err)
 		}
 		fmt.Fprintf(log, "resumed from %s: epoch %d batch %d, best dev BLEU-4 %.2f\n", statePath, st.Epoch+1, st.Batch, st.Best)
 		if o.ResetLR {
@@ -208,14 +111,14 @@ func Train(c Config, words *vocab.Vocab, train []Example, dev []Image, o TrainOp
 	if o.Init != "" && !o.Resume {
 		f, err := checkpoint.Load(o.Init)
 		if err != nil {
-			return nn.LoopResult{}, err
+			return LoopResult{}, err
 		}
-		ic, ip, err := FromCheckpoint(f)
+		ic, ip, err := caption.FromCheckpoint(f)
 		if err != nil {
-			return nn.LoopResult{}, err
+			return LoopResult{}, err
 		}
 		if !slices.Equal(f.Vocabs["words"], words.Words()) {
-			return nn.LoopResult{}, fmt.Errorf("%s: its vocabulary (%d words) is not this run's (%d): use the same data and -min-count", o.Init, len(f.Vocabs["words"]), words.Len())
+			return LoopResult{}, fmt.Errorf("%s: its vocabulary (%d words) is not this run's (%d): use the same data and -min-count", o.Init, len(f.Vocabs["words"]), words.Len())
 		}
 		// The run may turn on the constant start state: the start matrices
 		// are then unused, and the decoder must learn to look.
@@ -234,19 +137,19 @@ func Train(c Config, words *vocab.Vocab, train []Example, dev []Image, o TrainOp
 	evalP := p
 	if o.Average > 0 {
 		opt.Average(p.List(), o.Average)
-		evalP = NewParams(c)
+		evalP = caption.NewParams(c)
 		for i, q := range evalP.List() {
 			q.Data = opt.Avg[i]
 		}
 		fmt.Fprintf(log, "scoring and saving a moving average of the weights (decay %g a step)\n", o.Average)
 	}
-	graphs := nn.Graphs[int, *graph]{Max: o.Graphs, Build: func(T int) (*graph, error) {
-		return buildGraph(c, p, o.Reg, o.Batch, T)
+	graphs := nn.Graphs[int, *capGraph]{Max: o.Graphs, Build: func(T int) (*capGraph, error) {
+		return buildCaptionGraph(c, p, o.Reg, o.Batch, T)
 	}}
 	dropRng := rand.New(rand.NewPCG(o.Seed, uint64(st.Step)+99))
 	grads := make([][]float32, len(p.List()))
-	var epochBatches [][]Example
-	loop := nn.Loop{
+	var epochBatches [][]caption.Example
+	loop := Loop{
 		Log: log, MaxEpochs: o.MaxEpochs, Patience: o.Patience, MinEpochs: o.MinEpochs,
 		Budget: o.Budget, SaveEvery: o.SaveEvery, RestartAfter: o.RestartAfter,
 		Batches: func(epoch int) int {
@@ -255,7 +158,7 @@ func Train(c Config, words *vocab.Vocab, train []Example, dev []Image, o TrainOp
 		},
 		Step: func(epoch, i int, lr float64) (float64, int, error) {
 			b := epochBatches[i]
-			g, err := graphs.Get(batchLen(b))
+			g, err := graphs.Get(captionLen(b))
 			if err != nil {
 				return 0, 0, err
 			}
@@ -271,7 +174,7 @@ func Train(c Config, words *vocab.Vocab, train []Example, dev []Image, o TrainOp
 			return float64(loss), ntok, nil
 		},
 		Evaluate: func() (float64, string) {
-			s, _ := Evaluate(&Model{Cfg: c, P: evalP, Words: words}, dev, model.Options{Beam: max(o.DevBeam, 1), MaxLen: 30})
+			s, _ := caption.Evaluate(&caption.Model{Cfg: c, P: evalP, Words: words}, dev, model.Options{Beam: max(o.DevBeam, 1), MaxLen: 30})
 			return s.BLEU.BLEU, s.String()
 		},
 		SaveBest: func(score, epochs float64) error {
@@ -279,7 +182,7 @@ func Train(c Config, words *vocab.Vocab, train []Example, dev []Image, o TrainOp
 			for k, v := range o.Meta {
 				meta[k] = v
 			}
-			f, err := ToCheckpoint(c, evalP, words.Words(), meta, true)
+			f, err := caption.ToCheckpoint(c, evalP, words.Words(), meta, true)
 			if err != nil {
 				return err
 			}
@@ -290,11 +193,11 @@ func Train(c Config, words *vocab.Vocab, train []Example, dev []Image, o TrainOp
 			return nil
 		},
 		SaveState: func(st nn.LoopState) error {
-			f, err := ToCheckpoint(c, p, words.Words(), nil, false)
+			f, err := caption.ToCheckpoint(c, p, words.Words(), nil, false)
 			if err != nil {
 				return err
 			}
-			f.Kind = kindTrainState
+			f.Kind = caption.KindTrainState
 			nn.AddTrainState(f, p.List(), opt, st)
 			return checkpoint.Save(statePath, f)
 		},

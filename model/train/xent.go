@@ -1,10 +1,12 @@
-package nn
+package train
 
 import (
 	"fmt"
 	"hash"
 	"hash/fnv"
 	"math"
+
+	"attention/model/nn"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -96,9 +98,9 @@ func (op xentOp) Do(vals ...G.Value) (G.Value, error) {
 			continue
 		}
 		row, e := z[i*v:(i+1)*v], mm.exps[i*v:(i+1)*v]
-		m := Max(row)
+		m := nn.Max(row)
 		copy(e, row)
-		sum := ExpShift(e, m)
+		sum := nn.ExpShift(e, m)
 		mm.sums[i] = sum
 		out[i] = w[i] * float32(float64(m)+math.Log(sum)-float64(row[y[i]]))
 	}
@@ -166,7 +168,7 @@ func (op xentGradOp) Do(vals ...G.Value) (G.Value, error) {
 		}
 		if sum == 0 {
 			copy(drow, row)
-			sum = ExpShift(drow, Max(row))
+			sum = nn.ExpShift(drow, nn.Max(row))
 		}
 		k := scale / float32(sum)
 		cut := float32(math.Exp(-60) * sum)

@@ -1,22 +1,19 @@
-package translate
+package train
 
 import (
 	"math/rand/v2"
 
-	"attention/model/nn"
-	"attention/model/vocab"
 	"gorgonia.org/tensor"
-)
 
-// Example is one sentence pair as word ids (without <s> and </s>).
-type Example struct {
-	Src, Tgt []int
-}
+	"attention/model/nn"
+	"attention/model/translate"
+	"attention/model/vocab"
+)
 
 // fill loads a batch into the graph's inputs. len(batch) may be below B:
 // missing rows are padding with zero loss weight. drop is the dropout rate
 // (0 for evaluation).
-func (gr *graph) fill(c Config, batch []Example, drop float64, rng *rand.Rand) (ntok int) {
+func (gr *trGraph) fill(c translate.Config, batch []translate.Example, drop float64, rng *rand.Rand) (ntok int) {
 	B, S, T := gr.B, gr.S, gr.T
 	src := gr.srcIdx.Data().([]int)
 	tin := gr.tgtInIdx.Data().([]int)
@@ -30,7 +27,7 @@ func (gr *graph) fill(c Config, batch []Example, drop float64, rng *rand.Rand) (
 		ntok += len(ex.Tgt) + 1
 	}
 	for b := 0; b < B; b++ {
-		var ex Example
+		var ex translate.Example
 		if b < len(batch) {
 			ex = batch[b]
 		}

@@ -1,7 +1,9 @@
-package nn
+package train
 
 import (
 	"testing"
+
+	"attention/model/nn"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -19,7 +21,7 @@ func TestBlock(t *testing.T) {
 		var x, out *G.Node
 		var grads G.Nodes
 		g, err := Build("block", func(g *Graph) {
-			x = g.Param(&Param{Name: "x", Shape: []int{R, C}, Data: xv})
+			x = g.Param(&nn.Param{Name: "x", Shape: []int{R, C}, Data: xv})
 			out = g.Must(Block(x, tc.axis, tc.start, tc.n))
 			s := out.Shape()
 			wv := make([]float32, s[0]*s[1])
@@ -79,7 +81,7 @@ func TestConcat(t *testing.T) {
 				for j := range vals[i] {
 					vals[i][j] = float32(i*100000 + j)
 				}
-				xs = append(xs, g.Param(&Param{Name: "x" + string(rune('a'+i)), Shape: []int{rows, cols}, Data: vals[i]}))
+				xs = append(xs, g.Param(&nn.Param{Name: "x" + string(rune('a'+i)), Shape: []int{rows, cols}, Data: vals[i]}))
 			}
 			out = g.Must(Concat(axis, xs...))
 			s := out.Shape()

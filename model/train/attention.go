@@ -1,8 +1,10 @@
-package nn
+package train
 
 import (
 	"fmt"
 	"hash"
+
+	"attention/model/nn"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -162,7 +164,7 @@ func (op attOp) tanhs(wh, ux []float32, B, S, A int, fresh bool) []float32 {
 			for k := range A {
 				u[k] = x[k] + w[k]
 			}
-			TanhInPlace(u)
+			nn.TanhInPlace(u)
 		}
 	}
 	m.at = key
@@ -198,12 +200,12 @@ func (op attOp) Do(vals ...G.Value) (G.Value, error) {
 		for b := range B {
 			e := out[b*S : (b+1)*S]
 			for s := range S {
-				e[s] = Dot(u[(b*S+s)*A:(b*S+s+1)*A], v)
+				e[s] = nn.Dot(u[(b*S+s)*A:(b*S+s+1)*A], v)
 				if mask != nil {
 					e[s] += mask[b*S+s]
 				}
 			}
-			SoftmaxInPlace(e)
+			nn.SoftmaxInPlace(e)
 		}
 		return tensor.New(tensor.WithShape(B, S), tensor.WithBacking(out)), nil
 	}
@@ -228,7 +230,7 @@ func (op attOp) Do(vals ...G.Value) (G.Value, error) {
 		dv := make([]float32, A)
 		for i, d := range de {
 			if d != 0 {
-				axpy(d, u[i*A:(i+1)*A], dv)
+				nn.Axpy(d, u[i*A:(i+1)*A], dv)
 			}
 		}
 		return tensor.New(tensor.WithShape(A, 1), tensor.WithBacking(dv)), nil
@@ -342,7 +344,7 @@ func (op wsumOp) Do(vals ...G.Value) (G.Value, error) {
 		for b := range B {
 			for s := range S {
 				if c := w[b*S+s]; c != 0 {
-					axpy(c, x[(b*S+s)*D:(b*S+s+1)*D], y[b*D:(b+1)*D])
+					nn.Axpy(c, x[(b*S+s)*D:(b*S+s+1)*D], y[b*D:(b+1)*D])
 				}
 			}
 		}
@@ -356,7 +358,7 @@ func (op wsumOp) Do(vals ...G.Value) (G.Value, error) {
 		dw := make([]float32, B*S)
 		for b := range B {
 			for s := range S {
-				dw[b*S+s] = Dot(x[(b*S+s)*D:(b*S+s+1)*D], dy[b*D:(b+1)*D])
+				dw[b*S+s] = nn.Dot(x[(b*S+s)*D:(b*S+s+1)*D], dy[b*D:(b+1)*D])
 			}
 		}
 		return tensor.New(tensor.WithShape(B, S), tensor.WithBacking(dw)), nil
@@ -365,7 +367,7 @@ func (op wsumOp) Do(vals ...G.Value) (G.Value, error) {
 	for b := range B {
 		for s := range S {
 			if c := w[b*S+s]; c != 0 {
-				axpy(c, dy[b*D:(b+1)*D], dx[(b*S+s)*D:(b*S+s+1)*D])
+				nn.Axpy(c, dy[b*D:(b+1)*D], dx[(b*S+s)*D:(b*S+s+1)*D])
 			}
 		}
 	}

@@ -1,6 +1,6 @@
 //go:build openblas
 
-package translate
+package train
 
 import (
 	"gonum.org/v1/netlib/blas/netlib"

@@ -1,35 +1,19 @@
-package caption
+package train
 
 import (
-	"context"
 	"math"
 	"math/rand/v2"
 	"testing"
 
-	"attention/model"
+	"attention/model/caption"
 	"attention/model/nn"
-	"attention/model/vocab"
 )
 
-func tinyModel(att bool, seed uint64) *Model {
-	c := Config{Rows: 2, Cols: 2, Feat: 5, Proj: 4, Emb: 3, Hidden: 4, Att: 3, Vocab: 10, Attention: att}
-	p := NewParams(c)
-	rng := rand.New(rand.NewPCG(seed, 1))
-	p.Init(rng)
-	for _, q := range p.List() {
-		for i := range q.Data {
-			q.Data[i] += float32(rng.NormFloat64() * 0.3)
-		}
-	}
-	words := []string{"<pad>", "<unk>", "<s>", "</s>"}
-	for i := 4; i < c.Vocab; i++ {
-		words = append(words, string(rune('a'+i)))
-	}
-	v, _ := vocab.New(words)
-	return &Model{Cfg: c, P: p, Words: v}
+func tinyCaptioner(att bool, seed uint64) *caption.Model {
+	return caption.Random(caption.Config{Rows: 2, Cols: 2, Feat: 5, Proj: 4, Emb: 3, Hidden: 4, Att: 3, Vocab: 10, Attention: att}, seed, 0.3)
 }
 
-func tinyBatch(c Config) []Example {
+func tinyCaptions(c caption.Config) []caption.Example {
 	rng := rand.New(rand.NewPCG(9, 9))
 	feat := func() []float32 {
 		f := make([]float32, c.R()*c.Feat)
@@ -38,44 +22,41 @@ func tinyBatch(c Config) []Example {
 		}
 		return f
 	}
-	return []Example{{Feat: feat(), Words: []int{4, 5, 6}}, {Feat: feat(), Words: []int{7}}, {Feat: feat(), Words: []int{8, 9, 4, 5}}}
+	return []caption.Example{{Feat: feat(), Words: []int{4, 5, 6}}, {Feat: feat(), Words: []int{7}}, {Feat: feat(), Words: []int{8, 9, 4, 5}}}
 }
 
-// referenceLoss is the training loss computed with the serving path.
-func referenceLoss(m *Model, reg Reg, batch []Example, B int) float64 {
+// captionLoss is the training loss computed with the serving path.
+func captionLoss(t testing.TB, m *caption.Model, reg Reg, batch []caption.Example, B int) float64 {
 	// A fresh Model: the decode step's weights are built from P once per
 	// Model, and the gradient checks change P between calls.
-	m = &Model{Cfg: m.Cfg, P: m.P, Words: m.Words}
+	m = &caption.Model{Cfg: m.Cfg, P: m.P, Words: m.Words}
 	var nll, regSum, sup float64
 	n, nsup := 0, 0
 	for _, ex := range batch {
-		e, _ := m.Encode(ex.Feat)
-		d := decoder{e: e, sc: e.newScratch()}
-		c := m.Cfg
-		st, prev := d.Start(), vocab.BOS
-		attSum := make([]float64, c.R())
-		words := append(append([]int(nil), ex.Words...), vocab.EOS)
-		for t, y := range words {
-			var probs, att []float32
-			st, probs, att = d.Step(st, prev)
-			nll -= math.Log(float64(probs[y]))
+		e, err := m.Encode(ex.Feat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		probs, att := e.TeacherForced(ex.Words)
+		attSum := make([]float64, m.Cfg.R())
+		for t, p := range probs {
+			nll -= math.Log(float64(p))
 			if t < len(ex.Target) && ex.Target[t] != nil {
 				var mass float64
-				for i, a := range att {
+				for i, a := range att[t] {
 					mass += float64(ex.Target[t][i]) * float64(a)
 				}
 				sup -= math.Log(mass + supEps)
 				nsup++
 			}
-			for i, a := range att {
+			for i, a := range att[t] {
 				attSum[i] += float64(a)
 			}
 			n++
-			prev = y
 		}
 		tau := 1.0
 		if reg.TauPerWord {
-			tau = float64(len(words)) / float64(c.R())
+			tau = float64(len(probs)) / float64(m.Cfg.R())
 		}
 		for _, s := range attSum {
 			regSum += (tau - s) * (tau - s)
@@ -91,14 +72,14 @@ func referenceLoss(m *Model, reg Reg, batch []Example, B int) float64 {
 	return loss
 }
 
-// supervise gives two of tinyBatch's captions object shares for some words.
-func supervise(batch []Example) []Example {
+// supervise gives two of tinyCaptions's captions object shares for some words.
+func supervise(batch []caption.Example) []caption.Example {
 	batch[0].Target = [][]float32{nil, {0, 1, 0.5, 0}, nil}
 	batch[2].Target = [][]float32{{0.2, 0, 0, 0.9}, nil, nil, {1, 1, 0, 0}}
 	return batch
 }
 
-func TestGraphMatchesServingPathAndGradients(t *testing.T) {
+func TestCaptionGraphMatchesServingPathAndGradients(t *testing.T) {
 	for _, tc := range []struct {
 		att, constStart bool
 		sup             float64
@@ -111,15 +92,15 @@ func TestGraphMatchesServingPathAndGradients(t *testing.T) {
 		{true, false, 0, 1.0 / 12}, {true, true, 1, 1.0 / 4},
 	} {
 		att := tc.att
-		m := tinyModel(att, 4)
+		m := tinyCaptioner(att, 4)
 		m.Cfg.ConstStart = tc.constStart
 		reg := Reg{Lambda: tc.lambda, TauPerWord: att, Sup: tc.sup}
-		batch := tinyBatch(m.Cfg)
+		batch := tinyCaptions(m.Cfg)
 		if tc.sup > 0 {
 			batch = supervise(batch)
 		}
 		const B = 4
-		gr, err := buildGraph(m.Cfg, m.P, reg, B, 6)
+		gr, err := buildCaptionGraph(m.Cfg, m.P, reg, B, 6)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +112,7 @@ func TestGraphMatchesServingPathAndGradients(t *testing.T) {
 		if (sup != 0) != (tc.sup > 0) {
 			t.Fatalf("%+v: supervision term %g", tc, sup)
 		}
-		want := referenceLoss(m, reg, batch, B)
+		want := captionLoss(t, m, reg, batch, B)
 		if math.Abs(float64(loss)-want) > 1e-4 {
 			t.Fatalf("%+v: graph loss %.6f, serving path %.6f", tc, loss, want)
 		}
@@ -149,7 +130,7 @@ func TestGraphMatchesServingPathAndGradients(t *testing.T) {
 				if q == m.P.Emb {
 					i = (2+rng.IntN(8))*m.Cfg.Emb + rng.IntN(m.Cfg.Emb)
 				}
-				num := nn.NumericGrad(q, i, func() float64 { return referenceLoss(m, reg, batch, B) })
+				num := nn.NumericGrad(q, i, func() float64 { return captionLoss(t, m, reg, batch, B) })
 				if diff := math.Abs(num - float64(g[i])); diff > 2e-3+0.03*math.Abs(num) {
 					t.Errorf("%+v: d loss/d %s[%d]: graph %.5f, numeric %.5f", tc, q.Name, i, g[i], num)
 				}
@@ -158,47 +139,14 @@ func TestGraphMatchesServingPathAndGradients(t *testing.T) {
 	}
 }
 
-func TestDecodeShapes(t *testing.T) {
-	m := tinyModel(true, 8)
-	e, err := m.Encode(tinyBatch(m.Cfg)[0].Feat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s := e.Source(); s.Kind != "image" || s.Rows != 2 || s.Cols != 2 {
-		t.Fatalf("source %+v", s)
-	}
-	for _, beam := range []int{1, 3} {
-		n := 0
-		for st, err := range e.Decode(context.Background(), model.Options{Beam: beam, MaxLen: 8}) {
-			if err != nil {
-				t.Fatal(err)
-			}
-			var sum float64
-			for _, a := range st.Attention {
-				sum += float64(a)
-			}
-			if len(st.Attention) != 4 || math.Abs(sum-1) > 1e-5 {
-				t.Fatalf("beam %d step %d attention %v", beam, n, st.Attention)
-			}
-			n++
-		}
-		if n == 0 {
-			t.Fatalf("beam %d: no words", beam)
-		}
-	}
-	if _, err := m.Encode(make([]float32, 3)); err == nil {
-		t.Fatal("want an error for features of the wrong size")
-	}
-}
-
 // τ moves the regulariser's value but not its gradient: a constant added to
 // every region's target cancels through each step's softmax.
 func TestTauDoesNotChangeTheGradient(t *testing.T) {
-	m := tinyModel(true, 5)
-	batch := tinyBatch(m.Cfg)
+	m := tinyCaptioner(true, 5)
+	batch := tinyCaptions(m.Cfg)
 	grads := func(perWord bool) (float32, [][]float32) {
 		reg := Reg{Lambda: 0.7, TauPerWord: perWord}
-		gr, err := buildGraph(m.Cfg, m.P, reg, 4, 6)
+		gr, err := buildCaptionGraph(m.Cfg, m.P, reg, 4, 6)
 		if err != nil {
 			t.Fatal(err)
 		}
