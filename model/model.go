@@ -168,8 +168,9 @@ type Prepared interface {
 // about it step by step.
 type Captioner interface {
 	Info() Info
-	// Prepare encodes img, which must already be the square crop the
-	// model sees (see CropSize).
+	// Prepare crops img, any upright photo, to the centre square the
+	// model sees (photo.Square at CropSize; a photo that size already is
+	// used as it is) and encodes it.
 	Prepare(img image.Image) (Prepared, error)
 	// CropSize is the side of the square the photo is cropped to.
 	CropSize() int

@@ -230,7 +230,8 @@ func (s *Server) preparePhoto(c model.Captioner, file *photoBuffer) (*prepared, 
 		pp.crop, pp.cropURL = crop, url
 		done <- err
 	}()
-	// The encoder's input is cropped from the original, as in training.
+	// The crop the encoder sees, made once here for the segmenter too:
+	// Prepare takes a photo of its crop size as it is.
 	input := photo.Square(img, c.CropSize())
 	segDone := make(chan *objectMap, 1)
 	if seg != nil {

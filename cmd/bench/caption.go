@@ -82,7 +82,7 @@ func captionRows(ctx context.Context, o options, work string) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	img, err := benchImage(imgPath)
+	img, err := benchImage(enc, imgPath)
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/jpeg"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,7 +13,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/disintegration/imaging"
+
 	"attention/model/mobilenet"
+	"attention/model/photo"
 )
 
 // encRelTol bounds max|ours - peer| / max|ours| over the region grid.
@@ -215,18 +217,14 @@ func exportGraph(tfl []byte, dir string, req *encReq) error {
 	return nil
 }
 
-// benchImage is the photo the encoder row encodes, cropped to 224x224.
-func benchImage(path string) (*image.NRGBA, error) {
-	f, err := os.Open(path)
+// benchImage is the photo the encoder row encodes, cropped as the encoder
+// crops (mobilenet.Encoder.Fit), as NRGBA pixels for the peer.
+func benchImage(enc *mobilenet.Encoder, path string) (*image.NRGBA, error) {
+	img, err := photo.Open(path, photo.DefaultLimits)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	img, err := jpeg.Decode(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return mobilenet.Preprocess(img), nil
+	return imaging.Clone(enc.Fit(img)), nil
 }
 
 // encoderRow benchmarks one image through MobileNetV2 to the 7x7x1280
@@ -247,7 +245,7 @@ func encoderRow(ctx context.Context, o options, work string) (row, error) {
 			return r, err
 		}
 	}
-	img, err := benchImage(imgPath)
+	img, err := benchImage(enc, imgPath)
 	if err != nil {
 		return r, err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"fmt"
-	"image"
 	_ "image/jpeg"
 	"math"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"attention/model/caption"
 	"attention/model/checkpoint"
 	"attention/model/mobilenet"
+	"attention/model/photo"
 	"attention/model/segment"
 )
 
@@ -187,16 +187,11 @@ func regionFeatures(data, cache string, names []string) ([][]float32, error) {
 		return nil, err
 	}
 	for i, n := range names {
-		f, err := os.Open(filepath.Join(data, "flickr8k", "images", n))
+		img, err := photo.Open(filepath.Join(data, "flickr8k", "images", n), photo.DefaultLimits)
 		if err != nil {
 			return nil, err
 		}
-		img, _, err := image.Decode(f)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", n, err)
-		}
-		if out[i], _, _, _, err = enc.Regions(mobilenet.Preprocess(img)); err != nil {
+		if out[i], _, _, _, err = enc.Regions(img); err != nil {
 			return nil, err
 		}
 	}

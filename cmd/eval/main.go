@@ -90,13 +90,16 @@ func run() error {
 			pairs = pairs[:*limit]
 		}
 		start := time.Now()
-		score, hyps := translate.Evaluate(m, pairs, opts, 0)
+		score, hyps, refused := translate.Evaluate(m, pairs, opts, 0)
 		for _, c := range translate.CopyCases(pairs, m.Cfg.SrcLang, m.Cfg.TgtLang) {
 			copies.Add(c, hyps[c.Pair], m.Cfg.TgtLang)
 			sentences++
 		}
 		elapsed := time.Since(start)
 		fmt.Printf("split %s: %d sentences, beam %d (length alpha %.2g), %s\n", set.Name, len(pairs), *beam, *alpha, elapsed.Round(time.Millisecond))
+		if refused > 0 {
+			fmt.Printf("  %d sources refused by Prepare, as the server would (scored as empty outputs)\n", refused)
+		}
 		for i := 0; i < *show && i < len(pairs); i++ {
 			fmt.Printf("  src: %s\n  ref: %s\n  out: %s\n", pairs[i].Src, pairs[i].Refs[0], hyps[i])
 		}

@@ -8,7 +8,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"image"
 	_ "image/jpeg"
 	"os"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 	"attention/model/caption"
 	"attention/model/checkpoint"
 	"attention/model/mobilenet"
+	"attention/model/photo"
 )
 
 func main() {
@@ -54,11 +54,11 @@ func run() error {
 		names = names[:*limit]
 	}
 	// Probe the grid size on the first image.
-	first, err := load(filepath.Join(*data, "flickr8k", "images", names[0]))
+	first, err := photo.Open(filepath.Join(*data, "flickr8k", "images", names[0]), photo.DefaultLimits)
 	if err != nil {
 		return err
 	}
-	_, rows, cols, depth, err := enc.Regions(mobilenet.Preprocess(first))
+	_, rows, cols, depth, err := enc.Regions(first)
 	if err != nil {
 		return err
 	}
@@ -76,10 +76,10 @@ func run() error {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				img, err := load(filepath.Join(*data, "flickr8k", "images", names[i]))
+				img, err := photo.Open(filepath.Join(*data, "flickr8k", "images", names[i]), photo.DefaultLimits)
 				var f []float32
 				if err == nil {
-					f, _, _, _, err = enc.Regions(mobilenet.Preprocess(img))
+					f, _, _, _, err = enc.Regions(img)
 				}
 				mu.Lock()
 				if err != nil && firstErr == nil {
@@ -110,14 +110,4 @@ func run() error {
 	fmt.Printf("\n%d images, %dx%dx%d features each, in %s (%.0f ms/image with %d workers): %s\n",
 		len(names), rows, cols, depth, el.Round(time.Second), el.Seconds()*1000/float64(len(names)), *workers, *out)
 	return nil
-}
-
-func load(path string) (image.Image, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
-	return img, err
 }

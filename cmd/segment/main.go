@@ -9,7 +9,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"image"
 	_ "image/jpeg"
 	"os"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"attention/model/caption"
+	"attention/model/photo"
 	"attention/model/segment"
 )
 
@@ -99,12 +99,7 @@ func run() error {
 }
 
 func segmentFile(net *segment.Net, path string, side int) ([]uint8, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	img, _, err := image.Decode(f)
-	f.Close()
+	img, err := photo.Open(path, photo.DefaultLimits)
 	if err != nil {
 		return nil, err
 	}

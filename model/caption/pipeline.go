@@ -25,7 +25,8 @@ func (p *Pipeline) CropSize() int {
 	return w
 }
 
-// Prepare runs the encoder on img, already cropped to CropSize square.
+// Prepare crops img as the encoder does (mobilenet.Encoder.Fit) and runs
+// the encoder and the decoder's set-up on it.
 func (p *Pipeline) Prepare(img image.Image) (model.Prepared, error) {
 	feat, rows, cols, depth, err := p.Enc.Regions(img)
 	if err != nil {

@@ -12,10 +12,9 @@ package mobilenet
 
 import (
 	"errors"
-	"fmt"
 	"image"
 
-	"github.com/disintegration/imaging"
+	"attention/model/photo"
 )
 
 // The encoder's public home, file name and checksum (internal/fetch gets
@@ -59,30 +58,33 @@ func Load(data []byte) (*Encoder, error) {
 
 // Regions returns the last convolutional feature map, the input of the
 // global average pool: rows x cols regions of depth features, row-major
-// (r, c, d). For MobileNetV2 at 224x224 that is 7x7x1280. img must have
-// the model's input size (224x224); Preprocess makes any photo fit.
+// (r, c, d). For MobileNetV2 at 224x224 that is 7x7x1280. img is any
+// upright photo: it is cropped as Fit does.
 func (e *Encoder) Regions(img image.Image) (feat []float32, rows, cols, depth int, err error) {
-	feat, err = e.g.run(img, e.featSteps, e.feature)
+	feat, err = e.g.run(e.Fit(img), e.featSteps, e.feature)
 	if err != nil {
-		return nil, 0, 0, 0, fmt.Errorf("%w (see Preprocess)", err)
+		return nil, 0, 0, 0, err
 	}
 	return feat, e.featH, e.featW, e.featC, nil
+}
+
+// Fit is the photo as the encoder sees it: the centre square, resized to
+// the input size (photo.Square). A photo of that size already is used as
+// it is, so a caller that needs the crop too (to show it, to segment it)
+// makes it once and passes it.
+func (e *Encoder) Fit(img image.Image) image.Image {
+	w, h := e.InputSize()
+	if b := img.Bounds(); b.Dx() == w && b.Dy() == h {
+		return img
+	}
+	return photo.Square(img, w)
 }
 
 // Classify runs the whole network and returns the class probabilities
 // (1001 for this model, index 0 being "background").
 func (e *Encoder) Classify(img image.Image) ([]float32, error) {
-	p, err := e.g.Run(img)
-	if err != nil {
-		return nil, fmt.Errorf("%w (see Preprocess)", err)
-	}
-	return p, nil
+	return e.g.Run(e.Fit(img))
 }
 
 // InputSize is the image size the model takes, e.g. 224x224.
 func (e *Encoder) InputSize() (width, height int) { return e.g.InputSize() }
-
-// Preprocess scales img so that it covers 224x224 and crops the centre.
-func Preprocess(img image.Image) *image.NRGBA {
-	return imaging.Fill(img, 224, 224, imaging.Center, imaging.Lanczos)
-}

@@ -14,7 +14,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/disintegration/imaging"
+
 	"attention/internal/testenv"
+	"attention/model/photo"
 )
 
 var (
@@ -312,12 +315,19 @@ func TestRegions(t *testing.T) {
 		t.Fatalf("second run differs (err %v)", err)
 	}
 
-	if _, _, _, _, err := e.Regions(image.NewNRGBA(image.Rect(0, 0, 300, 200))); err == nil {
-		t.Error("300x200 image: no error")
+	// Any photo is cropped as the server crops it: a 300x200 one reads
+	// the same as its centre square made by photo.Square.
+	wide := imaging.Resize(img, 300, 200, imaging.Linear)
+	if b := e.Fit(wide).Bounds(); b.Dx() != 224 || b.Dy() != 224 {
+		t.Errorf("Fit gives %v, want 224x224", b)
 	}
-	p := Preprocess(image.NewRGBA(image.Rect(0, 0, 300, 200)))
-	if b := p.Bounds(); b.Dx() != 224 || b.Dy() != 224 {
-		t.Errorf("Preprocess gives %v, want 224x224", b)
+	fw, _, _, _, err := e.Regions(wide)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, _, _, _, err := e.Regions(photo.Square(wide, 224))
+	if err != nil || !slices.Equal(fw, fs) {
+		t.Fatalf("a 300x200 photo and its square crop give different regions (err %v)", err)
 	}
 	// An NRGBA copy of the JPEG reads the same pixels as the YCbCr original.
 	n := image.NewNRGBA(img.Bounds())

@@ -12,6 +12,7 @@ import (
 	_ "image/jpeg"
 	_ "image/png"
 	"io"
+	"os"
 
 	"github.com/disintegration/imaging"
 	_ "golang.org/x/image/webp"
@@ -91,6 +92,22 @@ func Decode(r io.Reader, l Limits) (image.Image, Info, error) {
 		img = orient(img, pngOrientation(data))
 	}
 	return img, info, nil
+}
+
+// Open decodes the photo in a file as Decode does (the same limits and
+// orientation), for the commands that read datasets: what they read is
+// what an upload of the same file gives the server.
+func Open(path string, l Limits) (image.Image, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	img, _, err := Decode(f, l)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return img, nil
 }
 
 // Square centre-crops img to a square (the whole short side is kept; the

@@ -240,7 +240,7 @@ func Translation(c translate.Config, src, tgt *vocab.Vocab, trainPairs []transla
 			var sum float64
 			var parts []string
 			for _, d := range devSets {
-				score, _ := translate.Evaluate(m, d.Pairs, model.Options{Beam: 1, MaxLen: 80}, 0)
+				score, _, _ := translate.Evaluate(m, d.Pairs, model.Options{Beam: 1, MaxLen: 80}, 0)
 				sum += score.BLEU
 				parts = append(parts, d.Name+" "+score.String())
 			}

@@ -85,6 +85,9 @@ func translationToyTask(t *testing.T, workers int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := strings.Join(m.Translate(strings.Fields("the big dog runs"), model.Options{Beam: 1, MaxLen: 20}), " ")
+	got, err := m.Translate("the big dog runs", model.Options{Beam: 1, MaxLen: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("the big dog runs -> %s", got)
 }

@@ -96,8 +96,8 @@ func (t *CopyTally) Rate() float64 { return 100 * float64(t.Found) / float64(max
 func CopyRate(m *Model, cases []CopyCase, opts model.Options) CopyTally {
 	var t CopyTally
 	for _, c := range cases {
-		words := AsSentence(vocab.Tokenize(c.Src, m.Cfg.SrcLang))
-		t.Add(c, vocab.Detokenize(m.Translate(words, opts), m.Cfg.TgtLang), m.Cfg.TgtLang)
+		out, _ := m.Translate(c.Src, opts) // a refused sentence keeps nothing
+		t.Add(c, out, m.Cfg.TgtLang)
 	}
 	return t
 }

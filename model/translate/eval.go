@@ -3,6 +3,7 @@ package translate
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"attention/model"
 	"attention/model/bleu"
@@ -27,13 +28,16 @@ func Examples(pairs []Pair, c Config, src, tgt *vocab.Vocab, maxLen int, lx *Lex
 	return out
 }
 
-// Evaluate translates every pair and scores the detokenised output against
-// its references with sacreBLEU-style corpus BLEU. workers <= 0 uses every CPU.
-func Evaluate(m *Model, pairs []Pair, opts model.Options, workers int) (bleu.Score, []string) {
+// Evaluate translates every pair as the server would (Translate, through
+// Prepare) and scores the detokenised output against its references with
+// sacreBLEU-style corpus BLEU. A source Prepare refuses scores as an empty
+// output; refused counts them. workers <= 0 uses every CPU.
+func Evaluate(m *Model, pairs []Pair, opts model.Options, workers int) (score bleu.Score, hyps []string, refused int) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	hyps := make([]string, len(pairs))
+	hyps = make([]string, len(pairs))
+	var nref atomic.Int64
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for w := 0; w < workers; w++ {
@@ -41,12 +45,11 @@ func Evaluate(m *Model, pairs []Pair, opts model.Options, workers int) (bleu.Sco
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				// As Prepare reads typed text: what the server translates.
-				words := AsSentence(vocab.Tokenize(pairs[i].Src, m.Cfg.SrcLang))
-				if len(words) == 0 {
-					continue
+				out, err := m.Translate(pairs[i].Src, opts)
+				if err != nil {
+					nref.Add(1)
 				}
-				hyps[i] = vocab.Detokenize(m.Translate(words, opts), m.Cfg.TgtLang)
+				hyps[i] = out
 			}
 		}()
 	}
@@ -59,5 +62,5 @@ func Evaluate(m *Model, pairs []Pair, opts model.Options, workers int) (bleu.Sco
 	for i, p := range pairs {
 		refs[i] = p.Refs
 	}
-	return bleu.CorpusMulti(hyps, refs), hyps
+	return bleu.CorpusMulti(hyps, refs), hyps, int(nref.Load())
 }

@@ -482,14 +482,22 @@ func (e *Encoded) Decode(ctx context.Context, opts model.Options) iter.Seq2[mode
 	return search.Decode(ctx, decoder{e: e, sc: e.newScratch(), scs: new([]*scratch)}, opts)
 }
 
-// Translate decodes text to a string, for evaluation.
-func (m *Model) Translate(words []string, opts model.Options) []string {
-	e := m.Encode(words)
+// Translate translates typed text the way the server does: Prepare (the
+// same checks, tokenisation and sentence form), then decode, and writes the
+// output as text.
+func (m *Model) Translate(text string, opts model.Options) (string, error) {
+	p, err := m.Prepare(text)
+	if err != nil {
+		return "", err
+	}
 	var out []string
-	for s := range e.Decode(context.Background(), opts) {
+	for s, err := range p.Decode(context.Background(), opts) {
+		if err != nil {
+			return "", err
+		}
 		out = append(out, s.Token)
 	}
-	return out
+	return vocab.Detokenize(out, m.Cfg.TgtLang), nil
 }
 
 // String summarises the model's sizes.
