@@ -28,6 +28,7 @@ import (
 	"attention/model"
 	"attention/model/caption"
 	"attention/model/mobilenet"
+	"attention/model/photo"
 	"attention/model/trained"
 	"attention/web"
 )
@@ -144,7 +145,7 @@ func testImages(t *testing.T) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	big := make([]byte, web.ImageLimits.MaxBytes+1024)
+	big := make([]byte, photo.DefaultLimits().MaxBytes+1024)
 	copy(big, jpg.Bytes())
 	return map[string][]byte{
 		"photo":     jpg.Bytes(),

@@ -9,6 +9,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"log/slog"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -23,10 +24,6 @@ import (
 	"attention/model/photo"
 	"attention/viz"
 )
-
-// Image limits: the file, and its pixels as the header states them (checked
-// before any pixel is decoded).
-var ImageLimits = photo.DefaultLimits
 
 // Sizes of the pictures the server sends with a caption.
 const (
@@ -185,8 +182,9 @@ type ObjectLook struct {
 // outlineSize is the side of an outline layer; the page stretches it.
 const outlineSize = 224
 
-// look is the object a step's word names, where the photo shows it.
-func (om *objectMap) look(st model.Step, src model.Source) *ObjectLook {
+// look is the object a step's word names, where the photo shows it; nil
+// when it names none, or after a fault drawing its outline (logged to log).
+func (om *objectMap) look(st model.Step, src model.Source, log *slog.Logger) *ObjectLook {
 	if om == nil || src.Kind != "image" {
 		return nil
 	}
@@ -202,6 +200,7 @@ func (om *objectMap) look(st model.Step, src model.Source) *ObjectLook {
 			url, err = dataURL(img, true)
 		}
 		if err != nil {
+			log.Error("drawing an object's outline", "class", class, "err", err)
 			return nil
 		}
 		om.outlines[id] = url
@@ -218,7 +217,7 @@ func (s *Server) preparePhoto(c model.Captioner, file *photoBuffer) (*prepared, 
 	data := file.Bytes()
 	file.release() // decoded below; the photo memory is free for the next one
 	seg := s.caps.segmenter()
-	img, _, err := photo.Decode(bytes.NewReader(data), ImageLimits)
+	img, _, err := photo.Decode(bytes.NewReader(data), s.image)
 	if err != nil {
 		return nil, photoError(err)
 	}
@@ -250,10 +249,12 @@ func (s *Server) preparePhoto(c model.Captioner, file *photoBuffer) (*prepared, 
 	p, err := c.Prepare(input)
 	pp.objects = <-segDone
 	if cropErr := <-done; cropErr != nil {
-		return nil, Errorf(EInternal, "the photo could not be compressed for the page")
+		s.log.Error("compressing a photo's crop for the page", "err", cropErr)
+		return nil, Errorf(EInternal, "the photo could not be compressed for the page; it has been logged")
 	}
 	if err != nil { // the encoder and decoder disagree on the grid: a deployment fault
-		return nil, Errorf(EInternal, "the image encoder does not fit this caption model")
+		s.log.Error("preparing a caption", "model", c.Info().ID, "err", err)
+		return nil, Errorf(EInternal, "the image encoder does not fit this caption model; it has been logged")
 	}
 	pp.p = p
 	return pp, nil
@@ -272,12 +273,12 @@ func (s *Server) readUpload(c echo.Context) (req *CaptionRequest, release func()
 	if e := checkEncoding(r); e != nil {
 		return nil, nil, e
 	}
-	r.Body = http.MaxBytesReader(c.Response(), r.Body, ImageLimits.MaxBytes+64<<10)
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, s.image.MaxBytes+64<<10)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return nil, nil, Errorf(EInvalid, "malformed multipart body")
 	}
-	pb := &photoBuffer{limit: ImageLimits.MaxBytes, mem: s.photoMem}
+	pb := &photoBuffer{limit: s.image.MaxBytes, mem: s.photoMem}
 	req, e := readParts(mr, pb)
 	if e != nil {
 		pb.release()
@@ -309,7 +310,7 @@ func readParts(mr *multipart.Reader, pb *photoBuffer) (*CaptionRequest, *Error) 
 			_, err := io.Copy(pb, part)
 			switch {
 			case pb.tooBig:
-				return nil, Errorf(ETooLarge, "the image file is over %d MB", ImageLimits.MaxBytes>>20)
+				return nil, Errorf(ETooLarge, "the image file is over %d MB", pb.limit>>20)
 			case pb.noSpace:
 				return nil, Errorf(EBusy, "the server is holding as many photos as it can; try again in a moment")
 			case err != nil:
@@ -360,7 +361,7 @@ func readParts(mr *multipart.Reader, pb *photoBuffer) (*CaptionRequest, *Error) 
 func uploadError(err error) *Error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return Errorf(ETooLarge, "the upload is over %d MB", ImageLimits.MaxBytes>>20)
+		return Errorf(ETooLarge, "the upload is over %d MB", mbe.Limit>>20)
 	}
 	return Errorf(EInvalid, "the upload was cut short or is not valid multipart data")
 }
@@ -403,9 +404,9 @@ func (s *Server) caption(c echo.Context) error {
 	}
 	resp.Image = pp.cropURL
 	for _, st := range resp.Steps {
-		resp.Heat = append(resp.Heat, heatLayer(st, resp.Source))
+		resp.Heat = append(resp.Heat, s.heatLayer(st, resp.Source))
 		if pp.objects != nil {
-			resp.Objects = append(resp.Objects, pp.objects.look(st, resp.Source))
+			resp.Objects = append(resp.Objects, pp.objects.look(st, resp.Source, s.log))
 		}
 	}
 	return c.JSON(http.StatusOK, resp)
@@ -460,12 +461,17 @@ func dataURL(img image.Image, asPNG bool) (string, error) {
 	return prefix + base64.StdEncoding.EncodeToString(buf.Bytes()), nil
 }
 
-// heatLayer is one word's attention as a transparent colour layer.
-func heatLayer(st model.Step, src model.Source) string {
+// heatLayer is one word's attention as a transparent colour layer; "" (the
+// page then shows the word without it) after a fault, which is logged.
+func (s *Server) heatLayer(st model.Step, src model.Source) string {
 	img, err := viz.HeatLayer(st.Attention, src.Rows, src.Cols, heatSize, heatSize, viz.Viridis)
+	var u string
+	if err == nil {
+		u, err = dataURL(img, true)
+	}
 	if err != nil {
+		s.log.Error("drawing a word's heat layer", "word", st.Index, "err", err)
 		return ""
 	}
-	u, _ := dataURL(img, true)
 	return u
 }

@@ -4,13 +4,15 @@ import (
 	"bytes"
 	"testing"
 	"unicode/utf8"
+
+	"attention/model/photo"
 )
 
 // parseMessage reads one message from bytes, as the websocket reader does.
 func parseMessage(data []byte, mem *budget) (*message, *Error) {
 	var sc scanner
 	sc.reset(bytes.NewReader(data))
-	p := parser{photoMem: mem}
+	p := parser{photoMem: mem, photoLimit: photo.DefaultLimits().MaxBytes}
 	m, err := p.parse(&sc)
 	if err != nil {
 		e, _ := asError(err)
@@ -53,7 +55,7 @@ func FuzzParseMessage(f *testing.F) {
 				t.Fatalf("invalid text passed through: %q", m.translate.Text)
 			}
 		case MsgCaption:
-			if m.caption.photo.Len() > ImageLimits.MaxBytes || int64(len(m.caption.photo.Bytes())) != m.caption.photo.Len() {
+			if m.caption.photo.Len() > photo.DefaultLimits().MaxBytes || int64(len(m.caption.photo.Bytes())) != m.caption.photo.Len() {
 				t.Fatalf("caption accepted with %d bytes", m.caption.photo.Len())
 			}
 		case MsgCancel:

@@ -23,6 +23,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"attention/model"
+	"attention/model/photo"
 	"attention/static"
 	"attention/templates"
 )
@@ -39,6 +40,11 @@ const (
 // httpDecodeTimeout bounds one HTTP translate or caption request, the wait
 // for a decode slot included; past it the answer is 503 busy.
 const httpDecodeTimeout = 30 * time.Second
+
+// DefaultWSMessageWait is how long one websocket message may take to
+// arrive whole when Limits.WSMessageWait is not set: a 10 MB photo on a
+// slow phone connection.
+const DefaultWSMessageWait = 60 * time.Second
 
 // Config is what a Server is built from.
 type Config struct {
@@ -79,6 +85,10 @@ type Config struct {
 	// read and captions waiting for or in a decode (default 192 MiB);
 	// past it a caption is answered busy.
 	PhotoMemory int64
+	// Image bounds one photo: its file, and its pixels as the header states
+	// them, checked before any pixel is decoded (default
+	// photo.DefaultLimits).
+	Image photo.Limits
 }
 
 // Server holds the dependencies of every handler.
@@ -94,6 +104,7 @@ type Server struct {
 	conns       *connLimits
 	msgWait     time.Duration
 	photoMem    *budget
+	image       photo.Limits
 
 	liveMu sync.Mutex
 	live   map[*session]bool // open websocket sessions, for CloseSessions
@@ -123,14 +134,17 @@ func New(cfg Config) *Server {
 		}
 	}
 	if cfg.WSMessageWait <= 0 {
-		cfg.WSMessageWait = 60 * time.Second
+		cfg.WSMessageWait = DefaultWSMessageWait
+	}
+	if cfg.Image == (photo.Limits{}) {
+		cfg.Image = photo.DefaultLimits()
 	}
 	if cfg.PhotoMemory <= 0 {
 		cfg.PhotoMemory = 192 << 20
 	}
 	s := &Server{echo: echo.New(), log: cfg.Logger, translators: map[string]model.Translator{},
 		decodes: newQueue(cfg.MaxDecodes, cfg.MaxQueue), perAddr: newLimiter(cfg.AddrRate, cfg.AddrBurst),
-		conns: newConnLimits(cfg), msgWait: cfg.WSMessageWait, photoMem: &budget{max: cfg.PhotoMemory}}
+		conns: newConnLimits(cfg), msgWait: cfg.WSMessageWait, photoMem: &budget{max: cfg.PhotoMemory}, image: cfg.Image}
 	if len(cfg.AllowedHosts) > 0 && !slices.Contains(cfg.AllowedHosts, "*") {
 		s.hosts = map[string]bool{}
 		for _, h := range cfg.AllowedHosts {
@@ -339,7 +353,7 @@ func (s *Server) captionPage(c echo.Context) error {
 		opts = append(opts, modelOption(m.Info()))
 	}
 	return s.render(c, templates.CaptionPage(templates.CaptionProps{Models: opts, Unavailable: off,
-		MaxMB: int(ImageLimits.MaxBytes >> 20), MaxMP: int(ImageLimits.MaxPixels / 1_000_000), Examples: captionExamples,
+		MaxMB: int(s.image.MaxBytes >> 20), MaxMP: int(s.image.MaxPixels / 1_000_000), Examples: captionExamples,
 		Objects: s.caps.segmenter() != nil}))
 }
 

@@ -275,6 +275,7 @@ type parser struct {
 	admit         func(typ string) *Error
 	captionFields func(req *CaptionRequest) *Error
 	photoMem      *budget
+	photoLimit    int64 // bytes of one photo file
 }
 
 // parse reads one message from sc. The error is a *Error for the client
@@ -482,7 +483,7 @@ func (p *parser) captionPayload(sc *scanner, m *message) error {
 			} else if b != '"' {
 				return Errorf(EBadMessage, "bad caption payload: field \"image\" has the wrong type")
 			}
-			pb := &photoBuffer{limit: ImageLimits.MaxBytes, mem: p.photoMem}
+			pb := &photoBuffer{limit: p.photoLimit, mem: p.photoMem}
 			m.release = pb.release
 			if err := readPhoto(&stringReader{sc: sc}, pb); err != nil {
 				return err
@@ -503,7 +504,7 @@ func (ss *session) readMessage(r io.Reader) error {
 	p := parser{admit: ss.admit, captionFields: func(req *CaptionRequest) *Error {
 		_, e := ss.s.captionFields(req)
 		return e
-	}, photoMem: ss.s.photoMem}
+	}, photoMem: ss.s.photoMem, photoLimit: ss.s.image.MaxBytes}
 	m, err := p.parse(&ss.sc)
 	var ce *connError
 	if errors.As(err, &ce) {
@@ -647,8 +648,8 @@ func (ss *session) startDecode(j job) {
 			words = append(words, st.Token)
 			sp := StepPayload{ID: j.id, Step: st}
 			if src.Source.Kind == "image" {
-				sp.Heat = heatLayer(st, src.Source)
-				sp.Object = pp.objects.look(st, src.Source)
+				sp.Heat = ss.s.heatLayer(st, src.Source)
+				sp.Object = pp.objects.look(st, src.Source, ss.s.log)
 			}
 			if !ss.post(MsgStep, sp) {
 				return

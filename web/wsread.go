@@ -383,7 +383,7 @@ func readPhoto(r io.Reader, pb *photoBuffer) error {
 	case errors.As(err, &ce):
 		return err
 	case pb.tooBig:
-		return Errorf(ETooLarge, "the image file is over %d MB", ImageLimits.MaxBytes>>20)
+		return Errorf(ETooLarge, "the image file is over %d MB", pb.limit>>20)
 	case pb.noSpace:
 		return Errorf(EBusy, "the server is holding as many photos as it can; try again in a moment")
 	case errors.As(err, &se):

@@ -220,7 +220,7 @@ func exportGraph(tfl []byte, dir string, req *encReq) error {
 // benchImage is the photo the encoder row encodes, cropped as the encoder
 // crops (mobilenet.Encoder.Fit), as NRGBA pixels for the peer.
 func benchImage(enc *mobilenet.Encoder, path string) (*image.NRGBA, error) {
-	img, err := photo.Open(path, photo.DefaultLimits)
+	img, err := photo.Open(path, photo.DefaultLimits())
 	if err != nil {
 		return nil, err
 	}

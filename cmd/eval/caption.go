@@ -187,7 +187,7 @@ func regionFeatures(data, cache string, names []string) ([][]float32, error) {
 		return nil, err
 	}
 	for i, n := range names {
-		img, err := photo.Open(filepath.Join(data, "flickr8k", "images", n), photo.DefaultLimits)
+		img, err := photo.Open(filepath.Join(data, "flickr8k", "images", n), photo.DefaultLimits())
 		if err != nil {
 			return nil, err
 		}

@@ -54,7 +54,7 @@ func run() error {
 		names = names[:*limit]
 	}
 	// Probe the grid size on the first image.
-	first, err := photo.Open(filepath.Join(*data, "flickr8k", "images", names[0]), photo.DefaultLimits)
+	first, err := photo.Open(filepath.Join(*data, "flickr8k", "images", names[0]), photo.DefaultLimits())
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func run() error {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				img, err := photo.Open(filepath.Join(*data, "flickr8k", "images", names[i]), photo.DefaultLimits)
+				img, err := photo.Open(filepath.Join(*data, "flickr8k", "images", names[i]), photo.DefaultLimits())
 				var f []float32
 				if err == nil {
 					f, _, _, _, err = enc.Regions(img)

@@ -99,7 +99,7 @@ func run() error {
 }
 
 func segmentFile(net *segment.Net, path string, side int) ([]uint8, error) {
-	img, err := photo.Open(path, photo.DefaultLimits)
+	img, err := photo.Open(path, photo.DefaultLimits())
 	if err != nil {
 		return nil, err
 	}

@@ -41,7 +41,7 @@ func main() {
 	flag.IntVar(&m.Limits.MaxConnsPerAddr, "max-conns-per-addr", 1024, "open connections at most from one client address (a classroom behind NAT shares one)")
 	flag.IntVar(&m.Limits.MaxSessions, "max-sessions", 2048, "live websocket sessions at most; past it a session is closed with 1013 (try again later)")
 	flag.IntVar(&m.Limits.MaxSessionsPerAddr, "max-sessions-per-addr", 512, "live websocket sessions at most from one client address")
-	flag.DurationVar(&m.Limits.WSMessageWait, "ws-message-wait", 60*time.Second, "time one websocket message may take to arrive whole (pongs do not extend it)")
+	flag.DurationVar(&m.Limits.WSMessageWait, "ws-message-wait", web.DefaultWSMessageWait, "time one websocket message may take to arrive whole (pongs do not extend it)")
 	flag.StringVar(&m.SegWeights, "seg-weights", "", "the segmentation network, "+segFile+", for the caption page's \"where is the object?\" check (default: the user cache directory, if it is there)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -117,10 +117,10 @@ func (m *Main) Run(ctx context.Context) error {
 	go m.returnMemory(mctx)
 	m.srv = &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: readHeaderWait,
+		ReadTimeout:       readWait,
+		WriteTimeout:      writeWait,
+		IdleTimeout:       idleWait,
 		MaxHeaderBytes:    32 << 10,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
@@ -152,7 +152,7 @@ func (m *Main) startCaptions(ctx context.Context, srv *web.Server, decs []*capti
 	m.fetching.Add(1)
 	go func() {
 		defer m.fetching.Done()
-		fctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		fctx, cancel := context.WithTimeout(ctx, fetchWait)
 		defer cancel()
 		src.Offline = false
 		data, path, err := fetch.Fetch(fctx, src)
@@ -247,6 +247,25 @@ func (m *Main) allowedHosts() []string {
 }
 
 // returnMemory gives memory the heap no longer uses back to the system.
+// The HTTP server's timeouts. A caption upload (10 MB at most) must
+// arrive within readWait; writeWait bounds a whole response, a caption
+// strip included; websockets set their own deadlines (web.Limits).
+const (
+	readHeaderWait = 5 * time.Second
+	readWait       = 30 * time.Second
+	writeWait      = 60 * time.Second
+	idleWait       = 120 * time.Second
+	shutdownWait   = 5 * time.Second // requests in flight may finish this long at shutdown
+	fetchWait      = 5 * time.Minute // the image encoder's download (14 MB)
+)
+
+// How often returnMemory looks at the heap, and how often at most a quiet
+// server is collected.
+const (
+	memCheckEvery = 10 * time.Second
+	memForceEvery = 30 * time.Second
+)
+
 // After a burst (many photos at once) an idle server's runtime would hold
 // it until its next forced collection, minutes later, since nothing
 // allocates to start one. So while the runtime makes no collection of its
@@ -254,7 +273,7 @@ func (m *Main) allowedHosts() []string {
 // heap holds 48 MB more than after the last; a busy server is left to the
 // runtime. A collection of this heap takes milliseconds.
 func (m *Main) returnMemory(ctx context.Context) {
-	t := time.NewTicker(10 * time.Second)
+	t := time.NewTicker(memCheckEvery)
 	defer t.Stop()
 	var after uint64 // held after the last forced collection
 	var forced time.Time
@@ -268,7 +287,7 @@ func (m *Main) returnMemory(ctx context.Context) {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		quiet := ms.NumGC == lastGC
-		if held := ms.HeapSys - ms.HeapReleased; quiet && (time.Since(forced) >= 30*time.Second || held > after+48<<20) {
+		if held := ms.HeapSys - ms.HeapReleased; quiet && (time.Since(forced) >= memForceEvery || held > after+48<<20) {
 			// Twice: what a sync.Pool holds (web's photo chunks)
 			// survives one collection.
 			debug.FreeOSMemory()
@@ -288,7 +307,7 @@ func (m *Main) Close() error {
 	if m.srv == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 	defer cancel()
 	m.web.CloseSessions("the server is shutting down")
 	err := m.srv.Shutdown(ctx)

@@ -24,8 +24,8 @@ type Limits struct {
 	MaxPixels int64 // width x height, read from the header
 }
 
-// DefaultLimits: 10 MB files, 40 megapixels.
-var DefaultLimits = Limits{MaxBytes: 10 << 20, MaxPixels: 40_000_000}
+// DefaultLimits are 10 MB files and 40 megapixels: a phone's photo.
+func DefaultLimits() Limits { return Limits{MaxBytes: 10 << 20, MaxPixels: 40_000_000} }
 
 // Errors for the caller to map to 4xx responses. Each says what to do.
 var (

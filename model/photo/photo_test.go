@@ -114,7 +114,7 @@ func TestDecodeFormats(t *testing.T) {
 		{"1x1", encodePNG(t, solid(1, 1, red)), "png", 1, 1, red},
 	}
 	for _, c := range cases {
-		img, info, err := Decode(bytes.NewReader(c.data), DefaultLimits)
+		img, info, err := Decode(bytes.NewReader(c.data), DefaultLimits())
 		if err != nil {
 			t.Errorf("%s: %v", c.name, err)
 			continue
@@ -149,7 +149,7 @@ func diff(a, b color.NRGBA) int {
 // orientation: it must come out upright.
 func TestEXIFOrientation(t *testing.T) {
 	jpg := withOrientation(encodeJPEG(t, solid(16, 8, color.NRGBA{0, 128, 255, 255})), 6) // rotate 90° clockwise
-	img, info, err := Decode(bytes.NewReader(jpg), DefaultLimits)
+	img, info, err := Decode(bytes.NewReader(jpg), DefaultLimits())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,11 +166,11 @@ func TestBadUploads(t *testing.T) {
 		l    Limits
 		want error
 	}{
-		{"zero bytes", nil, DefaultLimits, ErrEmpty},
-		{"text renamed .jpg", []byte("hello, this is not a picture\n"), DefaultLimits, ErrNotImage},
-		{"truncated jpeg", jpg[:len(jpg)/2], DefaultLimits, ErrCorrupt},
-		{"decompression bomb", pngHeaderOnly(100_000, 100_000), DefaultLimits, ErrTooBig},
-		{"zero width", pngHeaderOnly(0, 10), DefaultLimits, ErrCorrupt},
+		{"zero bytes", nil, DefaultLimits(), ErrEmpty},
+		{"text renamed .jpg", []byte("hello, this is not a picture\n"), DefaultLimits(), ErrNotImage},
+		{"truncated jpeg", jpg[:len(jpg)/2], DefaultLimits(), ErrCorrupt},
+		{"decompression bomb", pngHeaderOnly(100_000, 100_000), DefaultLimits(), ErrTooBig},
+		{"zero width", pngHeaderOnly(0, 10), DefaultLimits(), ErrCorrupt},
 		{"too large a file", jpg, Limits{MaxBytes: 100, MaxPixels: 1 << 30}, ErrTooLarge},
 	}
 	for _, c := range cases {
@@ -254,17 +254,17 @@ func TestWebPHeadersThatDisagree(t *testing.T) {
 	if cfg, _, err := image.DecodeConfig(bytes.NewReader(data)); err != nil || cfg.Width != 1 {
 		t.Fatalf("the test file is not what it should be: DecodeConfig says %+v, %v", cfg, err)
 	}
-	_, _, err := Decode(bytes.NewReader(data), DefaultLimits)
+	_, _, err := Decode(bytes.NewReader(data), DefaultLimits())
 	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "disagree") {
 		t.Fatalf("got %v, want the headers' disagreement", err)
 	}
 	// Agreeing headers over the pixel limit are refused as too big.
-	_, _, err = Decode(bytes.NewReader(lyingWebP(8000, 8000)), DefaultLimits)
+	_, _, err = Decode(bytes.NewReader(lyingWebP(8000, 8000)), DefaultLimits())
 	if !errors.Is(err, ErrTooBig) {
 		t.Fatalf("8000x8000 WebP: got %v, want ErrTooBig", err)
 	}
 	// Agreeing and small: on to the decoder (this one is cut short).
-	_, _, err = Decode(bytes.NewReader(lyingWebP(4, 4)), DefaultLimits)
+	_, _, err = Decode(bytes.NewReader(lyingWebP(4, 4)), DefaultLimits())
 	if !errors.Is(err, ErrCorrupt) || strings.Contains(err.Error(), "disagree") {
 		t.Fatalf("4x4 WebP cut short: got %v, want a plain corrupt-file error", err)
 	}

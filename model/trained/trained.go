@@ -20,9 +20,6 @@ import (
 //go:embed weights
 var weights embed.FS
 
-// Order is the order models are listed in; unknown ids sort after these.
-var Order = []string{"en-de", "en-fr", "caption-sup", "caption", "en-de-noatt", "en-fr-noatt", "caption-noatt"}
-
 // Models are the trained models found in one place.
 type Models struct {
 	Translators []*translate.Model
@@ -126,13 +123,16 @@ func orID(title, id string) string {
 	return title
 }
 
+// rank is a model's place in the lists: each attention model, then the
+// baselines; unknown ids sort after these.
 func rank(id string) int {
-	for i, o := range Order {
+	order := [...]string{"en-de", "en-fr", "caption-sup", "caption", "en-de-noatt", "en-fr-noatt", "caption-noatt"}
+	for i, o := range order {
 		if o == id {
 			return i
 		}
 	}
-	return len(Order)
+	return len(order)
 }
 
 // MetricsFile is where cmd/eval records measured metrics, by model id.
