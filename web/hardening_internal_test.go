@@ -357,3 +357,44 @@ func TestPNGOrientationHonoured(t *testing.T) {
 		})
 	}
 }
+
+// A cancel stops the decode it names, and only that one: a cancel for an
+// older request leaves the one in flight running; a cancel without an id
+// stops whatever runs.
+func TestCancelNamesItsRequest(t *testing.T) {
+	s, srv := newEndlessServer(t, Config{})
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	send := func(msg string) {
+		t.Helper()
+		if err := c.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	go func() { // drain the steps
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	for _, tc := range []struct{ cancel string }{
+		{`{"type":"cancel","v":1,"payload":{"id":"r2"}}`},
+		{`{"type":"cancel","v":1}`},
+	} {
+		send(`{"type":"translate","v":1,"payload":{"id":"r1","text":"So.","model":"endless"}}`)
+		waitRunning(t, s, 1, 5*time.Second)
+		send(`{"type":"cancel","v":1,"payload":{"id":"r0"}}`) // an older request: nothing to stop
+		time.Sleep(50 * time.Millisecond)
+		if r, _ := s.decodes.stats(); r != 1 {
+			t.Fatalf("a cancel for another request stopped r1 (%d running)", r)
+		}
+		send(`{"type":"translate","v":1,"payload":{"id":"r2","text":"So.","model":"endless"}}`) // replaces r1
+		waitRunning(t, s, 1, 5*time.Second)
+		send(tc.cancel)
+		waitRunning(t, s, 0, 5*time.Second)
+	}
+}

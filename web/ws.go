@@ -119,6 +119,7 @@ type session struct {
 
 	mu           sync.Mutex
 	cancelDecode context.CancelFunc
+	decodeID     string // the request cancelDecode stops
 	closeMsg     []byte // the close frame to send, once the session is closing
 	decodes      sync.WaitGroup
 }
@@ -421,11 +422,18 @@ func (p *parser) payload(sc *scanner, m *message) error {
 	case MsgCaption:
 		return p.captionPayload(sc, m)
 	}
-	_, err := sc.raw(4096) // cancel: its id is not needed
+	raw, err := sc.raw(4096) // cancel
 	if errors.Is(err, errValueTooLarge) {
 		return Errorf(EBadMessage, "bad cancel payload: too large")
+	} else if err != nil {
+		return clientErr(err)
 	}
-	return clientErr(err)
+	var c CancelPayload
+	if err := strictDecode(raw, &c); err != nil {
+		return Errorf(EBadMessage, "bad cancel payload: %s", jsonProblem(err))
+	}
+	m.id = c.ID
+	return nil
 }
 
 // captionPayload reads a caption's fields; the photo is streamed through
@@ -547,7 +555,7 @@ func (ss *session) handle(m *message) {
 	defer m.done() // unless a decode takes the photo over
 	switch m.typ {
 	case MsgCancel:
-		ss.stopDecode()
+		ss.cancelRequest(m.id)
 	case MsgTranslate:
 		req := m.translate
 		t, e := ss.s.check(req)
@@ -589,6 +597,18 @@ func (ss *session) stopDecode() {
 	}
 }
 
+// cancelRequest stops the decode in flight if its id is id, or whatever it is
+// when id is "" (a cancel without a payload). A cancel for a request that
+// has finished, or that a newer one replaced, changes nothing.
+func (ss *session) cancelRequest(id string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.cancelDecode != nil && (id == "" || id == ss.decodeID) {
+		ss.cancelDecode()
+		ss.cancelDecode = nil
+	}
+}
+
 // job is one decode request: prepare runs once a decode slot is held
 // (encoding a photo is as costly as decoding).
 type job struct {
@@ -604,7 +624,7 @@ func (ss *session) startDecode(j job) {
 	ss.stopDecode()
 	ctx, cancel := context.WithTimeout(ss.ctx, wsDecodeTimeout)
 	ss.mu.Lock()
-	ss.cancelDecode = cancel
+	ss.cancelDecode, ss.decodeID = cancel, j.id
 	ss.mu.Unlock()
 	ss.decodes.Add(1)
 	go func() {
