@@ -60,12 +60,9 @@ func (m *Model) weights() *stepWeights {
 
 // Load builds a model from checkpoint bytes.
 func Load(id string, data []byte) (*Model, error) {
-	f, err := checkpoint.Read(data)
+	f, err := checkpoint.ReadModel(data, Kind, KindTrainState)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", id, err)
-	}
-	if f.Kind == KindTrainState { // a run in progress: its weights are a model too
-		f.Kind = Kind
 	}
 	c, p, err := FromCheckpoint(f)
 	if err != nil {
@@ -78,12 +75,8 @@ func Load(id string, data []byte) (*Model, error) {
 	if words.Len() != c.Vocab {
 		return nil, fmt.Errorf("model %s: vocabulary of %d words, config says %d", id, words.Len(), c.Vocab)
 	}
-	m := &Model{ID: id, Cfg: c, P: p, Words: words}
+	m := &Model{ID: id, Title: f.MetaString("title"), TrainedOn: f.MetaString("trained_on"), Cfg: c, P: p, Words: words}
 	m.weights() // now, not on the first request
-	m.TrainedOn, _ = f.Meta["trained_on"].(string)
-	if t, ok := f.Meta["title"].(string); ok {
-		m.Title = t
-	}
 	return m, nil
 }
 

@@ -149,6 +149,26 @@ func Header(data []byte) (*File, error) {
 	return f, err
 }
 
+// ReadModel reads a model of kind from data. A resumable training state
+// of that model (stateKind) is read as its weights: a run in progress is a
+// model too.
+func ReadModel(data []byte, kind, stateKind string) (*File, error) {
+	f, err := Read(data)
+	if err != nil {
+		return nil, err
+	}
+	if f.Kind == stateKind {
+		f.Kind = kind
+	}
+	return f, nil
+}
+
+// MetaString is the string in Meta under key, or "".
+func (f *File) MetaString(key string) string {
+	s, _ := f.Meta[key].(string)
+	return s
+}
+
 // Read decodes a checkpoint, checking magic, version and sizes.
 func Read(data []byte) (*File, error) {
 	f, rest, err := header(data)

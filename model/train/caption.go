@@ -1,12 +1,9 @@
 package train
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"time"
@@ -69,46 +66,36 @@ func captionLen(b []caption.Example) int {
 // Train trains a captioner on train (one example per caption), keeping the
 // best by dev BLEU-4 (greedy) in o.Out.
 func Caption(c caption.Config, words *vocab.Vocab, train []caption.Example, dev []caption.Image, o CaptionOptions) (LoopResult, error) {
-	log := o.Log
-	if log == nil {
-		log = os.Stderr
-	}
-	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+	r, resume, err := newRun(o.Dir, o.Out, o.Resume, o.Log, o.Meta)
+	if err != nil {
 		return LoopResult{}, err
 	}
-	statePath := filepath.Join(o.Dir, "state.ckpt")
+	log := r.log
 	p := caption.NewParams(c)
 	p.Init(rand.New(rand.NewPCG(o.Seed, 7)))
 	opt := nn.NewAdam(p.List())
 	st := nn.LoopState{LR: o.LR, Best: -1}
-	if _, err := os.Stat(statePath); o.Resume && errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintf(log, "no state in %s yet: starting a new run\n", o.Dir)
-		o.Resume = false
-	}
-	if o.Resume {
-		f, err := checkpoint.Load(statePath)
+	if resume {
+		f, ropt, rst, err := r.loadState(caption.KindTrainState, caption.Kind, func(f *checkpoint.File) ([]*nn.Param, error) {
+			var err error
+			c, p, err = caption.FromCheckpoint(f)
+			if err != nil {
+				return nil, err
+			}
+			return p.List(), nil
+		})
 		if err != nil {
 			return LoopResult{}, err
 		}
-		if f.Kind != caption.KindTrainState {
-			return LoopResult{}, fmt.Errorf("%s: a %q file, not a caption training state", statePath, f.Kind)
-		}
-		f.Kind = caption.Kind
-		if c, p, err = caption.FromCheckpoint(f); err != nil {
-			return LoopResult{}, err
-		}
+		opt, st = ropt, rst
 		if words, err = vocab.New(f.Vocabs["words"]); err != nil {
 			return LoopResult{}, err
 		}
-		if opt, st, err = nn.ReadTrainState(f, p.List()); err != nil {
-			return LoopResult{}, fmt.Errorf("%s: %w", statePath, err)
-		}
-		fmt.Fprintf(log, "resumed from %s: epoch %d batch %d, best dev BLEU-4 %.2f\n", statePath, st.Epoch+1, st.Batch, st.Best)
 		if o.ResetLR {
 			st.ResetLR(o.LR, log)
 		}
 	}
-	if o.Init != "" && !o.Resume {
+	if o.Init != "" && !resume {
 		f, err := checkpoint.Load(o.Init)
 		if err != nil {
 			return LoopResult{}, err
@@ -178,28 +165,19 @@ func Caption(c caption.Config, words *vocab.Vocab, train []caption.Example, dev 
 			return s.BLEU.BLEU, s.String()
 		},
 		SaveBest: func(score, epochs float64) error {
-			meta := map[string]any{"dev_bleu4": score, "dev_beam": max(o.DevBeam, 1), "epochs": epochs}
-			for k, v := range o.Meta {
-				meta[k] = v
-			}
+			meta := r.bestMeta(map[string]any{"dev_bleu4": score, "dev_beam": max(o.DevBeam, 1), "epochs": epochs})
 			f, err := caption.ToCheckpoint(c, evalP, words.Words(), meta, true)
 			if err != nil {
 				return err
 			}
-			if err := checkpoint.Save(o.Out, f); err != nil {
-				return err
-			}
-			fmt.Fprintf(log, "  new best: saved %s\n", o.Out)
-			return nil
+			return r.saveBest(f)
 		},
 		SaveState: func(st nn.LoopState) error {
 			f, err := caption.ToCheckpoint(c, p, words.Words(), nil, false)
 			if err != nil {
 				return err
 			}
-			f.Kind = caption.KindTrainState
-			nn.AddTrainState(f, p.List(), opt, st)
-			return checkpoint.Save(statePath, f)
+			return r.saveState(f, caption.KindTrainState, p.List(), opt, st)
 		},
 	}
 	return loop.Run(st)

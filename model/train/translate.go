@@ -1,12 +1,9 @@
 package train
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -104,73 +101,42 @@ func trBatchShape(b []translate.Example) (S, T int) {
 	return roundUp(S, 8), roundUp(T, 8)
 }
 
-func saveState(path string, c translate.Config, p *translate.Params, a *nn.Adam, src, tgt *vocab.Vocab, st nn.LoopState) error {
-	f, err := translate.ToCheckpoint(c, p, src.Words(), tgt.Words(), nil, false)
-	if err != nil {
-		return err
-	}
-	f.Kind = translate.KindTrainState
-	nn.AddTrainState(f, p.List(), a, st)
-	return checkpoint.Save(path, f)
-}
-
-func loadState(path string) (translate.Config, *translate.Params, *nn.Adam, *vocab.Vocab, *vocab.Vocab, nn.LoopState, error) {
-	var st nn.LoopState
-	f, err := checkpoint.Load(path)
-	if err != nil {
-		return translate.Config{}, nil, nil, nil, nil, st, err
-	}
-	if f.Kind != translate.KindTrainState {
-		return translate.Config{}, nil, nil, nil, nil, st, fmt.Errorf("%s: a %q file, not a training state", path, f.Kind)
-	}
-	f.Kind = translate.KindTranslation
-	c, p, err := translate.FromCheckpoint(f)
-	if err != nil {
-		return c, nil, nil, nil, nil, st, err
-	}
-	a, st, err := nn.ReadTrainState(f, p.List())
-	if err != nil {
-		return c, nil, nil, nil, nil, st, fmt.Errorf("%s: %w", path, err)
-	}
-	src, err := vocab.New(f.Vocabs["src"])
-	if err != nil {
-		return c, nil, nil, nil, nil, st, err
-	}
-	tgt, err := vocab.New(f.Vocabs["tgt"])
-	return c, p, a, src, tgt, st, err
-}
-
 // Train trains a model from scratch (or resumes), keeping the best by dev
 // BLEU (greedy; the mean over the dev sets, one per domain) in o.Out.
 func Translation(c translate.Config, src, tgt *vocab.Vocab, trainPairs []translate.Pair, devSets []translate.Held, o TranslateOptions) (TranslateResult, error) {
-	log := o.Log
-	if log == nil {
-		log = os.Stderr
-	}
-	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+	r, resume, err := newRun(o.Dir, o.Out, o.Resume, o.Log, o.Meta)
+	if err != nil {
 		return TranslateResult{}, err
 	}
-	statePath := filepath.Join(o.Dir, "state.ckpt")
+	log := r.log
 	p := translate.NewParams(c)
 	p.Init(rand.New(rand.NewPCG(o.Seed, 7)))
 	opt := nn.NewAdam(p.List())
 	st := nn.LoopState{LR: o.LR, Best: -1}
-	if _, err := os.Stat(statePath); o.Resume && errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintf(log, "no state in %s yet: starting a new run\n", o.Dir)
-		o.Resume = false
-	}
-	if o.Resume {
-		rc, rp, ra, rs, rt, rst, err := loadState(statePath)
+	if resume {
+		f, ropt, rst, err := r.loadState(translate.KindTrainState, translate.KindTranslation, func(f *checkpoint.File) ([]*nn.Param, error) {
+			var err error
+			c, p, err = translate.FromCheckpoint(f)
+			if err != nil {
+				return nil, err
+			}
+			return p.List(), nil
+		})
 		if err != nil {
 			return TranslateResult{}, fmt.Errorf("resume: %w", err)
 		}
-		c, p, opt, src, tgt, st = rc, rp, ra, rs, rt, rst
-		fmt.Fprintf(log, "resumed from %s: epoch %d batch %d, best dev BLEU %.2f\n", statePath, st.Epoch+1, st.Batch, st.Best)
+		opt, st = ropt, rst
+		if src, err = vocab.New(f.Vocabs["src"]); err != nil {
+			return TranslateResult{}, err
+		}
+		if tgt, err = vocab.New(f.Vocabs["tgt"]); err != nil {
+			return TranslateResult{}, err
+		}
 		if o.ResetLR {
 			st.ResetLR(o.LR, log)
 		}
 	}
-	if o.Init != "" && !o.Resume {
+	if o.Init != "" && !resume {
 		f, err := checkpoint.Load(o.Init)
 		if err != nil {
 			return TranslateResult{}, err
@@ -247,24 +213,23 @@ func Translation(c translate.Config, src, tgt *vocab.Vocab, trainPairs []transla
 			return sum / float64(len(devSets)), strings.Join(parts, "; ")
 		},
 		SaveBest: func(score, epochs float64) error {
-			meta := map[string]any{"dev_bleu_greedy": score, "epochs": epochs}
-			for k, v := range o.Meta {
-				meta[k] = v
-			}
+			meta := r.bestMeta(map[string]any{"dev_bleu_greedy": score, "epochs": epochs})
 			f, err := translate.ToCheckpoint(c, p, src.Words(), tgt.Words(), meta, true)
 			if err != nil {
 				return err
 			}
-			if err := checkpoint.Save(o.Out, f); err != nil {
+			return r.saveBest(f)
+		},
+		SaveState: func(st nn.LoopState) error {
+			f, err := translate.ToCheckpoint(c, p, src.Words(), tgt.Words(), nil, false)
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(log, "  new best: saved %s\n", o.Out)
-			return nil
+			return r.saveState(f, translate.KindTrainState, p.List(), opt, st)
 		},
-		SaveState: func(st nn.LoopState) error { return saveState(statePath, c, p, opt, src, tgt, st) },
 	}
-	r, err := loop.Run(st)
-	return TranslateResult{Epochs: r.Epochs, BestBLEU: r.Best, Elapsed: r.Elapsed, TokPerS: r.TokPerS}, err
+	res, err := loop.Run(st)
+	return TranslateResult{Epochs: res.Epochs, BestBLEU: res.Best, Elapsed: res.Elapsed, TokPerS: res.TokPerS}, err
 }
 
 // trReplica is one training worker: its weights (the first trReplica's are the

@@ -66,12 +66,9 @@ const MaxSourceWords = 80
 
 // Load builds a model from checkpoint bytes.
 func Load(id string, data []byte) (*Model, error) {
-	f, err := checkpoint.Read(data)
+	f, err := checkpoint.ReadModel(data, KindTranslation, KindTrainState)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", id, err)
-	}
-	if f.Kind == KindTrainState { // a run in progress: its weights are a model too
-		f.Kind = KindTranslation
 	}
 	cfg, p, err := FromCheckpoint(f)
 	if err != nil {
@@ -88,12 +85,8 @@ func Load(id string, data []byte) (*Model, error) {
 	if src.Len() != cfg.SrcVocab || tgt.Len() != cfg.TgtVocab {
 		return nil, fmt.Errorf("model %s: vocabulary sizes %d/%d do not match config %d/%d", id, src.Len(), tgt.Len(), cfg.SrcVocab, cfg.TgtVocab)
 	}
-	m := &Model{ID: id, Cfg: cfg, P: p, Src: src, Tgt: tgt}
+	m := &Model{ID: id, Title: f.MetaString("title"), TrainedOn: f.MetaString("trained_on"), Cfg: cfg, P: p, Src: src, Tgt: tgt}
 	m.weights() // now, not on the first request
-	m.TrainedOn, _ = f.Meta["trained_on"].(string)
-	if t, ok := f.Meta["title"].(string); ok {
-		m.Title = t
-	}
 	return m, nil
 }
 
