@@ -228,8 +228,8 @@ func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch, flat bool
 type decoder struct {
 	e    *Encoded
 	sc   *scratch
-	scs  *[]*scratch // StepAll's buffers, one per hypothesis
-	flat bool        // uniform attention instead of the model's
+	scs  *search.Scratches[*scratch] // StepAll's buffers, one per hypothesis
+	flat bool                        // uniform attention instead of the model's
 }
 
 func (d decoder) Start() *state {
@@ -243,10 +243,7 @@ func (d decoder) Step(st *state, prev int) (*state, []float32, []float32) {
 }
 
 func (d decoder) StepAll(sts []*state, prevs []int) ([]*state, [][]float32, [][]float32) {
-	for len(*d.scs) < len(sts) {
-		*d.scs = append(*d.scs, d.e.newScratch())
-	}
-	scs := (*d.scs)[:len(sts)]
+	scs := d.scs.Get(len(sts))
 	next, probs, att := make([]*state, len(sts)), make([][]float32, len(sts)), make([][]float32, len(sts))
 	for i, st := range sts {
 		next[i] = &state{h: append([]float32(nil), st.h...), c: append([]float32(nil), st.c...)}
@@ -275,7 +272,7 @@ func (e *Encoded) Decode(ctx context.Context, opts model.Options) iter.Seq2[mode
 	opts = opts.Normalize()
 	opts.MaxLen = min(opts.MaxLen, MaxWords)
 	opts.NoUnknown = true
-	return search.Decode(ctx, decoder{e: e, sc: e.newScratch(), scs: new([]*scratch), flat: opts.FlatAttention}, opts)
+	return search.Decode(ctx, decoder{e: e, sc: e.newScratch(), scs: &search.Scratches[*scratch]{New: e.newScratch}, flat: opts.FlatAttention}, opts)
 }
 
 // TeacherForced is the probability the serving path gives each of words

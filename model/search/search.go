@@ -260,3 +260,19 @@ func TeacherForce[S any](d Decoder[S], words []int) (probs []float32, att [][]fl
 	}
 	return probs, att
 }
+
+// Scratches hands out a model's per-hypothesis step buffers for
+// BatchDecoder.StepAll, making more as the beam needs them and reusing
+// them from step to step.
+type Scratches[Sc any] struct {
+	New func() Sc
+	all []Sc
+}
+
+// Get returns n buffers; the next call may return the same ones.
+func (s *Scratches[Sc]) Get(n int) []Sc {
+	for len(s.all) < n {
+		s.all = append(s.all, s.New())
+	}
+	return s.all[:n]
+}

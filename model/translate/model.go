@@ -383,7 +383,7 @@ func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch) {
 type decoder struct {
 	e   *Encoded
 	sc  *scratch
-	scs *[]*scratch // StepAll's buffers, one per hypothesis
+	scs *search.Scratches[*scratch] // StepAll's buffers, one per hypothesis
 }
 
 func (d decoder) Start() *state {
@@ -397,10 +397,7 @@ func (d decoder) Step(st *state, prev int) (*state, []float32, []float32) {
 }
 
 func (d decoder) StepAll(sts []*state, prevs []int) ([]*state, [][]float32, [][]float32) {
-	for len(*d.scs) < len(sts) {
-		*d.scs = append(*d.scs, d.e.newScratch())
-	}
-	scs := (*d.scs)[:len(sts)]
+	scs := d.scs.Get(len(sts))
 	next, probs, att := make([]*state, len(sts)), make([][]float32, len(sts)), make([][]float32, len(sts))
 	for i, st := range sts {
 		next[i] = &state{h: append([]float32(nil), st.h...), c: append([]float32(nil), st.c...)}
@@ -472,7 +469,7 @@ func mostAttended(att []float32, ok func(int) bool) int {
 
 // Decode yields the translation one word at a time (see search.Decode).
 func (e *Encoded) Decode(ctx context.Context, opts model.Options) iter.Seq2[model.Step, error] {
-	return search.Decode(ctx, decoder{e: e, sc: e.newScratch(), scs: new([]*scratch)}, opts)
+	return search.Decode(ctx, decoder{e: e, sc: e.newScratch(), scs: &search.Scratches[*scratch]{New: e.newScratch}}, opts)
 }
 
 // Translate translates typed text the way the server does: Prepare (the
