@@ -4,7 +4,7 @@
 // strip of one small heatmap per word. The websocket stream, the HTTP
 // fallback and replays share one rendering path.
 
-import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, Player, Socket, Status } from "./common.js";
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, Player, Socket, Status } from "./common.js";
 
 const els = {
   form: $("caption-form"),
@@ -38,8 +38,18 @@ const els = {
   stepReadout: $("step-readout"),
   replay: $("replay"),
   download: $("download"),
+  downloadGif: $("download-gif"),
+  downloadJson: $("download-json"),
   strip: $("strip"),
   result: $("result"),
+};
+
+// The downloads: the strip (PNG), the caption word by word (animated GIF)
+// and the whole run (JSON: source, every step with its attention and top-k).
+const exports = {
+  download: { path: "/api/v1/caption/strip", name: "caption-attention.png" },
+  downloadGif: { path: "/api/v1/caption/animation", name: "caption-attention.gif" },
+  downloadJson: { path: "/api/v1/caption", name: "caption-run.json" },
 };
 
 const TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"];
@@ -92,7 +102,7 @@ function clearResult() {
   els.outline.removeAttribute("src");
   els.objectReadout.hidden = true;
   els.objectReadout.textContent = "";
-  els.download.disabled = true;
+  for (const which of Object.keys(exports)) els[which].disabled = true;
   paintCells(null);
   updateSlider();
 }
@@ -189,7 +199,7 @@ function onDone(payload) {
   state.done = payload || {};
   const n = state.steps.length;
   progressStatus(setStatus, player, state.done, n, "the model wrote nothing.");
-  els.download.disabled = n === 0;
+  for (const which of Object.keys(exports)) els[which].disabled = n === 0;
   updateSlider();
   player.finish();
 }
@@ -447,28 +457,13 @@ async function caption(file, force) {
   if (!sock.send("caption", msg)) httpCaption(id);
 }
 
-async function download() {
+async function download(which) {
   if (!state.file || !state.done) return;
-  els.download.disabled = true;
-  try {
-    const res = await form("/api/v1/caption/strip");
-    if (!res.ok) {
-      setStatus(await errorOf(res), "error");
-      return;
-    }
-    const url = URL.createObjectURL(await res.blob());
-    const a = h("a");
-    a.href = url;
-    a.download = "caption-attention.png";
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
-  } catch {
-    setStatus("Could not reach the server to make the PNG.", "error");
-  } finally {
-    els.download.disabled = false;
-  }
+  const button = els[which];
+  button.disabled = true;
+  const err = await exportFile(() => form(exports[which].path), exports[which].name);
+  button.disabled = false;
+  if (err) setStatus(err, "error");
 }
 
 // ---------------------------------------------------------------- controls
@@ -540,7 +535,7 @@ function wire() {
     state.hover = null;
     player.replay();
   });
-  els.download.addEventListener("click", download);
+  for (const which of Object.keys(exports)) els[which].addEventListener("click", () => download(which));
   els.undo.addEventListener("click", undoWhatIf);
   els.result.addEventListener("mouseover", (e) => setHover(rowOf(e)));
   els.result.addEventListener("mouseleave", () => setHover(null));

@@ -426,3 +426,29 @@ export function wirePresenter(onChange) {
   });
   if (new URL(window.location.href).searchParams.get("present") === "1") set(true);
 }
+
+// exportFile asks the server for a download (the request decodes the same
+// input again, so the file is the model's own output) and saves it as
+// name. It returns an error message for the status line, or "".
+export async function exportFile(request, name) {
+  let res;
+  try {
+    res = await request();
+  } catch {
+    return "Could not reach the server to make the file.";
+  }
+  if (!res.ok) {
+    const body = await res.json().catch(() => null);
+    const message = body && body.error && body.error.message;
+    return message || `The server answered ${res.status} ${res.statusText}.`;
+  }
+  const url = URL.createObjectURL(await res.blob());
+  const a = h("a");
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+  return "";
+}

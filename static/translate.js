@@ -3,7 +3,7 @@
 // choices. The same rendering path serves the websocket stream, the HTTP
 // fallback and replays, so all three look identical.
 
-import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, Player, Socket, Status } from "./common.js";
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, Player, Socket, Status } from "./common.js";
 
 const els = {
   form: $("translate-form"),
@@ -28,6 +28,18 @@ const els = {
   stepReadout: $("step-readout"),
   replay: $("replay"),
   result: $("result"),
+  exportPng: $("export-png"),
+  exportSvg: $("export-svg"),
+  exportJson: $("export-json"),
+};
+
+// The downloads: the alignment grid as PNG (with its colour bar) and SVG,
+// and the whole run as JSON (source, every step with its attention and
+// top-k), each decoded again on the server from the same request.
+const exports = {
+  exportPng: { path: "/api/v1/translate/alignment?format=png", name: "alignment.png" },
+  exportSvg: { path: "/api/v1/translate/alignment?format=svg", name: "alignment.svg" },
+  exportJson: { path: "/api/v1/translate", name: "translation-run.json" },
 };
 
 const maxChars = Number(els.form.dataset.maxChars) || 300;
@@ -38,7 +50,7 @@ const MAX_CELL = 54;
 // height of the readout and legend under it.
 const WIDE = window.matchMedia("(min-width: 1200px)");
 const MIN_CELL_WIDE = 20;
-const BELOW_GRID = 110;
+const BELOW_GRID = 150;
 
 // ---------------------------------------------------------------- state
 
@@ -93,6 +105,7 @@ function clearResult() {
   els.topk.textContent = "";
   els.readout.textContent = "";
   els.topkTitle.textContent = "Top choices for this word";
+  for (const which of Object.keys(exports)) els[which].disabled = true;
   updateSlider();
 }
 
@@ -289,7 +302,20 @@ function onDone(payload) {
   progressStatus(setStatus, player, state.done, n, "the model ended the sentence without writing a word.");
   els.replay.disabled = n === 0;
   els.go.disabled = false;
+  for (const which of Object.keys(exports)) els[which].disabled = n === 0;
   player.finish();
+}
+
+async function download(which) {
+  const p = state.pending;
+  if (!p || !state.done) return;
+  const button = els[which];
+  button.disabled = true;
+  const body = JSON.stringify({ text: p.text, model: p.model, beam: p.beam, force: p.force });
+  const request = () => fetch(exports[which].path, { method: "POST", headers: { "Content-Type": "application/json" }, body });
+  const err = await exportFile(request, exports[which].name);
+  button.disabled = false;
+  if (err) setStatus(err, "error");
 }
 
 function onError(payload) {
@@ -635,6 +661,7 @@ function updateModelNote() {
 }
 
 function wireControls() {
+  for (const which of Object.keys(exports)) els[which].addEventListener("click", () => download(which));
   els.form.addEventListener("submit", (e) => {
     e.preventDefault();
     translate(els.text.value);

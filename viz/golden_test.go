@@ -168,8 +168,6 @@ func TestGoldens(t *testing.T) {
 		{"overlay_3x3_cividis", func() (*image.NRGBA, error) {
 			return Overlay(testPhoto(96, 96), threeByThree, 3, 3, 0.8, Cividis)
 		}},
-		{"grid_7x7", func() (*image.NRGBA, error) { return Grid(twoSpots, 7, 7, 12, Viridis) }},
-		{"grid_3x3_cividis", func() (*image.NRGBA, error) { return Grid(threeByThree, 3, 3, 24, Cividis) }},
 		{"strip", func() (*image.NRGBA, error) {
 			return Strip(testPhoto(96, 72), words, strip, 7, 7, 80, Viridis)
 		}},

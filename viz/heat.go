@@ -124,31 +124,6 @@ func flatten(photo image.Image) (*image.NRGBA, error) {
 	return imaging.Overlay(imaging.New(b.Dx(), b.Dy(), white), photo, image.Point{}, 1), nil
 }
 
-// Grid draws attention over the region grid as it is: one flat square of
-// cell x cell pixels per region, separated by 1-pixel white lines. Like
-// HeatLayer, colours are normalised by the largest weight; all-zero
-// attention is drawn in the map's lowest colour.
-func Grid(weights []float32, rows, cols int, cell int, cmap Colormap) (*image.NRGBA, error) {
-	if err := checkGrid(weights, rows, cols); err != nil {
-		return nil, err
-	}
-	if err := checkCell(cell, rows, cols); err != nil {
-		return nil, err
-	}
-	peak := float32(0)
-	for _, w := range weights {
-		peak = max(peak, w)
-	}
-	if peak == 0 {
-		peak = 1
-	}
-	img := imaging.New(cols*cell+cols-1, rows*cell+rows-1, white)
-	drawCells(img, image.Point{}, rows, cols, cell, func(r, c int) color.NRGBA {
-		return cmap.At(float64(weights[r*cols+c] / peak))
-	})
-	return img, nil
-}
-
 // drawCells fills a rows x cols block of cell-sized squares, 1 pixel apart,
 // from the top-left corner at. Grid and Alignment share it so their cells
 // look alike.

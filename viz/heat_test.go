@@ -185,33 +185,6 @@ func TestOverlayErrors(t *testing.T) {
 	}
 }
 
-func TestGrid(t *testing.T) {
-	w := []float32{0.1, 0.2, 0.4, 0.0, 0.2, 0.1}
-	img, err := Grid(w, 2, 3, 10, Cividis)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := img.Bounds().Size(); got != image.Pt(3*10+2, 2*10+1) {
-		t.Fatalf("size %v, want 32x21", got)
-	}
-	for i, v := range w {
-		r, c := i/3, i%3
-		want := Cividis.At(float64(v / 0.4))
-		if got := img.NRGBAAt(c*11+5, r*11+5); got != want {
-			t.Errorf("cell (%d,%d) = %s, want %s", r, c, hex(got), hex(want))
-		}
-	}
-	if got := img.NRGBAAt(10, 5); got != white {
-		t.Errorf("separator = %s, want white", hex(got))
-	}
-	if _, err := Grid(w, 2, 3, 0, Cividis); !errors.Is(err, ErrInput) {
-		t.Errorf("cell 0: err = %v, want ErrInput", err)
-	}
-	if _, err := Grid(w, 3, 3, 10, Cividis); !errors.Is(err, ErrInput) {
-		t.Errorf("wrong grid: err = %v, want ErrInput", err)
-	}
-}
-
 func TestStripLayout(t *testing.T) {
 	photo := testPhoto(80, 40) // landscape: thumbnails are thumb x thumb/2
 	maps := func(n int) [][]float32 {

@@ -131,54 +131,60 @@ func clip(s string, n int) string {
 	return string([]rune(s)[:n]) + "…"
 }
 
+// translate is POST /api/v1/translate.
 func (s *Server) translate(c echo.Context) error {
+	resp, err := s.translateHTTP(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+// translateHTTP reads a translate request from the body and decodes it.
+func (s *Server) translateHTTP(c echo.Context) (*DecodeResponse, error) {
 	r := c.Request()
 	if !s.perAddr.allow(r.RemoteAddr, time.Now()) {
-		return Errorf(ERateLimited, "too many requests from your address; wait a moment")
+		return nil, Errorf(ERateLimited, "too many requests from your address; wait a moment")
 	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		return Errorf(EUnsupported, "send JSON with Content-Type: application/json")
+		return nil, Errorf(EUnsupported, "send JSON with Content-Type: application/json")
 	}
 	if e := checkEncoding(r); e != nil {
-		return e
+		return nil, e
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return Errorf(ETooLarge, "the request body is over %d bytes", MaxBodyBytes)
+			return nil, Errorf(ETooLarge, "the request body is over %d bytes", MaxBodyBytes)
 		}
-		return Errorf(EInvalid, "could not read the request body")
+		return nil, Errorf(EInvalid, "could not read the request body")
 	}
 	if !utf8.Valid(body) {
-		return Errorf(EInvalid, "the request body is not valid UTF-8")
+		return nil, Errorf(EInvalid, "the request body is not valid UTF-8")
 	}
 	var req TranslateRequest
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return Errorf(EInvalid, "malformed JSON: %s", jsonProblem(err))
+		return nil, Errorf(EInvalid, "malformed JSON: %s", jsonProblem(err))
 	}
 	t, e := s.check(req)
 	if e != nil {
-		return e
+		return nil, e
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), httpDecodeTimeout)
 	defer cancel()
 	if err := s.decodes.acquire(ctx, nil); err != nil {
-		return Errorf(EBusy, "the server is busy; try again in a moment")
+		return nil, Errorf(EBusy, "the server is busy; try again in a moment")
 	}
 	defer s.decodes.release()
 	start := time.Now()
 	pp, e := s.prepareText(t, req.Text)
 	if e != nil {
-		return e
+		return nil, e
 	}
-	resp, err := collect(ctx, t.Info(), pp.p, model.Options{Beam: req.Beam, Force: req.Force}, start)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, resp)
+	return collect(ctx, t.Info(), pp.p, model.Options{Beam: req.Beam, Force: req.Force}, start)
 }
 
 // collect runs a decode to the end.

@@ -415,6 +415,10 @@ func (s *Server) caption(c echo.Context) error {
 // captionStrip is POST /api/v1/caption/strip: the caption as one PNG, a
 // small heatmap per word, like the figures in the Show, Attend and Tell paper.
 func (s *Server) captionStrip(c echo.Context) error {
+	cmap, e := colormap(c)
+	if e != nil {
+		return e
+	}
 	pp, resp, err := s.captionHTTP(c)
 	if err != nil {
 		return err
@@ -422,12 +426,9 @@ func (s *Server) captionStrip(c echo.Context) error {
 	src := resp.Source
 	words := make([]string, len(resp.Steps))
 	for i, st := range resp.Steps {
-		words[i] = st.Token
-		if st.Unknown && !st.Copied {
-			words[i] = "(unknown word)" // never the raw token
-		}
+		words[i] = shownWord(st.Token, st.Unknown && !st.Copied)
 	}
-	img, err := viz.Strip(pp.crop, words, resp.Attention, src.Rows, src.Cols, stripThumb, viz.Viridis)
+	img, err := viz.Strip(pp.crop, words, resp.Attention, src.Rows, src.Cols, stripThumb, cmap)
 	if err != nil {
 		return err
 	}
@@ -435,8 +436,16 @@ func (s *Server) captionStrip(c echo.Context) error {
 	if err := png.Encode(&buf, img); err != nil {
 		return err
 	}
-	c.Response().Header().Set("Content-Disposition", `attachment; filename="caption-attention.png"`)
-	return c.Blob(http.StatusOK, "image/png", buf.Bytes())
+	return attachment(c, "caption-attention.png", "image/png", buf.Bytes())
+}
+
+// shownWord is a caption word as a picture writes it: never the raw
+// unknown-word token.
+func shownWord(token string, unknown bool) string {
+	if unknown {
+		return "(unknown word)"
+	}
+	return token
 }
 
 // dataURL encodes an image for a JSON message.

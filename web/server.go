@@ -180,6 +180,8 @@ func (s *Server) routes() {
 	get("/caption", s.captionPage)
 	e.POST("/api/v1/caption", s.caption)
 	e.POST("/api/v1/caption/strip", s.captionStrip)
+	e.POST("/api/v1/caption/animation", s.captionAnimation)
+	e.POST("/api/v1/translate/alignment", s.alignment)
 	e.GET("/ws", s.websocket)
 	get("/static/*", s.staticFile)
 }

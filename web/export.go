@@ -1,0 +1,124 @@
+package web
+
+import (
+	"bytes"
+	"image"
+	"image/gif"
+	"image/png"
+	"net/http"
+
+	"github.com/disintegration/imaging"
+	"github.com/labstack/echo/v4"
+
+	"attention/viz"
+)
+
+// Export sizes.
+const (
+	alignCell  = 28  // one cell of the exported alignment grid, pixels
+	legendH    = 14  // the colour bar under it
+	animDelay  = 90  // hundredths of a second a word
+	exportsMax = 100 // words an export draws at most (a forced run may be long)
+)
+
+// colormap is the export's colour map: ?colormap=viridis (the default) or
+// cividis, which reads the same to every kind of colour vision.
+func colormap(c echo.Context) (viz.Colormap, *Error) {
+	name := c.QueryParam("colormap")
+	if name == "" {
+		return viz.Viridis, nil
+	}
+	m, ok := viz.ColormapByName(name)
+	if !ok {
+		return viz.Colormap{}, Errorf(EInvalid, "unknown colormap %q: choose viridis or cividis", clip(name, 20))
+	}
+	return m, nil
+}
+
+// attachment sends data as a download named name.
+func attachment(c echo.Context, name, ctype string, data []byte) error {
+	c.Response().Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	return c.Blob(http.StatusOK, ctype, data)
+}
+
+// alignment is POST /api/v1/translate/alignment?format=png|svg: the
+// translation's attention grid as a picture, for slides and papers. The
+// body is a translate request; the grid is the decode's.
+func (s *Server) alignment(c echo.Context) error {
+	format := c.QueryParam("format")
+	if format == "" {
+		format = "png"
+	}
+	if format != "png" && format != "svg" {
+		return Errorf(EInvalid, "unknown format %q: choose png or svg", clip(format, 20))
+	}
+	cmap, e := colormap(c)
+	if e != nil {
+		return e
+	}
+	resp, err := s.translateHTTP(c)
+	if err != nil {
+		return err
+	}
+	if len(resp.Steps) == 0 {
+		return Errorf(EInvalid, "the translation has no words to draw")
+	}
+	src, tgt, att := resp.Source.Tokens, resp.TargetTokens, resp.Attention
+	if len(tgt) > exportsMax {
+		tgt, att = tgt[:exportsMax], att[:exportsMax]
+	}
+	if format == "svg" {
+		svg, err := viz.AlignmentSVG(src, tgt, att, alignCell, cmap)
+		if err != nil {
+			return err
+		}
+		return attachment(c, "alignment.svg", "image/svg+xml", svg)
+	}
+	grid, err := viz.Alignment(src, tgt, att, alignCell, cmap)
+	if err != nil {
+		return err
+	}
+	// The colour bar under the grid: 0 at the left, 1 at the right.
+	b := grid.Bounds()
+	img := imaging.New(b.Dx(), b.Dy()+legendH+8, image.White.C)
+	img = imaging.Paste(img, grid, image.Point{})
+	img = imaging.Paste(img, viz.Legend(cmap, b.Dx()-16, legendH), image.Pt(8, b.Dy()))
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return err
+	}
+	return attachment(c, "alignment.png", "image/png", buf.Bytes())
+}
+
+// captionAnimation is POST /api/v1/caption/animation: the caption written
+// word by word over the photo, each word's attention as a heat layer, as
+// an animated GIF. The body is a caption upload.
+func (s *Server) captionAnimation(c echo.Context) error {
+	cmap, e := colormap(c)
+	if e != nil {
+		return e
+	}
+	pp, resp, err := s.captionHTTP(c)
+	if err != nil {
+		return err
+	}
+	if len(resp.Steps) == 0 {
+		return Errorf(EInvalid, "the caption has no words to draw")
+	}
+	words, att := make([]string, 0, len(resp.Steps)), resp.Attention
+	for _, st := range resp.Steps {
+		words = append(words, shownWord(st.Token, st.Unknown && !st.Copied))
+	}
+	if len(words) > exportsMax {
+		words, att = words[:exportsMax], att[:exportsMax]
+	}
+	g, err := viz.Animation(pp.crop, words, att, resp.Source.Rows, resp.Source.Cols, animDelay, cmap)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := gif.EncodeAll(&buf, g); err != nil {
+		return err
+	}
+	return attachment(c, "caption-attention.gif", "image/gif", buf.Bytes())
+}
