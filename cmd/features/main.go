@@ -35,13 +35,14 @@ func run() error {
 	out := flag.String("out", filepath.Join("runs", "features", "flickr8k.ckpt"), "cache file to write")
 	workers := flag.Int("workers", runtime.GOMAXPROCS(0), "images encoded at once")
 	limit := flag.Int("n", 0, "encode only the first n images (0: all), for a quick check")
+	side := flag.Int("side", 224, "the encoder's input side: 224 gives a 7x7 region grid, 448 a 14x14 one (the 224x224 photos are upsampled)")
 	flag.Parse()
 
 	weights, err := os.ReadFile(filepath.Join(*data, "weights", "mobilenet_v2_1.0_224_quant.tflite"))
 	if err != nil {
 		return err
 	}
-	enc, err := mobilenet.Load(weights)
+	enc, err := mobilenet.LoadAt(weights, *side)
 	if err != nil {
 		return err
 	}

@@ -36,8 +36,14 @@ type Encoder struct {
 // Load parses a TFLite MobileNet, dequantises its weights and prepares the
 // graph of subgraph 0. Every shape is checked here, so Regions and Classify
 // can only fail on a bad image.
-func Load(data []byte) (*Encoder, error) {
-	g, err := Compile(data, Options{})
+func Load(data []byte) (*Encoder, error) { return LoadAt(data, 0) }
+
+// LoadAt is Load with the input side set to side pixels (0: the file's
+// own, 224). The network is fully convolutional up to the global pool, so
+// a 448 input gives a 14x14 region grid where 224 gives 7x7; Fit then
+// crops photos to side x side.
+func LoadAt(data []byte, side int) (*Encoder, error) {
+	g, err := Compile(data, Options{InputH: side, InputW: side})
 	if err != nil {
 		return nil, err
 	}
