@@ -50,17 +50,12 @@ func newCaptionServer(t *testing.T) *httptest.Server {
 			capErr = err
 			return
 		}
-		enc, err := mobilenet.Load(b)
-		if err != nil {
-			capErr = err
-			return
-		}
 		ms, err := trained.Load("")
 		if err != nil {
 			capErr = err
 			return
 		}
-		caps = caption.Pipelines(enc, ms.Captioners)
+		caps, capErr = caption.Pipelines(b, ms.Captioners)
 	})
 	if capErr != nil {
 		t.Fatal(capErr)

@@ -36,7 +36,7 @@ func evalCaption(m *caption.Model, data, features, segPath, split string, opts m
 	if limit > 0 && limit < len(names) {
 		names = names[:limit]
 	}
-	feats, err := regionFeatures(data, features, names)
+	feats, err := regionFeatures(data, features, names, m.Cfg)
 	if err != nil {
 		return err
 	}
@@ -162,7 +162,7 @@ func objectLooks(segPath string, names []string, hyps []caption.Decoded, rows, c
 
 // regionFeatures reads the images' features from the cache, or encodes
 // the images when there is no cache.
-func regionFeatures(data, cache string, names []string) ([][]float32, error) {
+func regionFeatures(data, cache string, names []string, c caption.Config) ([][]float32, error) {
 	out := make([][]float32, len(names))
 	if f, err := checkpoint.Load(cache); err == nil {
 		feats, err := caption.FeaturesFromFile(f)
@@ -182,7 +182,7 @@ func regionFeatures(data, cache string, names []string) ([][]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	enc, err := mobilenet.Load(w)
+	enc, err := mobilenet.LoadAt(w, c.InputSide())
 	if err != nil {
 		return nil, err
 	}

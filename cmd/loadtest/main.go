@@ -117,11 +117,9 @@ func run() error {
 			if err != nil {
 				return fmt.Errorf("%w (pass -encoder-weights, or -caption-every 0 to translate only)", err)
 			}
-			enc, err := mobilenet.Load(b)
-			if err != nil {
+			if cfg.Captioners, err = caption.Pipelines(b, models.Captioners); err != nil {
 				return err
 			}
-			cfg.Captioners = caption.Pipelines(enc, models.Captioners)
 		}
 		srv := httptest.NewServer(web.New(cfg))
 		defer srv.Close()

@@ -167,14 +167,14 @@ func (m *Main) useEncoder(srv *web.Server, decs []*caption.Model, data []byte, p
 			mobilenet.WeightsURL+" and restart the server with -encoder-weights PATH, or let it download the file itself.")
 		return
 	}
-	enc, err := mobilenet.Load(data)
+	caps, err := caption.Pipelines(data, decs)
 	if err != nil {
 		m.Logger.Warn("captioning is off", "err", err)
 		srv.SetCaptioners(nil, "The image encoder file "+path+" could not be read: "+err.Error())
 		return
 	}
 	m.Logger.Info("image encoder loaded", "path", path)
-	srv.SetCaptioners(caption.Pipelines(enc, decs), "")
+	srv.SetCaptioners(caps, "")
 }
 
 // The segmentation network behind the "where is the object?" check:

@@ -39,11 +39,26 @@ func (p *Pipeline) Prepare(img image.Image) (model.Prepared, error) {
 	return p.Dec.Encode(feat)
 }
 
-// Pipelines pairs each decoder with the one encoder.
-func Pipelines(enc *mobilenet.Encoder, decs []*Model) []model.Captioner {
+// InputSide is the encoder input that gives a decoder's region grid:
+// MobileNetV2 maps 32 pixels to one region (224 to 7x7, 448 to 14x14).
+func (c Config) InputSide() int { return 32 * c.Rows }
+
+// Pipelines pairs each decoder with the encoder (the TFLite file
+// encoderFile) at the input side its grid needs, one encoder per side.
+func Pipelines(encoderFile []byte, decs []*Model) ([]model.Captioner, error) {
+	encs := map[int]*mobilenet.Encoder{}
 	out := make([]model.Captioner, 0, len(decs))
 	for _, d := range decs {
+		side := d.Cfg.InputSide()
+		enc, ok := encs[side]
+		if !ok {
+			var err error
+			if enc, err = mobilenet.LoadAt(encoderFile, side); err != nil {
+				return nil, err
+			}
+			encs[side] = enc
+		}
 		out = append(out, &Pipeline{Enc: enc, Dec: d})
 	}
-	return out
+	return out, nil
 }
