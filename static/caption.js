@@ -4,7 +4,7 @@
 // strip of one small heatmap per word. The websocket stream, the HTTP
 // fallback and replays share one rendering path.
 
-import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, Player, Socket, Status } from "./common.js";
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, responseError, errorText, t, Player, Socket, Status } from "./common.js";
 
 const els = {
   form: $("caption-form"),
@@ -132,23 +132,23 @@ function onSource(payload) {
   const src = payload && payload.source;
   clearResult();
   if (!src || src.kind !== "image" || !payload.image) {
-    onError({ message: "The server did not send a photo back; try again." });
+    onError({ message: t("caption.noPhoto"), local: true });
     return;
   }
   state.source = { rows: src.rows, cols: src.cols };
   els.photo.src = payload.image;
   els.photo.hidden = false;
-  els.photo.alt = "your photo, cropped to the square the model sees";
+  els.photo.alt = t("caption.photoAlt");
   els.stageEmpty.hidden = true;
   buildCells(src.rows, src.cols);
   const gridOption = els.view.querySelector('option[value="grid"]');
-  if (gridOption) gridOption.textContent = `region grid (${src.rows}×${src.cols})`;
+  if (gridOption) gridOption.textContent = t("view.grid", { rows: src.rows, cols: src.cols });
 }
 
 // A word as a person reads it: the model's unknown-word token is shown as
 // such, marked, with its meaning on hover and focus.
-const UNKNOWN_TITLE = "unknown word: the model wrote its token for a word it does not have in its vocabulary";
-const wordOf = (step) => (step.unknown ? "(unknown word)" : step.token);
+const UNKNOWN_TITLE = t("caption.unknownTitle");
+const wordOf = (step) => (step.unknown ? t("caption.unknownWord") : step.token);
 
 function onStep(step, heat, object) {
   if (!state.source || !step) return;
@@ -158,7 +158,7 @@ function onStep(step, heat, object) {
   const chip = h("span", "tok tgt-tok", wordOf(step));
   if (step.forced) {
     chip.classList.add("forced");
-    chip.title = "forced: this word was imposed, not chosen by the model";
+    chip.title = t("chip.forced");
   }
   if (step.unknown) {
     chip.classList.add("unk");
@@ -186,7 +186,7 @@ function onStep(step, heat, object) {
     frame.append(layer);
   }
   fig.append(frame, h("figcaption", "thumb-word", wordOf(step)));
-  base.alt = `where the model looked for “${wordOf(step)}”`;
+  base.alt = t("caption.heatAlt", { word: wordOf(step) });
   els.strip.append(fig);
   thumbs.push(fig);
 
@@ -198,7 +198,7 @@ function onDone(payload) {
   if (!state.source) return;
   state.done = payload || {};
   const n = state.steps.length;
-  progressStatus(setStatus, player, state.done, n, "the model wrote nothing.");
+  progressStatus(setStatus, player, state.done, n, t("caption.empty"));
   for (const which of Object.keys(exports)) els[which].disabled = n === 0;
   updateSlider();
   player.finish();
@@ -206,7 +206,8 @@ function onDone(payload) {
 
 function onError(payload) {
   player.stop();
-  setStatus((payload && payload.message) || "Something went wrong.", "error");
+  setStatus(payload && payload.local ? payload.message : errorText(payload), "error");
+  if (payload && payload.unreachable) status.unreachable = true;
   // A refused photo leaves nothing of the one before on the page.
   if (!state.source) clearPhoto();
   state.reqId = null;
@@ -236,22 +237,22 @@ function show(k, grew, follow) {
     chip.hidden = !visible;
     chip.classList.toggle("is-current", i === k);
   });
-  thumbs.forEach((t, i) => {
-    t.hidden = i > k;
-    t.classList.toggle("is-current", i === k);
+  thumbs.forEach((th, i) => {
+    th.hidden = i > k;
+    th.classList.toggle("is-current", i === k);
   });
   if (state.hover !== null && state.hover > k) state.hover = null;
   updateSlider();
   paint();
   if (follow && grew && k >= 0) thumbs[k].scrollIntoView({ block: "nearest", inline: "nearest" });
-  if (state.done) progressStatus(setStatus, player, state.done, state.steps.length, "the model wrote nothing.");
+  if (state.done) progressStatus(setStatus, player, state.done, state.steps.length, t("caption.empty"));
 }
 
 function paint() {
   const i = shown();
   const s = i >= 0 ? state.steps[i] : null;
   chips.forEach((c, j) => c.classList.toggle("is-hl", state.hover !== null && j === i));
-  thumbs.forEach((t, j) => t.classList.toggle("is-hl", state.hover !== null && j === i));
+  thumbs.forEach((th, j) => th.classList.toggle("is-hl", state.hover !== null && j === i));
   if (s && s.heat) {
     els.heat.src = s.heat;
     els.heat.hidden = false;
@@ -297,9 +298,17 @@ function renderReadout(i) {
   });
   const even = pct(1 / (att.length || 1));
   // exp(entropy): how many regions the weights amount to
-  const spread = Number.isFinite(step.entropy) ? ` It amounts to about ${Math.exp(step.entropy).toFixed(1)} of the ${att.length} regions.` : "";
+  const spread = Number.isFinite(step.entropy) ? " " + t("caption.spread", { k: Math.exp(step.entropy).toFixed(1), n: att.length }) : "";
   els.readout.textContent = att.length
-    ? `Writing “${wordOf(step)}”: the brightest region (row ${Math.floor(best / cols) + 1}, column ${(best % cols) + 1} of the ${state.source.rows}×${cols} grid) got ${pct(att[best])} of the attention; evenly spread would be ${even} each.${spread}`
+    ? t("caption.readout", {
+        word: wordOf(step),
+        r: Math.floor(best / cols) + 1,
+        c: (best % cols) + 1,
+        rows: state.source.rows,
+        cols,
+        pct: pct(att[best]),
+        even,
+      }) + spread
     : "";
 }
 
@@ -320,13 +329,17 @@ function paintObject(s) {
   }
   els.objectReadout.hidden = false;
   if (!obj) {
-    els.objectReadout.textContent = `“${wordOf(s.step)}” names no object the segmentation network knows in this photo.`;
+    els.objectReadout.textContent = t("caption.noObject", { word: wordOf(s.step) });
     return;
   }
   const times = obj.area > 0 ? obj.mass / obj.area : 0;
-  els.objectReadout.textContent =
-    `Where is the ${obj.class}? ${pct(obj.mass)} of the attention for “${wordOf(s.step)}” is on it; ` +
-    `it covers ${pct(obj.area)} of the photo, so that is ${times.toFixed(1)}× what evenly spread attention would give.`;
+  els.objectReadout.textContent = t("caption.object", {
+    class: obj.class,
+    mass: pct(obj.mass),
+    word: wordOf(s.step),
+    area: pct(obj.area),
+    times: times.toFixed(1),
+  });
 }
 
 function updateSlider() {
@@ -341,7 +354,7 @@ function handleMessage(type, p) {
     via: state.via,
     source: (x) => {
       onSource(x);
-      setStatus("Writing the caption…", "busy");
+      setStatus(t("caption.writing"), "busy");
     },
     step: (x) => onStep(x.step, x.heat, x.object),
     done: onDone,
@@ -352,7 +365,7 @@ function handleMessage(type, p) {
 
 const sock = new Socket({
   onMessage: handleMessage,
-  onStatus: (text) => status.conn(text),
+  onStatus: (news, seconds) => status.conn(news, seconds),
   onDrop: () => {
     if (requestInFlight() && state.via === "ws" && state.file) httpCaption(state.reqId);
   },
@@ -367,12 +380,6 @@ function form(path) {
   return fetch(path, { method: "POST", body: fd });
 }
 
-async function errorOf(res) {
-  const body = await res.json().catch(() => null);
-  const message = body && body.error && body.error.message;
-  return message || `The server answered ${res.status} ${res.statusText}.`;
-}
-
 async function httpCaption(id) {
   state.via = "http";
   let res;
@@ -381,12 +388,12 @@ async function httpCaption(id) {
     res = await form("/api/v1/caption");
     if (res.ok) body = await res.json().catch(() => null);
   } catch {
-    if (id === state.reqId) onError({ message: "Could not reach the server. Check the connection and try again." });
+    if (id === state.reqId) onError({ message: t("status.unreachable"), local: true, unreachable: true });
     return;
   }
   if (id !== state.reqId) return;
   if (!res.ok || !body) {
-    onError({ message: res.ok ? "The server sent an unreadable answer." : await errorOf(res) });
+    onError({ message: res.ok ? t("caption.unreadable") : await responseError(res), local: true });
     return;
   }
   onSource({ source: body.source, image: body.image });
@@ -412,7 +419,7 @@ function forceAt(i, alt) {
   const force = steps.slice(0, i).map((s) => s.token_id).concat([alt.id]);
   caption(state.file, force);
   state.whatif = { own };
-  els.whatifText.textContent = `What if word ${i + 1} were “${alt.token}”? The words up to it are forced; the model wrote the rest. Its own caption: “${own.join(" ")}”.`;
+  els.whatifText.textContent = t("whatif.text", { i: i + 1, word: alt.token, own: own.join(" ") });
   els.whatif.hidden = false;
 }
 
@@ -426,11 +433,11 @@ async function caption(file, force) {
   if (disabled) return;
   if (!file) return;
   if (file.type && !TYPES.includes(file.type)) {
-    refuse("That file is not a JPEG, PNG, GIF or WebP photo.");
+    refuse(t("caption.notImage"));
     return;
   }
   if (file.size > maxMB * 1024 * 1024) {
-    refuse(`That photo is ${(file.size / 1048576).toFixed(1)} MB; the limit is ${maxMB} MB.`);
+    refuse(t("caption.tooBig", { size: (file.size / 1048576).toFixed(1), max: maxMB }));
     return;
   }
   clearResult();
@@ -441,12 +448,12 @@ async function caption(file, force) {
     state.whatif = null;
     els.whatif.hidden = true;
   }
-  setStatus("Sending the photo…", "busy");
+  setStatus(t("caption.sending"), "busy");
   let image;
   try {
     image = await readAsDataURL(file);
   } catch {
-    onError({ message: "Could not read that file." });
+    onError({ message: t("caption.unreadableFile"), local: true });
     return;
   }
   if (id !== state.reqId) return;
@@ -469,8 +476,8 @@ async function download(which) {
 // ---------------------------------------------------------------- controls
 
 function rowOf(e) {
-  const t = e.target instanceof Element ? e.target.closest("[data-row]") : null;
-  return t && els.result.contains(t) ? Number(t.dataset.row) : null;
+  const el = e.target instanceof Element ? e.target.closest("[data-row]") : null;
+  return el && els.result.contains(el) ? Number(el.dataset.row) : null;
 }
 
 function setHover(i) {
@@ -488,13 +495,13 @@ function wire() {
     caption(els.file.files[0]);
     els.file.value = "";
   });
-  ["dragenter", "dragover"].forEach((t) =>
-    els.drop.addEventListener(t, (e) => {
+  ["dragenter", "dragover"].forEach((type) =>
+    els.drop.addEventListener(type, (e) => {
       e.preventDefault();
       els.drop.classList.add("is-over");
     }),
   );
-  ["dragleave", "drop"].forEach((t) => els.drop.addEventListener(t, () => els.drop.classList.remove("is-over")));
+  ["dragleave", "drop"].forEach((type) => els.drop.addEventListener(type, () => els.drop.classList.remove("is-over")));
   els.drop.addEventListener("drop", (e) => {
     e.preventDefault();
     const f = e.dataTransfer && e.dataTransfer.files[0];
@@ -518,7 +525,7 @@ function wire() {
         const blob = await res.blob();
         caption(new File([blob], btn.dataset.src.split("/").pop(), { type: blob.type || "image/jpeg" }));
       } catch {
-        setStatus("Could not load that example.", "error");
+        setStatus(t("caption.exampleFailed"), "error");
       }
     });
   });
@@ -546,8 +553,8 @@ function wire() {
     if (e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
     const delta = { ArrowLeft: -1, ArrowRight: 1 }[e.key];
     if (!delta || els.step.disabled) return;
-    const t = e.target;
-    if (t instanceof Element && t.closest("input, select, textarea, [contenteditable]")) return;
+    const target = e.target;
+    if (target instanceof Element && target.closest("input, select, textarea, [contenteditable]")) return;
     e.preventDefault();
     state.hover = null;
     player.goTo(Math.max(0, player.cur + delta));
@@ -560,8 +567,8 @@ function wire() {
 function updateModelNote() {
   const opt = els.model.selectedOptions[0];
   const lines = [];
-  if (opt && opt.dataset.trainedOn) lines.push(`Trained on ${opt.dataset.trainedOn}.`);
-  if (opt && opt.dataset.attention === "false") lines.push("This model has no attention: it sees only the average of all regions, so every word's heatmap is the same.");
+  if (opt && opt.dataset.trainedOn) lines.push(t("model.trainedOn", { what: opt.dataset.trainedOn }));
+  if (opt && opt.dataset.attention === "false") lines.push(t("model.flatWarningCaption"));
   els.modelNote.hidden = lines.length === 0;
   els.modelNote.textContent = lines.join(" ");
 }

@@ -3,6 +3,40 @@
 
 export const $ = (id) => document.getElementById(id);
 
+// ---------------------------------------------------------------- language
+
+// The page's language and its message catalogue, which the server puts in
+// the page (static/i18n/LANG.json). t(key, params) is a message with its
+// {name} placeholders filled; a message with plural forms picks one by
+// params.n, as the language's rules say.
+export const LANG = document.documentElement.lang || "en";
+const MESSAGES = (() => {
+  try {
+    return JSON.parse(document.getElementById("messages")?.textContent || "{}");
+  } catch {
+    return {};
+  }
+})();
+const PLURAL = new Intl.PluralRules(LANG);
+
+export function t(key, params = {}) {
+  let m = MESSAGES[key];
+  if (m === undefined) return key;
+  if (typeof m === "object") m = m[PLURAL.select(Number(params.n) || 0)] ?? m.other;
+  return m.replace(/\{(\w+)\}/g, (all, k) => (k in params ? String(params[k]) : all));
+}
+
+// errorText is what the page says for a server error: the server's own
+// words in English; in another language the page's message for the error's
+// code, the server's words after it for the details.
+export function errorText(payload) {
+  const message = (payload && payload.message) || "";
+  const code = payload && payload.code;
+  if (LANG === "en") return message || t("status.wrong");
+  const own = code && MESSAGES[`error.${code}`] ? t(`error.${code}`) : t("status.wrong");
+  return message ? `${own} (${message})` : own;
+}
+
 export function h(tag, cls, text) {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
@@ -60,7 +94,13 @@ export function pct(p) {
 }
 
 // Special tokens are spelled out for students; the raw form stays in a tooltip.
-export const SPECIAL = { "</s>": "(end)", "<unk>": "(unknown)", "<num>": "(a number)", "<s>": "(start)", "<pad>": "(padding)" };
+export const SPECIAL = {
+  "</s>": t("special.end"),
+  "<unk>": t("special.unknown"),
+  "<num>": t("special.number"),
+  "<s>": t("special.start"),
+  "<pad>": t("special.padding"),
+};
 
 // ---------------------------------------------------------------- top-k
 
@@ -71,11 +111,11 @@ export const SPECIAL = { "</s>": "(end)", "<unk>": "(unknown)", "<num>": "(a num
 export function renderTopK(list, title, steps, i, onPick) {
   list.textContent = "";
   if (i === null || i < 0 || !steps[i]) {
-    title.textContent = "Top choices for this word";
+    title.textContent = t("topk.title");
     return;
   }
   const step = steps[i];
-  title.textContent = `Top choices for word ${i + 1}`;
+  title.textContent = t("topk.titleAt", { i: i + 1 });
   const alts = step.top_k && step.top_k.length ? step.top_k : [{ token: step.token, prob: step.prob }];
   let chosenMarked = false;
   alts.forEach((alt) => {
@@ -88,7 +128,7 @@ export function renderTopK(list, title, steps, i, onPick) {
     const word = h("span", "topk-word", SPECIAL[alt.token] || alt.token);
     if (SPECIAL[alt.token]) {
       word.classList.add("is-special");
-      word.title = alt.token === "</s>" ? "end of sentence (</s>)" : alt.token;
+      word.title = alt.token === "</s>" ? t("topk.endTitle") : alt.token;
     }
     const bar = h("span", "topk-bar");
     const fill = h("span", "topk-fill");
@@ -96,12 +136,12 @@ export function renderTopK(list, title, steps, i, onPick) {
     bar.append(fill);
     const p = h("span", "topk-pct", pct(alt.prob));
     li.append(word, bar, p);
-    if (chosen) li.append(h("span", "topk-tag", "chosen"));
+    if (chosen) li.append(h("span", "topk-tag", t("topk.chosen")));
     if (onPick && !chosen && Number.isInteger(alt.id) && !SPECIAL[alt.token]) {
-      const pick = h("button", "topk-pick", "what if?");
+      const pick = h("button", "topk-pick", t("topk.whatIf"));
       pick.type = "button";
-      pick.title = `What would the model write next had it written “${alt.token}” here?`;
-      pick.setAttribute("aria-label", `What if word ${i + 1} were “${alt.token}”: let the model write the rest with it forced there`);
+      pick.title = t("topk.whatIf.title", { word: alt.token });
+      pick.setAttribute("aria-label", t("topk.whatIf.label", { i: i + 1, word: alt.token }));
       pick.addEventListener("click", () => onPick(i, alt));
       li.append(pick);
     }
@@ -219,18 +259,18 @@ export class Player {
 // received, cur the word shown; empty is said when the model wrote nothing.
 export function progressStatus(setStatus, player, done, n, empty) {
   if (!done) return;
-  const ms = Number.isFinite(done.elapsed_ms) ? ` in ${done.elapsed_ms} ms` : "";
+  const ms = Number.isFinite(done.elapsed_ms) ? done.elapsed_ms : "?";
   const cur = player.cur;
   if (n === 0) {
-    setStatus(`Done${ms}: ${empty}`, "ok");
+    setStatus(t("status.doneEmpty", { ms, empty }), "ok");
   } else if (cur >= n - 1) {
-    setStatus(`Done${ms} · ${n} word${n === 1 ? "" : "s"}.`, "ok");
+    setStatus(t("status.done", { ms, words: t("status.words", { n }) }), "ok");
   } else if (!player.following) {
-    setStatus(`Word ${cur + 1} of ${n}.`, "");
+    setStatus(t("status.wordOf", { i: cur + 1, n }), "");
   } else if (player.pace.value === "step") {
-    setStatus(`Word ${cur + 1} of ${n}: press → or drag the slider for the next one.`, "");
+    setStatus(t("status.stepHint", { i: cur + 1, n }), "");
   } else {
-    setStatus(`Showing word ${cur + 1} of ${n}…`, "busy");
+    setStatus(t("status.showing", { i: cur + 1, n }), "busy");
   }
 }
 
@@ -241,7 +281,7 @@ export function drawSlider({ step, stepReadout, replay }, n, cur, word, done) {
   step.disabled = n === 0;
   step.value = String(Math.max(0, cur));
   const w = cur >= 0 ? word(cur) : "";
-  const text = cur >= 0 ? `word ${cur + 1} of ${n}` : n ? `0 of ${n}` : "–";
+  const text = cur >= 0 ? t("scrub.of", { i: cur + 1, n }) : n ? t("scrub.none", { n }) : "–";
   stepReadout.textContent = text;
   step.setAttribute("aria-valuetext", w ? `${text}: ${w}` : text);
   replay.disabled = !(done && n > 0);
@@ -284,7 +324,7 @@ export class Socket {
       this.open = true;
       this.everOpen = true;
       this.attempts = 0;
-      if (wasLost) this.onStatus("Connected again.");
+      if (wasLost) this.onStatus("connected");
     });
     ws.addEventListener("message", (e) => {
       if (ws !== this.ws) return;
@@ -310,7 +350,7 @@ export class Socket {
     const delay = Math.min(10000, 500 * 2 ** this.attempts);
     this.attempts += 1;
     if (this.everOpen) {
-      this.onStatus(`Connection lost — reconnecting in ${Math.max(1, Math.round(delay / 1000))} s…`);
+      this.onStatus("lost", Math.max(1, Math.round(delay / 1000)));
     }
     this.timer = setTimeout(() => this.connect(), delay);
   }
@@ -368,31 +408,46 @@ export class Status {
 
   set(text, kind = "", topic = "req") {
     this.topic = text ? topic : "";
+    this.unreachable = false;
     this.el.textContent = text;
     this.el.classList.toggle("is-error", kind === "error");
     this.el.classList.toggle("is-busy", kind === "busy");
     this.el.classList.toggle("is-ok", kind === "ok");
   }
 
-  conn(text) {
+  // conn shows socket news: "lost" (reconnecting in seconds) or
+  // "connected".
+  conn(news, seconds) {
     // The server is back: an error that only said it was unreachable is
     // no longer true.
-    const gone = /^(Could not reach the server|Connection lost)/.test(this.el.textContent);
-    if (text === "Connected again." && gone && !this.busy()) {
-      this.set("Connected again: the server is back; try again.", "ok", "conn");
+    const gone = this.unreachable;
+    if (news === "connected" && gone && !this.busy()) {
+      this.set(t("status.back"), "ok", "conn");
       return;
     }
     if (this.busy() || this.el.classList.contains("is-error")) return;
-    if (this.topic === "req" && this.el.textContent && !text.startsWith("Connection lost")) return;
-    this.set(text, text.startsWith("Connection lost") ? "busy" : "", "conn");
+    if (this.topic === "req" && this.el.textContent && news !== "lost") return;
+    if (news === "lost") {
+      this.set(t("status.lost", { n: seconds }), "busy", "conn");
+      this.unreachable = true;
+    } else {
+      this.set(t("status.connected"), "", "conn");
+    }
+  }
+
+  // unreachableError says the server could not be reached; a reconnect
+  // clears it.
+  unreachableError() {
+    this.set(t("status.unreachable"), "error");
+    this.unreachable = true;
   }
 
   queued(payload) {
     const ahead = payload && Number(payload.ahead);
     if (Number.isFinite(ahead) && ahead > 0) {
-      this.set(`Queued: ${ahead} ahead of you…`, "busy");
+      this.set(t("status.queued", { n: ahead }), "busy");
     } else {
-      this.set("Queued: you are next…", "busy");
+      this.set(t("status.next"), "busy");
     }
   }
 }
@@ -419,8 +474,8 @@ export function wirePresenter(onChange) {
   btn.addEventListener("click", () => set(!document.body.classList.contains("presenter")));
   document.addEventListener("keydown", (e) => {
     if (e.altKey || e.ctrlKey || e.metaKey || (e.key !== "p" && e.key !== "P")) return;
-    const t = e.target;
-    if (t instanceof Element && t.closest("input, select, textarea, [contenteditable]")) return;
+    const target = e.target;
+    if (target instanceof Element && target.closest("input, select, textarea, [contenteditable]")) return;
     e.preventDefault();
     set(!document.body.classList.contains("presenter"));
   });
@@ -435,12 +490,10 @@ export async function exportFile(request, name) {
   try {
     res = await request();
   } catch {
-    return "Could not reach the server to make the file.";
+    return t("status.exportUnreachable");
   }
   if (!res.ok) {
-    const body = await res.json().catch(() => null);
-    const message = body && body.error && body.error.message;
-    return message || `The server answered ${res.status} ${res.statusText}.`;
+    return responseError(res);
   }
   const url = URL.createObjectURL(await res.blob());
   const a = h("a");
@@ -451,4 +504,11 @@ export async function exportFile(request, name) {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10000);
   return "";
+}
+
+// responseError is what the page says for a failed HTTP answer.
+export async function responseError(res) {
+  const body = await res.json().catch(() => null);
+  if (body && body.error) return errorText(body.error);
+  return t("status.answered", { status: `${res.status} ${res.statusText}` });
 }

@@ -5,5 +5,5 @@ import "embed"
 
 // FS holds the files served under /static/.
 //
-//go:embed *.js *.css *.svg examples/*.jpg
+//go:embed *.js *.css *.svg examples/*.jpg i18n/*.json
 var FS embed.FS

@@ -3,7 +3,7 @@
 // choices. The same rendering path serves the websocket stream, the HTTP
 // fallback and replays, so all three look identical.
 
-import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, Player, Socket, Status } from "./common.js";
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, errorText, t, Player, Socket, Status } from "./common.js";
 
 const els = {
   form: $("translate-form"),
@@ -104,7 +104,7 @@ function clearResult() {
   els.grid.textContent = "";
   els.topk.textContent = "";
   els.readout.textContent = "";
-  els.topkTitle.textContent = "Top choices for this word";
+  els.topkTitle.textContent = t("topk.title");
   for (const which of Object.keys(exports)) els[which].disabled = true;
   updateSlider();
 }
@@ -113,7 +113,7 @@ function onSource(payload) {
   const src = payload && payload.source;
   clearResult();
   if (!src || src.kind !== "text") {
-    onError({ message: "This page shows text models only; pick a translation model." });
+    onError({ message: t("translate.textOnly"), local: true });
     return;
   }
   const tokens = src.tokens || [];
@@ -127,7 +127,7 @@ function onSource(payload) {
     chip.setAttribute("role", "button"); // focus or hover it: the output words that looked at it light up
     if (state.source.unknown[j]) {
       chip.classList.add("unk");
-      chip.title = "not in the model's vocabulary";
+      chip.title = t("chip.oov");
     }
     els.source.append(chip);
     srcChips.push(chip);
@@ -139,11 +139,11 @@ function buildGrid() {
   const tokens = state.source.tokens;
   const table = h("table", "align");
   table.setAttribute("role", "grid");
-  table.setAttribute("aria-label", "Attention: one row per output word, one column per input word");
+  table.setAttribute("aria-label", t("translate.gridLabel"));
   const thead = h("thead");
   const tr = h("tr");
   const corner = h("th", "corner");
-  corner.append(h("span", "corner-out", "output ↓"), h("span", "corner-in", "input →"));
+  corner.append(h("span", "corner-out", t("translate.cornerOut")), h("span", "corner-in", t("translate.cornerIn")));
   tr.append(corner);
   tokens.forEach((tok, j) => {
     const th = h("th", "col-head");
@@ -160,9 +160,9 @@ function buildGrid() {
   // Coverage: how much attention each input word has received so far.
   const tfoot = h("tfoot");
   const ftr = h("tr", "coverage-row");
-  const fth = h("th", "row-head coverage-head", "so far");
+  const fth = h("th", "row-head coverage-head", t("translate.soFar"));
   fth.scope = "row";
-  fth.title = "attention each input word has received up to the current word (1 = one whole word's worth)";
+  fth.title = t("translate.soFar.title");
   ftr.append(fth);
   covCells = tokens.map((tok) => {
     const td = h("td", "coverage-cell");
@@ -239,7 +239,7 @@ function onStep(step) {
   chip.setAttribute("role", "button"); // focus or hover it: its attention lights up the input
   if (step.forced) {
     chip.classList.add("forced");
-    chip.title = "forced: this word was imposed, not chosen by the model";
+    chip.title = t("chip.forced");
   }
   chip.dataset.row = String(i);
   chip.tabIndex = 0;
@@ -249,8 +249,8 @@ function onStep(step) {
   if (step.copied) {
     chip.classList.add("unk");
     chip.title = step.unknown
-      ? "unknown word: the model copied the input word it looked at most"
-      : "copied: the model wrote “a number here”, and the input number it looked at most was copied";
+      ? t("translate.copiedUnknown")
+      : t("translate.copiedNumber");
   }
   els.target.append(chip);
   tgtChips.push(chip);
@@ -263,7 +263,7 @@ function onStep(step) {
   head.title = step.token;
   if (step.copied) {
     head.classList.add("unk");
-    head.title = `${step.token} (copied from the input)`;
+    head.title = t("translate.copiedHead", { word: step.token });
   }
   tr.append(head);
   const att = step.attention || [];
@@ -278,7 +278,7 @@ function onStep(step) {
     td.style.backgroundColor = css(c);
     td.style.color = inkFor(c);
     td.title = `${step.token} ← ${tok}: ${Number.isFinite(w) ? w.toFixed(2) : "–"}`;
-    td.setAttribute("aria-label", `${step.token} looked at ${tok}: ${pct(w)}`);
+    td.setAttribute("aria-label", t("translate.cell", { out: step.token, in: tok, pct: pct(w) }));
     tr.append(td);
     return td;
   });
@@ -299,7 +299,7 @@ function onDone(payload) {
   for (let i = state.steps.length; i < all.length; i++) onStep(all[i]);
   state.done = payload || {};
   const n = state.steps.length;
-  progressStatus(setStatus, player, state.done, n, "the model ended the sentence without writing a word.");
+  progressStatus(setStatus, player, state.done, n, t("translate.empty"));
   els.replay.disabled = n === 0;
   els.go.disabled = false;
   for (const which of Object.keys(exports)) els[which].disabled = n === 0;
@@ -320,8 +320,8 @@ async function download(which) {
 
 function onError(payload) {
   player.stop();
-  const msg = (payload && payload.message) || "Something went wrong.";
-  setStatus(msg, "error");
+  setStatus(payload && payload.local ? payload.message : errorText(payload), "error");
+  if (payload && payload.unreachable) status.unreachable = true;
   state.reqId = null;
   state.pending = null;
   els.go.disabled = false;
@@ -339,7 +339,7 @@ function paintCoverage(k) {
     const v = Number(cov[j]) || 0;
     const c = colour(Math.min(1, v));
     td.style.backgroundColor = css(c);
-    td.title = `“${tok[j]}” has received ${v.toFixed(2)} of a word's attention so far`;
+    td.title = t("translate.soFar.cell", { word: tok[j], v: v.toFixed(2) });
     td.setAttribute("aria-label", td.title);
   });
 }
@@ -366,7 +366,7 @@ function show(k, grew, follow) {
   updateSlider();
   applyHighlight();
   if (follow && grew && k >= 0) rows[k].tr.scrollIntoView({ block: "nearest", inline: "nearest" });
-  if (state.done) progressStatus(setStatus, player, state.done, state.steps.length, "the model ended the sentence without writing a word.");
+  if (state.done) progressStatus(setStatus, player, state.done, state.steps.length, t("translate.empty"));
 }
 
 function updateSlider() {
@@ -387,7 +387,7 @@ function shade(el, w) {
     el.setAttribute("aria-label", el.textContent);
     return;
   }
-  el.setAttribute("aria-label", `${el.textContent}: ${pct(w)} of the attention`);
+  el.setAttribute("aria-label", t("translate.chipWeight", { word: el.textContent, pct: pct(w) }));
   const c = colour(w);
   el.style.backgroundColor = css(c);
   el.style.borderColor = css(c);
@@ -442,7 +442,7 @@ function forceAt(i, alt) {
   const forcedWords = state.steps.slice(0, i).map((s) => s.token).concat([alt.token]);
   translate(text, force);
   state.whatif = { own, word: i, token: alt.token, forcedWords };
-  els.whatifText.textContent = `What if word ${i + 1} were “${alt.token}”? The words up to it are forced; the model wrote the rest. Its own translation: “${own.join(" ")}”.`;
+  els.whatifText.textContent = t("whatif.text", { i: i + 1, word: alt.token, own: own.join(" ") });
   els.whatif.hidden = false;
 }
 
@@ -458,7 +458,7 @@ function renderReadout(row, col, hovering) {
   let text = "";
   if (row !== null && col !== null) {
     const w = (state.steps[row].attention || [])[col];
-    text = `Writing “${state.steps[row].token}”, the model gave “${tok[col]}” ${pct(w)} of its attention.`;
+    text = t("translate.readCell", { out: state.steps[row].token, in: tok[col], pct: pct(w) });
   } else if (row !== null) {
     const att = state.steps[row].attention || [];
     let best = 0;
@@ -466,23 +466,23 @@ function renderReadout(row, col, hovering) {
       if (w > att[best]) best = j;
     });
     if (att.length) {
-      text = `${hovering ? "" : "Now: "}writing “${state.steps[row].token}”, the model looked most at “${tok[best]}” (${pct(att[best])}).`;
+      text = t(hovering ? "translate.readRow" : "translate.readNow", { out: state.steps[row].token, in: tok[best], pct: pct(att[best]) });
       text = text.charAt(0).toUpperCase() + text.slice(1);
       // exp(entropy): how many words the weights amount to
       const h = state.steps[row].entropy;
-      if (Number.isFinite(h)) text += ` Its attention amounts to about ${Math.exp(h).toFixed(1)} of the ${att.length} words.`;
+      if (Number.isFinite(h)) text += " " + t("translate.readSpread", { k: Math.exp(h).toFixed(1), n: att.length });
     }
   } else if (col !== null) {
-    text = `Shading the output by how much each word looked at “${tok[col]}”.`;
+    text = t("translate.readColumn", { in: tok[col] });
   }
   els.readout.textContent = text;
 }
 
 function targetOf(e) {
-  const t = e.target instanceof Element ? e.target.closest("[data-row], [data-col]") : null;
-  if (!t || !els.result.contains(t)) return null;
-  const row = t.dataset.row !== undefined ? Number(t.dataset.row) : null;
-  const col = t.dataset.col !== undefined ? Number(t.dataset.col) : null;
+  const el = e.target instanceof Element ? e.target.closest("[data-row], [data-col]") : null;
+  if (!el || !els.result.contains(el)) return null;
+  const row = el.dataset.row !== undefined ? Number(el.dataset.row) : null;
+  const col = el.dataset.col !== undefined ? Number(el.dataset.col) : null;
   return { row, col };
 }
 
@@ -561,7 +561,7 @@ function handleMessage(type, p) {
     via: state.via,
     source: (x) => {
       onSource(x);
-      setStatus("Translating…", "busy");
+      setStatus(t("translate.busy"), "busy");
     },
     step: (x) => onStep(x.step),
     done: onDone,
@@ -572,7 +572,7 @@ function handleMessage(type, p) {
 
 const sock = new Socket({
   onMessage: handleMessage,
-  onStatus: (text) => status.conn(text),
+  onStatus: (news, seconds) => status.conn(news, seconds),
   // A decode cut off by the drop is finished over HTTP instead.
   onDrop: () => {
     if (requestInFlight() && state.via === "ws" && state.pending) httpTranslate(state.pending);
@@ -592,13 +592,13 @@ async function httpTranslate(payload) {
     });
     body = await res.json().catch(() => null);
   } catch {
-    if (id === state.reqId) onError({ message: "Could not reach the server. Check the connection and try again." });
+    if (id === state.reqId) onError({ message: t("status.unreachable"), local: true, unreachable: true });
     return;
   }
   if (id !== state.reqId) return;
   if (!res.ok || !body) {
-    const message = body && body.error && body.error.message;
-    onError({ message: message || `The server answered ${res.status} ${res.statusText}.` });
+    if (body && body.error) onError(body.error);
+    else onError({ message: t("status.answered", { status: `${res.status} ${res.statusText}` }), local: true });
     return;
   }
   onSource({ source: body.source });
@@ -610,18 +610,18 @@ async function httpTranslate(payload) {
 function translate(text, force) {
   text = text.trim();
   if (!text) {
-    setStatus("Type a sentence first.", "error");
+    setStatus(t("translate.typeFirst"), "error");
     els.text.focus();
     return;
   }
   if (!els.model.value) {
-    setStatus("No model is loaded on the server.", "error");
+    setStatus(t("translate.noModel"), "error");
     return;
   }
   const n = [...text].length;
   if (n > maxChars) {
     // Refused whole, never cut: a cut sentence would be translated as if complete.
-    setStatus(`The text is ${n} characters long; the limit is ${maxChars}. Shorten it: nothing was translated.`, "error");
+    setStatus(t("translate.tooLong", { n, max: maxChars }), "error");
     els.text.focus();
     return;
   }
@@ -641,7 +641,7 @@ function translate(text, force) {
   }
   state.reqId = payload.id;
   state.pending = payload;
-  setStatus("Translating…", "busy");
+  setStatus(t("translate.busy"), "busy");
   state.via = "ws";
   if (!sock.send("translate", payload)) httpTranslate(payload);
 }
@@ -654,8 +654,8 @@ function translate(text, force) {
 function updateModelNote() {
   const opt = els.model.selectedOptions[0];
   const lines = [];
-  if (opt && opt.dataset.trainedOn) lines.push(`Trained on ${opt.dataset.trainedOn}.`);
-  if (opt && opt.dataset.attention === "false") lines.push("This model has no attention: it reads one fixed summary of the sentence, so expect a flat grid.");
+  if (opt && opt.dataset.trainedOn) lines.push(t("model.trainedOn", { what: opt.dataset.trainedOn }));
+  if (opt && opt.dataset.attention === "false") lines.push(t("model.flatWarning"));
   els.modelNote.hidden = lines.length === 0;
   els.modelNote.textContent = lines.join(" ");
 }
@@ -685,8 +685,8 @@ function wireControls() {
     if (e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
     const delta = { ArrowLeft: -1, ArrowRight: 1 }[e.key];
     if (!delta || els.step.disabled) return;
-    const t = e.target;
-    if (t instanceof Element && t.closest("input, select, textarea, [contenteditable], #grid")) return;
+    const target = e.target;
+    if (target instanceof Element && target.closest("input, select, textarea, [contenteditable], #grid")) return;
     e.preventDefault();
     player.goTo(Math.max(0, player.cur + delta));
   });

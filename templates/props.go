@@ -8,8 +8,15 @@ type ModelOption struct {
 	SrcLang   string
 	TgtLang   string
 	Attention bool
-	Metric    string // e.g. "BLEU 31.4 on test_2016_flickr (beam 5)"
+	Metric    Metric // its first score that is not on a dev split
+
 	TrainedOn string // what it learned from, e.g. "photo descriptions and everyday sentences"
+}
+
+// Metric is a model's score as the picker writes it: "BLEU 34.5 on
+// test_2016_flickr (beam 5)".
+type Metric struct {
+	Name, Value, Split string
 }
 
 // TranslateProps are the translation page's inputs.
@@ -34,7 +41,7 @@ type CaptionProps struct {
 // Example is a photo offered as a one-click example.
 type Example struct {
 	Src     string // under /static/
-	Alt     string
+	Alt     string // the catalogue key of its description
 	Credit  string
 	Licence string
 }

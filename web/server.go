@@ -320,10 +320,17 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// render writes a page in the visitor's language: ?lang= when it names
+// one the pages speak (links keep it, so a shared link opens in it), else
+// the browser's Accept-Language.
 func (s *Server) render(c echo.Context, comp templ.Component) error {
-	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	lang := templates.Negotiate(c.QueryParam("lang"), c.Request().Header.Get("Accept-Language"))
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	h.Add("Vary", "Accept-Language")
+	h.Set("Content-Language", string(lang))
 	c.Response().WriteHeader(http.StatusOK)
-	return comp.Render(c.Request().Context(), c.Response())
+	return comp.Render(templates.WithLang(c.Request().Context(), lang), c.Response())
 }
 
 var examples = []string{
@@ -334,10 +341,10 @@ var examples = []string{
 
 // captionExamples are photos the project may ship (static/examples/LICENSES.md).
 var captionExamples = []templates.Example{
-	{Src: "/static/examples/chelsea.jpg", Alt: "a tabby cat", Credit: "Stefan van der Walt", Licence: "CC0"},
-	{Src: "/static/examples/coffee.jpg", Alt: "a cup of coffee", Credit: "Rachel Michetti", Licence: "CC0"},
-	{Src: "/static/examples/astronaut.jpg", Alt: "an astronaut", Credit: "NASA", Licence: "public domain"},
-	{Src: "/static/examples/rocket.jpg", Alt: "a rocket launch", Credit: "SpaceX", Licence: "public domain"},
+	{Src: "/static/examples/chelsea.jpg", Alt: "example.chelsea", Credit: "Stefan van der Walt", Licence: "CC0"},
+	{Src: "/static/examples/coffee.jpg", Alt: "example.coffee", Credit: "Rachel Michetti", Licence: "CC0"},
+	{Src: "/static/examples/astronaut.jpg", Alt: "example.astronaut", Credit: "NASA", Licence: "public domain"},
+	{Src: "/static/examples/rocket.jpg", Alt: "example.rocket", Credit: "SpaceX", Licence: "public domain"},
 }
 
 func (s *Server) translatePage(c echo.Context) error {
@@ -362,7 +369,7 @@ func (s *Server) captionPage(c echo.Context) error {
 // modelOption is a model as the pickers show it, with its first score
 // that is not a dev-set score.
 func modelOption(info model.Info) templates.ModelOption {
-	metric := ""
+	var metric templates.Metric
 	for _, m := range info.Metrics {
 		if m.Split != "dev" {
 			metric = formatMetric(m)
@@ -373,10 +380,10 @@ func modelOption(info model.Info) templates.ModelOption {
 		Attention: info.Attention, Metric: metric, TrainedOn: info.TrainedOn}
 }
 
-func formatMetric(m model.Metric) string {
-	s := m.Name + " " + strconv.FormatFloat(m.Value, 'f', 1, 64) + " on " + m.Split
+func formatMetric(m model.Metric) templates.Metric {
+	split := m.Split
 	if m.Note != "" {
-		s += " (" + m.Note + ")"
+		split += " (" + m.Note + ")"
 	}
-	return s
+	return templates.Metric{Name: m.Name, Value: strconv.FormatFloat(m.Value, 'f', 1, 64), Split: split}
 }

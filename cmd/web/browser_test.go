@@ -149,13 +149,20 @@ func captionPhoto(t *testing.T, name string) context.Context {
 // (instant pacing) and waits until the caption is done.
 func uploadPhoto(t *testing.T, ctx context.Context, url, name string) {
 	t.Helper()
+	uploadPhotoAt(t, ctx, url+"/caption", name)
+}
+
+// uploadPhotoAt is uploadPhoto on the caption page at page (in the
+// language it names, say).
+func uploadPhotoAt(t *testing.T, ctx context.Context, page, name string) {
+	t.Helper()
 	photo := filepath.Join(testenv.SharedData(t), "flickr8k", "images", name)
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(url+"/caption"),
+		chromedp.Navigate(page),
 		chromedp.WaitReady(chromedp.ID("file")),
 		chromedp.SetValue(chromedp.ID("pace"), "live"),
 		chromedp.SetUploadFiles(chromedp.ID("file"), []string{photo}, chromedp.NodeReady),
-		chromedp.Poll[chromedp.Void](`/done/i.test(document.querySelector('#status')?.textContent || '')`,
+		chromedp.Poll[chromedp.Void](`document.querySelector('#status')?.classList.contains('is-ok')`,
 			chromedp.WithPollingTimeout(60*time.Second)),
 	)
 	if err != nil {

@@ -450,3 +450,63 @@ func TestBrowserCoverage(t *testing.T) {
 		t.Errorf("input word chips %q (%v): want buttons named with their share of the attention", names, err)
 	}
 }
+
+// The pages in Korean: the header switch changes the language and keeps it
+// in the URL; the status, readout and teaching text follow; the switch back
+// gives English.
+func TestBrowserKorean(t *testing.T) {
+	m := startMain(t, true)
+	ctx := browser(t)
+	type page struct{ Lang, Heading, Status, Readout, URL string }
+	const read = `({Lang: document.documentElement.lang, Heading: document.querySelector('#explain-title').textContent,
+		Status: document.querySelector('#status')?.textContent || '', Readout: document.querySelector('#readout')?.textContent || '',
+		URL: location.href})`
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(m.URL()+"/"),
+		chromedp.WaitVisible(chromedp.ID("text")),
+		chromedp.Click(chromedp.CSS(`.lang-link[hreflang="ko"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`html[lang="ko"] #text`)),
+		chromedp.Evaluate[chromedp.Void](`(() => { const p = document.querySelector('#pace'); p.value = 'live'; p.dispatchEvent(new Event('change')); })()`),
+		chromedp.SendKeys(chromedp.ID("text"), "Two dogs are playing in the snow.\r"),
+		chromedp.Poll[chromedp.Void](`/완료/.test(document.querySelector('#status')?.textContent || '')`, chromedp.WithPollingTimeout(60*time.Second)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := chromedp.Run(ctx, chromedp.Evaluate[page](read))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Lang != "ko" || p.Heading != "격자 읽는 법" || !strings.Contains(p.Status, "단어") || !strings.Contains(p.URL, "lang=ko") {
+		t.Fatalf("%+v", p)
+	}
+	if !strings.Contains(p.Readout, "모델") {
+		t.Errorf("readout not in Korean: %q", p.Readout)
+	}
+	if dir := os.Getenv("ATTN_SCREENSHOTS"); dir != "" {
+		if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+			os.WriteFile(filepath.Join(dir, "translate-korean.png"), png, 0o644)
+		}
+	}
+	// The caption page keeps the language; the switch goes back.
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`.site-nav a[href^="/caption"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`html[lang="ko"] #drop`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err = chromedp.Run(ctx, chromedp.Evaluate[page](read)); err != nil || p.Heading != "히트맵 읽는 법" {
+		t.Fatalf("caption page in Korean: %+v %v", p, err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`.lang-link[hreflang="en"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #drop`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err = chromedp.Run(ctx, chromedp.Evaluate[page](read)); err != nil || p.Heading != "How to read the heatmap" || !strings.Contains(p.URL, "/caption?lang=en") {
+		t.Fatalf("after the switch back: %+v %v", p, err)
+	}
+}

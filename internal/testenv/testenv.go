@@ -45,3 +45,24 @@ func Chromium(t testing.TB) string {
 	missing(t, "no chromium on PATH (apt-get install -y chromium)")
 	return ""
 }
+
+// AxeVar names the axe-core script (axe.min.js from the npm package
+// axe-core) that the accessibility tests run in the browser; .ci/run
+// installs it with npm and sets it.
+const AxeVar = "ATTN_AXE"
+
+// Axe returns the axe-core script, or skips the test when it is not there.
+func Axe(t testing.TB) string {
+	t.Helper()
+	path := os.Getenv(AxeVar)
+	if path == "" {
+		missing(t, "%s is not set (npm install axe-core, then %s=node_modules/axe-core/axe.min.js)", AxeVar, AxeVar)
+		return ""
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		missing(t, "axe-core: %v", err)
+		return ""
+	}
+	return string(b)
+}
