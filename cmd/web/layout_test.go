@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"attention/internal/testenv"
+
 	"github.com/chromedp/chromedp"
 )
 
@@ -175,6 +177,11 @@ func TestBrowserCaptionLayouts(t *testing.T) {
 			camera, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const i = document.querySelector('input#camera[capture]'); return !!i && i.closest('label').offsetParent !== null; })()`))
 			if err != nil || camera != (size.w < 800) {
 				t.Errorf("camera button shown: %v (%v), want %v at %d px", camera, err, size.w < 800, size.w)
+			}
+			// The top choices' bars are long enough to compare by eye.
+			bar, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelector('#topk .topk-bar').getBoundingClientRect().width`))
+			if err != nil || bar < 80 {
+				t.Errorf("top-k bar %.0f px wide (%v), want at least 80", bar, err)
 			}
 		})
 	}
@@ -508,5 +515,46 @@ func TestBrowserKorean(t *testing.T) {
 	}
 	if p, err = chromedp.Run(ctx, chromedp.Evaluate[page](read)); err != nil || p.Heading != "How to read the heatmap" || !strings.Contains(p.URL, "/caption?lang=en") {
 		t.Fatalf("after the switch back: %+v %v", p, err)
+	}
+}
+
+// A file refused while the caption is still being shown word by word
+// (slow pacing) stops the playback and clears the page: the old caption
+// does not freeze half-shown, and no word appears after the error.
+func TestBrowserBadDropDuringPlayback(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(bad, []byte("not a picture\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := startMain(t, true)
+	ctx := browser(t)
+	photo := filepath.Join(testenv.SharedData(t), "flickr8k", "images", "3385593926_d3e9c21170.jpg")
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(m.URL()+"/caption"),
+		chromedp.WaitReady(chromedp.ID("file")),
+		chromedp.SetValue(chromedp.ID("pace"), "slow"),
+		chromedp.SetUploadFiles(chromedp.ID("file"), []string{photo}, chromedp.NodeReady),
+		// Mid-playback: the second word is on screen, more to come.
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#target .tgt-tok:not([hidden])').length === 2`,
+			chromedp.WithPollingTimeout(30*time.Second), chromedp.WithPollingInterval(20*time.Millisecond)),
+		chromedp.SetUploadFiles(chromedp.ID("file"), []string{bad}, chromedp.NodeReady),
+		chromedp.Poll[chromedp.Void](`document.querySelector('#status').classList.contains('is-error')`,
+			chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Sleep(2*time.Second), // three words' time at this pace
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[struct {
+		Words, Strip int
+		PhotoHidden  bool
+		Status       string
+	}](`({Words: document.querySelectorAll('#target .tgt-tok').length, Strip: document.querySelectorAll('#strip figure').length,
+	      PhotoHidden: document.querySelector('#photo').hidden, Status: document.querySelector('#status').textContent})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Words != 0 || got.Strip != 0 || !got.PhotoHidden || !strings.Contains(got.Status, "JPEG") {
+		t.Fatalf("%+v: want the half-shown caption gone and the refusal on the status line", got)
 	}
 }
