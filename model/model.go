@@ -93,6 +93,10 @@ type Options struct {
 	// chosen, then goes on by itself. "What if the model had written this
 	// word here?"
 	Force []int
+	// Override sets one step's attention by hand: "what if the model had
+	// looked there?" The step reads the context made with its weights; the
+	// steps after it look where they like again.
+	Override *Override
 	// NoUnknown never writes the unknown-word token. A caption has no
 	// source word to copy in its place, so "<unk>" can only stand for a
 	// word the model was not taught.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"slices"
 	"sync"
 
 	"attention/model"
@@ -134,6 +135,23 @@ func (e *Encoded) Source() model.Source {
 type state struct {
 	h, c []float32
 	beta float32 // the gate value that produced this state
+	t    int     // words fed so far: the index of the word this state writes next
+}
+
+// stepMod changes how stepBatch computes a step: uniform attention at
+// every step (model.Options.FlatAttention), hand-set attention at one
+// (model.Options.Override), and a record of the numbers of a batch of one
+// (Inspect).
+type stepMod struct {
+	flat     bool
+	override *model.Override
+	rec      *glassRec
+}
+
+// glassRec is what one step computed, for model.NewGlass.
+type glassRec struct {
+	h, scores, weights, used, ctx, logits []float32
+	beta                                  float32
 }
 
 type scratch struct {
@@ -151,20 +169,23 @@ func (e *Encoded) newScratch() *scratch {
 // step advances st by feeding prev; the distribution is left in sc.probs
 // and the attention in sc.att. It returns the gate β_t (also in st.beta).
 func (e *Encoded) step(st *state, prev int, sc *scratch) float32 {
-	e.stepBatch([]*state{st}, []int{prev}, []*scratch{sc}, false)
+	e.stepBatch([]*state{st}, []int{prev}, []*scratch{sc}, stepMod{})
 	return st.beta
 }
 
 // stepBatch is step for every sts[i], fed prevs[i], with scs[i] as its
 // buffers, for at most model.MaxBeam hypotheses (a beam); they share each
-// pass over the weights. flat replaces the attention weights by uniform
-// ones (model.Options.FlatAttention).
-func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch, flat bool) {
+// pass over the weights; mod changes what it computes.
+func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch, mod stepMod) {
 	c, p, w := e.m.Cfg, e.m.P, e.w
 	R, D, E, A, K := c.R(), c.Proj, c.Emb, c.Att, c.Hidden
 	n := len(sts)
 	var xs, ys [model.MaxBeam][]float32 // the inputs and outputs of one batched product
 	emb := func(i int) []float32 { return p.Emb.Data[prevs[i]*E : (prevs[i]+1)*E] }
+	rec := mod.rec
+	if rec != nil {
+		rec.h = slices.Clone(sts[0].h)
+	}
 	if c.Attention {
 		for i, sc := range scs {
 			clear(sc.wh)
@@ -175,11 +196,20 @@ func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch, flat bool
 			for r := 0; r < R; r++ {
 				sc.att[r] = nn.TanhAddDot(sc.wh, e.ux[r*A:(r+1)*A], p.AttV.Data) // e_ti = v·tanh(W h + U x_i + b)
 			}
+			if rec != nil {
+				rec.scores = slices.Clone(sc.att)
+			}
 			nn.SoftmaxInPlace(sc.att) // α_t  (R)
-			if flat {
+			if rec != nil {
+				rec.weights = slices.Clone(sc.att)
+			}
+			if mod.flat {
 				for r := range sc.att {
 					sc.att[r] = 1 / float32(R)
 				}
+			}
+			if o := mod.override; o != nil && sts[i].t == o.Step {
+				copy(sc.att, o.Weights)
 			}
 			clear(sc.ctx)
 			nn.MatVecAdd(sc.ctx, sc.att, e.x, D)                                       // Σ α_ti x_i  (D)
@@ -193,6 +223,12 @@ func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch, flat bool
 			copy(sc.ctx, e.mean)
 			sts[i].beta = 1
 		}
+		if rec != nil {
+			rec.scores, rec.weights = make([]float32, R), slices.Clone(scs[0].att)
+		}
+	}
+	if rec != nil {
+		rec.used, rec.ctx, rec.beta = slices.Clone(scs[0].att), slices.Clone(scs[0].ctx), sts[0].beta
 	}
 	for i, sc := range scs {
 		for j, v := range sc.ctx {
@@ -218,18 +254,22 @@ func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch, flat bool
 		xs[i], ys[i] = sc.pre, sc.probs
 	}
 	w.out.MulAddBatch(ys[:n], xs[:n]) // logits  (V)
-	for _, sc := range scs {
+	if rec != nil {
+		rec.logits = slices.Clone(scs[0].probs)
+	}
+	for i, sc := range scs {
 		nn.SoftmaxInPlace(sc.probs) // p_t  (V)
+		sts[i].t++
 	}
 }
 
 // decoder adapts an encoded image to search.Decoder and
 // search.BatchDecoder.
 type decoder struct {
-	e    *Encoded
-	sc   *scratch
-	scs  *search.Scratches[*scratch] // StepAll's buffers, one per hypothesis
-	flat bool                        // uniform attention instead of the model's
+	e   *Encoded
+	sc  *scratch
+	scs *search.Scratches[*scratch] // StepAll's buffers, one per hypothesis
+	mod stepMod                     // flat or hand-set attention
 }
 
 func (d decoder) Start() *state {
@@ -237,8 +277,8 @@ func (d decoder) Start() *state {
 }
 
 func (d decoder) Step(st *state, prev int) (*state, []float32, []float32) {
-	next := &state{h: append([]float32(nil), st.h...), c: append([]float32(nil), st.c...)}
-	d.e.stepBatch([]*state{next}, []int{prev}, []*scratch{d.sc}, d.flat)
+	next := &state{h: append([]float32(nil), st.h...), c: append([]float32(nil), st.c...), t: st.t}
+	d.e.stepBatch([]*state{next}, []int{prev}, []*scratch{d.sc}, d.mod)
 	return next, d.sc.probs, d.sc.att
 }
 
@@ -246,10 +286,10 @@ func (d decoder) StepAll(sts []*state, prevs []int) ([]*state, [][]float32, [][]
 	scs := d.scs.Get(len(sts))
 	next, probs, att := make([]*state, len(sts)), make([][]float32, len(sts)), make([][]float32, len(sts))
 	for i, st := range sts {
-		next[i] = &state{h: append([]float32(nil), st.h...), c: append([]float32(nil), st.c...)}
+		next[i] = &state{h: append([]float32(nil), st.h...), c: append([]float32(nil), st.c...), t: st.t}
 		probs[i], att[i] = scs[i].probs, scs[i].att
 	}
-	d.e.stepBatch(next, prevs, scs, d.flat)
+	d.e.stepBatch(next, prevs, scs, d.mod)
 	return next, probs, att
 }
 
@@ -272,7 +312,46 @@ func (e *Encoded) Decode(ctx context.Context, opts model.Options) iter.Seq2[mode
 	opts = opts.Normalize()
 	opts.MaxLen = min(opts.MaxLen, MaxWords)
 	opts.NoUnknown = true
-	return search.Decode(ctx, decoder{e: e, sc: e.newScratch(), scs: &search.Scratches[*scratch]{New: e.newScratch}, flat: opts.FlatAttention}, opts)
+	if o := opts.Override; o != nil {
+		if err := e.checkOverride(o.Weights); err != nil {
+			return func(yield func(model.Step, error) bool) { yield(model.Step{}, err) }
+		}
+	}
+	return search.Decode(ctx, decoder{e: e, sc: e.newScratch(), scs: &search.Scratches[*scratch]{New: e.newScratch},
+		mod: stepMod{flat: opts.FlatAttention, override: opts.Override}}, opts)
+}
+
+// checkOverride says what is wrong with hand-set weights for this image.
+func (e *Encoded) checkOverride(w []float32) error {
+	if !e.m.Cfg.Attention {
+		return &model.InputError{Kind: model.ErrInvalidInput, Msg: "this model has no attention to set: it reads the mean of all regions"}
+	}
+	return model.CheckWeights(w, e.m.Cfg.R())
+}
+
+// Inspect feeds the words of prefix and returns the next step in numbers
+// (model.Inspector), its attention set to override when that is not nil.
+func (e *Encoded) Inspect(prefix []int, override []float32, topK int) (*model.Glass, error) {
+	if len(prefix) >= MaxWords {
+		return nil, &model.InputError{Kind: model.ErrInvalidInput, Msg: fmt.Sprintf("step %d: a caption has at most %d words", len(prefix), MaxWords)}
+	}
+	var mod stepMod
+	if override != nil {
+		if err := e.checkOverride(override); err != nil {
+			return nil, err
+		}
+		mod.override = &model.Override{Step: len(prefix), Weights: override}
+	}
+	d := decoder{e: e, sc: e.newScratch()}
+	st, prev, err := search.Feed(d, prefix, e.m.Cfg.Vocab)
+	if err != nil {
+		return nil, err
+	}
+	rec := &glassRec{}
+	mod.rec = rec
+	next := &state{h: slices.Clone(st.h), c: slices.Clone(st.c), t: st.t}
+	e.stepBatch([]*state{next}, []int{prev}, []*scratch{d.sc}, mod)
+	return model.NewGlass(len(prefix), rec.h, rec.scores, rec.weights, rec.used, rec.ctx, rec.beta, rec.logits, topK, e.m.Words.Word), nil
 }
 
 // TeacherForced is the probability the serving path gives each of words

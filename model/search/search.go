@@ -276,3 +276,18 @@ func (s *Scratches[Sc]) Get(n int) []Sc {
 	}
 	return s.all[:n]
 }
+
+// Feed runs d through the words of prefix as TeacherForce does and returns
+// the state that writes the next word and the last word fed (the start
+// token for an empty prefix). Every id must be below vocab.
+func Feed[S any](d Decoder[S], prefix []int, vocabSize int) (st S, prev int, err error) {
+	st, prev = d.Start(), vocab.BOS
+	for _, id := range prefix {
+		if id < 0 || id >= vocabSize {
+			return st, prev, &model.InputError{Kind: model.ErrInvalidInput, Msg: fmt.Sprintf("word id %d is not in the model's vocabulary", id)}
+		}
+		st, _, _ = d.Step(st, prev)
+		prev = id
+	}
+	return st, prev, nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -290,6 +291,20 @@ func (m *Model) Encode(words []string) *Encoded {
 // state is one decoder hypothesis's recurrent state and scratch space.
 type state struct {
 	h, c []float32
+	t    int // words fed so far: the index of the word this state writes next
+}
+
+// stepMod changes how stepBatch computes a step: hand-set attention at one
+// step (model.Options.Override) and a record of the numbers of a batch of
+// one (Inspect).
+type stepMod struct {
+	override *model.Override
+	rec      *glassRec
+}
+
+// glassRec is what one step computed, for model.NewGlass.
+type glassRec struct {
+	h, scores, weights, used, ctx, logits []float32
 }
 
 // scratch holds the buffers one decode step needs, reused across steps.
@@ -311,29 +326,42 @@ func (e *Encoded) newScratch() *scratch {
 // step advances st by feeding prev; it leaves the output distribution in
 // sc.logits (as probabilities) and the attention weights in sc.att.
 func (e *Encoded) step(st *state, prev int, sc *scratch) {
-	e.stepBatch([]*state{st}, []int{prev}, []*scratch{sc})
+	e.stepBatch([]*state{st}, []int{prev}, []*scratch{sc}, stepMod{})
 }
 
 // stepBatch is step for every sts[i], fed prevs[i], with scs[i] as its
 // buffers, for at most model.MaxBeam hypotheses (a beam); they share each
-// pass over the weights.
-func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch) {
+// pass over the weights; mod changes what it computes.
+func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch, mod stepMod) {
 	c, p, w := e.m.Cfg, e.m.P, e.w
 	S, E, D, A, K := len(e.ids), c.Emb, c.D(), c.Att, c.DecHidden
 	n := len(sts)
 	var xs, ys [model.MaxBeam][]float32 // the inputs and outputs of one batched product
 	emb := func(i int) []float32 { return p.TgtEmb.Data[prevs[i]*E : (prevs[i]+1)*E] }
+	rec := mod.rec
+	if rec != nil {
+		rec.h = slices.Clone(sts[0].h)
+	}
 	if c.Attention {
 		for i, sc := range scs {
 			clear(sc.wh)
 			xs[i], ys[i] = sts[i].h, sc.wh
 		}
 		w.att.MulAddBatch(ys[:n], xs[:n]) // W h_{t-1}  (A)
-		for _, sc := range scs {
+		for k, sc := range scs {
 			for i := 0; i < S; i++ {
 				sc.att[i] = nn.TanhAddDot(sc.wh, e.ux[i*A:(i+1)*A], p.AttV.Data) // e_ti = v·tanh(W h + U x_i + b)
 			}
+			if rec != nil {
+				rec.scores = slices.Clone(sc.att)
+			}
 			nn.SoftmaxInPlace(sc.att) // a_t = softmax(e_t)  (S)
+			if rec != nil {
+				rec.weights = slices.Clone(sc.att)
+			}
+			if o := mod.override; o != nil && sts[k].t == o.Step {
+				copy(sc.att, o.Weights)
+			}
 			clear(sc.ctx)
 			for i := 0; i < S; i++ {
 				a := sc.att[i]
@@ -349,6 +377,12 @@ func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch) {
 			}
 			copy(sc.ctx, e.mean)
 		}
+		if rec != nil {
+			rec.scores, rec.weights = make([]float32, S), slices.Clone(scs[0].att)
+		}
+	}
+	if rec != nil {
+		rec.used, rec.ctx = slices.Clone(scs[0].att), slices.Clone(scs[0].ctx)
 	}
 	for i, sc := range scs {
 		copy(sc.in, emb(i))
@@ -373,8 +407,12 @@ func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch) {
 		xs[i], ys[i] = sc.pre, sc.logits
 	}
 	w.out.MulAddBatch(ys[:n], xs[:n]) // logits  (Vt)
-	for _, sc := range scs {
+	if rec != nil {
+		rec.logits = slices.Clone(scs[0].logits)
+	}
+	for i, sc := range scs {
 		nn.SoftmaxInPlace(sc.logits) // p_t  (Vt)
+		sts[i].t++
 	}
 }
 
@@ -384,6 +422,7 @@ type decoder struct {
 	e   *Encoded
 	sc  *scratch
 	scs *search.Scratches[*scratch] // StepAll's buffers, one per hypothesis
+	mod stepMod                     // hand-set attention
 }
 
 func (d decoder) Start() *state {
@@ -391,8 +430,8 @@ func (d decoder) Start() *state {
 }
 
 func (d decoder) Step(st *state, prev int) (*state, []float32, []float32) {
-	next := &state{h: append([]float32(nil), st.h...), c: append([]float32(nil), st.c...)}
-	d.e.step(next, prev, d.sc)
+	next := &state{h: append([]float32(nil), st.h...), c: append([]float32(nil), st.c...), t: st.t}
+	d.e.stepBatch([]*state{next}, []int{prev}, []*scratch{d.sc}, d.mod)
 	return next, d.sc.logits, d.sc.att
 }
 
@@ -400,10 +439,10 @@ func (d decoder) StepAll(sts []*state, prevs []int) ([]*state, [][]float32, [][]
 	scs := d.scs.Get(len(sts))
 	next, probs, att := make([]*state, len(sts)), make([][]float32, len(sts)), make([][]float32, len(sts))
 	for i, st := range sts {
-		next[i] = &state{h: append([]float32(nil), st.h...), c: append([]float32(nil), st.c...)}
+		next[i] = &state{h: append([]float32(nil), st.h...), c: append([]float32(nil), st.c...), t: st.t}
 		probs[i], att[i] = scs[i].logits, scs[i].att
 	}
-	d.e.stepBatch(next, prevs, scs)
+	d.e.stepBatch(next, prevs, scs, d.mod)
 	return next, probs, att
 }
 
@@ -469,7 +508,49 @@ func mostAttended(att []float32, ok func(int) bool) int {
 
 // Decode yields the translation one word at a time (see search.Decode).
 func (e *Encoded) Decode(ctx context.Context, opts model.Options) iter.Seq2[model.Step, error] {
-	return search.Decode(ctx, decoder{e: e, sc: e.newScratch(), scs: &search.Scratches[*scratch]{New: e.newScratch}}, opts)
+	if o := opts.Override; o != nil {
+		if err := e.checkOverride(o.Weights); err != nil {
+			return func(yield func(model.Step, error) bool) { yield(model.Step{}, err) }
+		}
+	}
+	return search.Decode(ctx, decoder{e: e, sc: e.newScratch(), scs: &search.Scratches[*scratch]{New: e.newScratch},
+		mod: stepMod{override: opts.Override}}, opts)
+}
+
+// checkOverride says what is wrong with hand-set weights for this sentence.
+func (e *Encoded) checkOverride(w []float32) error {
+	if !e.m.Cfg.Attention {
+		return &model.InputError{Kind: model.ErrInvalidInput, Msg: "this model has no attention to set: it reads one summary of the whole sentence"}
+	}
+	return model.CheckWeights(w, len(e.ids))
+}
+
+// maxInspectWords bounds the prefix Inspect feeds.
+const maxInspectWords = 2 * MaxSourceWords
+
+// Inspect feeds the words of prefix and returns the next step in numbers
+// (model.Inspector), its attention set to override when that is not nil.
+func (e *Encoded) Inspect(prefix []int, override []float32, topK int) (*model.Glass, error) {
+	if len(prefix) > maxInspectWords {
+		return nil, &model.InputError{Kind: model.ErrInputTooLong, Msg: fmt.Sprintf("step %d: at most %d words can be fed", len(prefix), maxInspectWords)}
+	}
+	var mod stepMod
+	if override != nil {
+		if err := e.checkOverride(override); err != nil {
+			return nil, err
+		}
+		mod.override = &model.Override{Step: len(prefix), Weights: override}
+	}
+	d := decoder{e: e, sc: e.newScratch()}
+	st, prev, err := search.Feed(d, prefix, e.m.Cfg.TgtVocab)
+	if err != nil {
+		return nil, err
+	}
+	rec := &glassRec{}
+	mod.rec = rec
+	next := &state{h: slices.Clone(st.h), c: slices.Clone(st.c), t: st.t}
+	e.stepBatch([]*state{next}, []int{prev}, []*scratch{d.sc}, mod)
+	return model.NewGlass(len(prefix), rec.h, rec.scores, rec.weights, rec.used, rec.ctx, 1, rec.logits, topK, e.m.Tgt.Word), nil
 }
 
 // Translate translates typed text the way the server does: Prepare (the

@@ -1,0 +1,119 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"slices"
+)
+
+// Override is one step's attention set by hand (Options.Override): step
+// Step (0 is the first word) reads the context vector made with Weights,
+// one per source position, instead of the model's own weights; the rest of
+// that step is computed as usual.
+type Override struct {
+	Step    int       `json:"step"`
+	Weights []float32 `json:"weights"`
+}
+
+// CheckWeights says what is wrong with hand-set attention weights for n
+// source positions: each finite and in [0, 1], summing to 1 (within 1e-3).
+func CheckWeights(w []float32, n int) error {
+	if len(w) != n {
+		return &InputError{Kind: ErrInvalidInput, Msg: fmt.Sprintf("attention weights: %d given for %d source positions", len(w), n)}
+	}
+	var sum float64
+	for i, v := range w {
+		if !(v >= 0 && v <= 1) {
+			return &InputError{Kind: ErrInvalidInput, Msg: fmt.Sprintf("attention weight %d is %v: each must be between 0 and 1", i, v)}
+		}
+		sum += float64(v)
+	}
+	if math.Abs(sum-1) > 1e-3 {
+		return &InputError{Kind: ErrInvalidInput, Msg: fmt.Sprintf("attention weights add up to %.4f: they must add up to 1", sum)}
+	}
+	return nil
+}
+
+// Glass is one decoder step in numbers: what the equations of the model
+// card compute, small enough to read.
+type Glass struct {
+	Step  int     `json:"step"`   // 0 is the first word
+	HNorm float32 `json:"h_norm"` // |h_{t-1}|: the state the step starts from
+	// Scores are e_ti = v·tanh(W h_{t-1} + U x_i + b), one per source
+	// position; Weights = softmax(Scores) are the model's own attention.
+	Scores  []float32 `json:"scores"`
+	Weights []float32 `json:"weights"`
+	// Used are the weights the step read: Weights, or an override.
+	Used    []float32 `json:"used"`
+	CtxNorm float32   `json:"ctx_norm"` // |c_t|, c_t = Σ_i used_i x_i
+	CtxHead []float32 `json:"ctx_head"` // c_t's first values
+	CtxSize int       `json:"ctx_size"` // c_t's length
+	// Beta is the caption decoder's gate β_t = σ(f_β(h_{t-1})), which
+	// scales the context (z_t = β_t c_t); 1 for a translation.
+	Beta float32 `json:"beta"`
+	// Logits are the largest output scores (Alt.Prob holds the logit);
+	// LogSumExp is log Σ_w exp(logit_w), so p_w = exp(logit_w - LogSumExp).
+	Logits    []Alt   `json:"logits"`
+	LogSumExp float32 `json:"log_sum_exp"`
+	// TopK is the step's distribution: its most probable words.
+	TopK []Alt `json:"top_k"`
+	// Word is the most probable word, the one greedy decoding writes.
+	Word string `json:"word"`
+}
+
+// Inspector is a prepared source whose steps can be opened: Inspect feeds
+// the decoder the words of prefix (vocabulary ids, as the model wrote or
+// was forced to write them) and returns the next step in numbers, with its
+// attention set to override when that is not nil.
+type Inspector interface {
+	Inspect(prefix []int, override []float32, topK int) (*Glass, error)
+}
+
+// ctxHead is how many of the context vector's values the glass shows.
+const ctxHead = 8
+
+// NewGlass builds a step's glass box from what the step computed: the
+// previous state h, the attention scores, the model's weights and those
+// used, the context vector, the gate and the logits; word names a
+// vocabulary id.
+func NewGlass(step int, h, scores, weights, used, ctx []float32, beta float32, logits []float32, topK int, word func(int) string) *Glass {
+	g := &Glass{Step: step, HNorm: norm(h), Scores: slices.Clone(scores), Weights: slices.Clone(weights),
+		Used: slices.Clone(used), CtxNorm: norm(ctx), CtxHead: slices.Clone(ctx[:min(ctxHead, len(ctx))]),
+		CtxSize: len(ctx), Beta: beta}
+	m := math.Inf(-1)
+	for _, v := range logits {
+		m = math.Max(m, float64(v))
+	}
+	var sum float64
+	for _, v := range logits {
+		sum += math.Exp(float64(v) - m)
+	}
+	g.LogSumExp = float32(m + math.Log(sum))
+	order := make([]int, len(logits))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		switch {
+		case logits[a] > logits[b]:
+			return -1
+		case logits[a] < logits[b]:
+			return 1
+		}
+		return 0
+	})
+	for _, id := range order[:min(max(topK, 1), len(order))] {
+		g.Logits = append(g.Logits, Alt{Token: word(id), ID: id, Prob: logits[id]})
+		g.TopK = append(g.TopK, Alt{Token: word(id), ID: id, Prob: float32(math.Exp(float64(logits[id]) - float64(g.LogSumExp)))})
+	}
+	g.Word = g.TopK[0].Token
+	return g
+}
+
+func norm(x []float32) float32 {
+	var s float64
+	for _, v := range x {
+		s += float64(v) * float64(v)
+	}
+	return float32(math.Sqrt(s))
+}
