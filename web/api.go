@@ -43,6 +43,71 @@ type TranslateRequest struct {
 	// Force imposes the first words, by vocabulary id (a step's token_id,
 	// or an alternative's id): "what if the model had written this?"
 	Force []int `json:"force,omitempty"`
+	// Override sets the attention of one step by hand: "what if the model
+	// had looked there?"
+	Override *model.Override `json:"override,omitempty"`
+}
+
+// InspectRequest opens one step of a decode: the decoder is fed Prefix
+// (the ids of the words before the step) and the step is returned in
+// numbers, its attention set to Weights when given. Over HTTP it names
+// its source (Text and Model); over the websocket, Of names the request
+// on the same connection whose source it opens.
+type InspectRequest struct {
+	ID      string    `json:"id,omitempty"`
+	Of      string    `json:"of,omitempty"`
+	Text    string    `json:"text,omitempty"`
+	Model   string    `json:"model,omitempty"`
+	Prefix  []int     `json:"prefix"`
+	Weights []float32 `json:"weights,omitempty"`
+}
+
+// maxWeights bounds the hand-set weights a request may carry (a source
+// has at most this many positions).
+const maxWeights = 1024
+
+// checkOverride checks hand-set attention as far as the server can
+// without the model (which checks the weights against the source).
+func checkOverride(o *model.Override) *Error {
+	if o == nil {
+		return nil
+	}
+	if o.Step < 0 || o.Step > MaxForce {
+		return Errorf(EInvalid, "override: step must be between 0 and %d", MaxForce)
+	}
+	if len(o.Weights) == 0 || len(o.Weights) > maxWeights {
+		return Errorf(EInvalid, "override: give one weight per source position (at most %d)", maxWeights)
+	}
+	return nil
+}
+
+// glassTopK is how many words an inspected step lists.
+const glassTopK = 8
+
+// inspect runs one inspect on p, answering with a user's error for bad
+// input and logging a fault.
+func (s *Server) inspect(p model.Prepared, req InspectRequest) (*model.Glass, *Error) {
+	in, ok := p.(model.Inspector)
+	if !ok {
+		return nil, Errorf(EUnsupported, "this model's steps cannot be opened")
+	}
+	if len(req.Prefix) > MaxForce {
+		return nil, Errorf(EInvalid, "prefix: at most %d words", MaxForce)
+	}
+	if len(req.Weights) > maxWeights {
+		return nil, Errorf(EInvalid, "weights: at most %d", maxWeights)
+	}
+	g, err := in.Inspect(req.Prefix, req.Weights, glassTopK)
+	switch {
+	case errors.Is(err, model.ErrInputTooLong):
+		return nil, Errorf(ETooLarge, "%s", err)
+	case errors.Is(err, model.ErrInvalidInput):
+		return nil, Errorf(EInvalid, "%s", err)
+	case err != nil:
+		s.log.Error("inspecting a step", "err", err)
+		return nil, Errorf(EInternal, "something went wrong on the server; it has been logged")
+	}
+	return g, nil
 }
 
 // MaxForce bounds a request's forced words.
@@ -105,6 +170,9 @@ func (s *Server) check(req TranslateRequest) (model.Translator, *Error) {
 	if e := checkForce(req.Force); e != nil {
 		return nil, e
 	}
+	if e := checkOverride(req.Override); e != nil {
+		return nil, e
+	}
 	return t, nil
 }
 
@@ -131,6 +199,38 @@ func clip(s string, n int) string {
 	return string([]rune(s)[:n]) + "…"
 }
 
+// readJSON reads a decode request's JSON body into v, strictly, after the
+// client's rate limit.
+func (s *Server) readJSON(c echo.Context, v any) *Error {
+	r := c.Request()
+	if !s.perAddr.allow(r.RemoteAddr, time.Now()) {
+		return Errorf(ERateLimited, "too many requests from your address; wait a moment")
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return Errorf(EUnsupported, "send JSON with Content-Type: application/json")
+	}
+	if e := checkEncoding(r); e != nil {
+		return e
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return Errorf(ETooLarge, "the request body is over %d bytes", MaxBodyBytes)
+		}
+		return Errorf(EInvalid, "could not read the request body")
+	}
+	if !utf8.Valid(body) {
+		return Errorf(EInvalid, "the request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return Errorf(EInvalid, "malformed JSON: %s", jsonProblem(err))
+	}
+	return nil
+}
+
 // translate is POST /api/v1/translate.
 func (s *Server) translate(c echo.Context) error {
 	resp, err := s.translateHTTP(c)
@@ -142,38 +242,15 @@ func (s *Server) translate(c echo.Context) error {
 
 // translateHTTP reads a translate request from the body and decodes it.
 func (s *Server) translateHTTP(c echo.Context) (*DecodeResponse, error) {
-	r := c.Request()
-	if !s.perAddr.allow(r.RemoteAddr, time.Now()) {
-		return nil, Errorf(ERateLimited, "too many requests from your address; wait a moment")
-	}
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		return nil, Errorf(EUnsupported, "send JSON with Content-Type: application/json")
-	}
-	if e := checkEncoding(r); e != nil {
-		return nil, e
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, MaxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, Errorf(ETooLarge, "the request body is over %d bytes", MaxBodyBytes)
-		}
-		return nil, Errorf(EInvalid, "could not read the request body")
-	}
-	if !utf8.Valid(body) {
-		return nil, Errorf(EInvalid, "the request body is not valid UTF-8")
-	}
 	var req TranslateRequest
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return nil, Errorf(EInvalid, "malformed JSON: %s", jsonProblem(err))
+	if e := s.readJSON(c, &req); e != nil {
+		return nil, e
 	}
 	t, e := s.check(req)
 	if e != nil {
 		return nil, e
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), httpDecodeTimeout)
+	ctx, cancel := context.WithTimeout(c.Request().Context(), httpDecodeTimeout)
 	defer cancel()
 	if err := s.decodes.acquire(ctx, nil); err != nil {
 		return nil, Errorf(EBusy, "the server is busy; try again in a moment")
@@ -184,7 +261,35 @@ func (s *Server) translateHTTP(c echo.Context) (*DecodeResponse, error) {
 	if e != nil {
 		return nil, e
 	}
-	return collect(ctx, t.Info(), pp.p, model.Options{Beam: req.Beam, Force: req.Force}, start)
+	return collect(ctx, t.Info(), pp.p, model.Options{Beam: req.Beam, Force: req.Force, Override: req.Override}, start)
+}
+
+// translateInspect is POST /api/v1/translate/inspect: one step of the
+// translation of text, in numbers (InspectRequest).
+func (s *Server) translateInspect(c echo.Context) error {
+	var req InspectRequest
+	if e := s.readJSON(c, &req); e != nil {
+		return e
+	}
+	t, e := s.check(TranslateRequest{Text: req.Text, Model: req.Model})
+	if e != nil {
+		return e
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), httpDecodeTimeout)
+	defer cancel()
+	if err := s.decodes.acquire(ctx, nil); err != nil {
+		return Errorf(EBusy, "the server is busy; try again in a moment")
+	}
+	defer s.decodes.release()
+	pp, e := s.prepareText(t, req.Text)
+	if e != nil {
+		return e
+	}
+	g, e := s.inspect(pp.p, req)
+	if e != nil {
+		return e
+	}
+	return c.JSON(http.StatusOK, map[string]any{"model": t.Info().ID, "source": pp.p.Source(), "glass": g})
 }
 
 // collect runs a decode to the end.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"image"
 	"image/jpeg"
@@ -41,7 +42,10 @@ type CaptionRequest struct {
 	Model string `json:"model,omitempty"`
 	Beam  int    `json:"beam,omitempty"`
 	Force []int  `json:"force,omitempty"` // as TranslateRequest.Force
-	Image string `json:"image"`
+	// Override as TranslateRequest.Override; in the form, a field
+	// "override" holding its JSON.
+	Override *model.Override `json:"override,omitempty"`
+	Image    string          `json:"image"`
 
 	photo *photoBuffer // the decoded file
 }
@@ -120,6 +124,9 @@ func (s *Server) captionFields(req *CaptionRequest) (model.Captioner, *Error) {
 		return nil, Errorf(EInvalid, "beam must be between 1 and %d", model.MaxBeam)
 	}
 	if e := checkForce(req.Force); e != nil {
+		return nil, e
+	}
+	if e := checkOverride(req.Override); e != nil {
 		return nil, e
 	}
 	return c, nil
@@ -330,6 +337,17 @@ func readParts(mr *multipart.Reader, pb *photoBuffer) (*CaptionRequest, *Error) 
 			} else if req.Beam, err = strconv.Atoi(strings.TrimSpace(string(v))); err != nil {
 				return nil, Errorf(EInvalid, "beam must be a whole number between 1 and %d", model.MaxBeam)
 			}
+		case "override": // JSON (see TranslateRequest.Override)
+			v, err := io.ReadAll(io.LimitReader(part, MaxBodyBytes+1))
+			if err != nil {
+				return nil, uploadError(err)
+			}
+			if len(v) > MaxBodyBytes {
+				return nil, Errorf(EInvalid, "the override field is too long")
+			}
+			if err := json.Unmarshal(v, &req.Override); err != nil {
+				return nil, Errorf(EInvalid, "override: send {\"step\": N, \"weights\": [...]} as JSON")
+			}
 		case "force": // ids, comma-separated (see TranslateRequest.Force)
 			v, err := io.ReadAll(io.LimitReader(part, 2049))
 			if err != nil {
@@ -392,7 +410,7 @@ func (s *Server) captionHTTP(c echo.Context) (*prepared, *DecodeResponse, error)
 	if e != nil {
 		return nil, nil, e
 	}
-	resp, err := collect(ctx, capt.Info(), pp.p, model.Options{Beam: req.Beam, Force: req.Force}, start)
+	resp, err := collect(ctx, capt.Info(), pp.p, model.Options{Beam: req.Beam, Force: req.Force, Override: req.Override}, start)
 	return pp, resp, err
 }
 

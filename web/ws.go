@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -40,6 +41,8 @@ const (
 	MsgTranslate = "translate"
 	MsgCaption   = "caption"
 	MsgCancel    = "cancel"
+	MsgInspect   = "inspect"
+	MsgGlass     = "glass"
 	MsgSource    = "source"
 	MsgStep      = "step"
 	MsgDone      = "done"
@@ -97,6 +100,11 @@ type (
 	CancelPayload struct {
 		ID string `json:"id"`
 	}
+	// GlassPayload answers an inspect: one step in numbers.
+	GlassPayload struct {
+		ID    string       `json:"id"`
+		Glass *model.Glass `json:"glass"`
+	}
 )
 
 var upgrader = websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 4096} // default CheckOrigin: same origin only
@@ -120,8 +128,15 @@ type session struct {
 	mu           sync.Mutex
 	cancelDecode context.CancelFunc
 	decodeID     string // the request cancelDecode stops
-	closeMsg     []byte // the close frame to send, once the session is closing
-	decodes      sync.WaitGroup
+	// kept is the source of the last request prepared on this connection,
+	// which inspect messages open (so a photo is not sent again for each
+	// step). It lives as long as the connection.
+	kept struct {
+		id string
+		p  model.Prepared
+	}
+	closeMsg []byte // the close frame to send, once the session is closing
+	decodes  sync.WaitGroup
 }
 
 func (s *Server) websocket(c echo.Context) error {
@@ -259,6 +274,7 @@ type message struct {
 	id        string
 	translate TranslateRequest
 	caption   CaptionRequest
+	inspect   InspectRequest
 	release   func() // gives back the photo's memory; nil if none is held
 }
 
@@ -310,7 +326,7 @@ func (p *parser) envelope(sc *scanner, m *message) error {
 		case "type", "v":
 			raw, err := sc.raw(64)
 			if errors.Is(err, errValueTooLarge) {
-				return Errorf(EBadMessage, "unknown message type; expected translate, caption or cancel")
+				return Errorf(EBadMessage, "unknown message type; expected translate, caption, inspect or cancel")
 			} else if err != nil {
 				return clientErr(err)
 			}
@@ -385,9 +401,9 @@ func (p *parser) check(typ string, v int) *Error {
 		return Errorf(EBadMessage, "unsupported protocol version; this server speaks v=1")
 	}
 	switch typ {
-	case MsgTranslate, MsgCaption, MsgCancel:
+	case MsgTranslate, MsgCaption, MsgInspect, MsgCancel:
 	default:
-		return Errorf(EBadMessage, "unknown message type; expected translate, caption or cancel")
+		return Errorf(EBadMessage, "unknown message type; expected translate, caption, inspect or cancel")
 	}
 	if p.admit != nil {
 		return p.admit(typ)
@@ -421,6 +437,18 @@ func (p *parser) payload(sc *scanner, m *message) error {
 		return nil
 	case MsgCaption:
 		return p.captionPayload(sc, m)
+	case MsgInspect:
+		raw, err := sc.raw(MaxBodyBytes)
+		if errors.Is(err, errValueTooLarge) {
+			return Errorf(ETooLarge, "inspect message too large: the limit is 64 KiB")
+		} else if err != nil {
+			return clientErr(err)
+		}
+		if err := strictDecode(raw, &m.inspect); err != nil {
+			return Errorf(EBadMessage, "bad inspect payload: %s", jsonProblem(err))
+		}
+		m.id = m.inspect.ID
+		return nil
 	}
 	raw, err := sc.raw(4096) // cancel
 	if errors.Is(err, errValueTooLarge) {
@@ -456,7 +484,7 @@ func (p *parser) captionPayload(sc *scanner, m *message) error {
 			break
 		}
 		switch k {
-		case "id", "model", "beam", "force":
+		case "id", "model", "beam", "force", "override":
 			raw, err := sc.raw(2048)
 			if errors.Is(err, errValueTooLarge) {
 				return Errorf(EBadMessage, "bad caption payload: field %q is too long", k)
@@ -471,6 +499,8 @@ func (p *parser) captionPayload(sc *scanner, m *message) error {
 				err = json.Unmarshal(raw, &req.Model)
 			case "force":
 				err = json.Unmarshal(raw, &req.Force)
+			case "override":
+				err = json.Unmarshal(raw, &req.Override)
 			default:
 				err = json.Unmarshal(raw, &req.Beam)
 			}
@@ -556,6 +586,8 @@ func (ss *session) handle(m *message) {
 	switch m.typ {
 	case MsgCancel:
 		ss.cancelRequest(m.id)
+	case MsgInspect:
+		ss.startInspect(m.inspect)
 	case MsgTranslate:
 		req := m.translate
 		t, e := ss.s.check(req)
@@ -565,7 +597,8 @@ func (ss *session) handle(m *message) {
 		}
 		// Encoded on the decode's goroutine, holding its slot: never on
 		// this reader.
-		ss.startDecode(job{id: m.id, info: t.Info(), opts: model.Options{Beam: req.Beam, Force: req.Force}, prepare: func() (*prepared, *Error) { return ss.s.prepareText(t, req.Text) }})
+		ss.startDecode(job{id: m.id, info: t.Info(), opts: model.Options{Beam: req.Beam, Force: req.Force, Override: req.Override},
+			prepare: func() (*prepared, *Error) { return ss.s.prepareText(t, req.Text) }})
 	case MsgCaption:
 		req := m.caption
 		c, e := ss.s.checkCaption(&req)
@@ -573,7 +606,7 @@ func (ss *session) handle(m *message) {
 			ss.reply(MsgError, ErrorPayload{ID: m.id, Code: e.Code, Message: e.Message})
 			return
 		}
-		ss.startDecode(job{id: m.id, info: c.Info(), opts: model.Options{Beam: req.Beam, Force: req.Force}, release: m.release,
+		ss.startDecode(job{id: m.id, info: c.Info(), opts: model.Options{Beam: req.Beam, Force: req.Force, Override: req.Override}, release: m.release,
 			prepare: func() (*prepared, *Error) { return ss.s.preparePhoto(c, req.photo) }})
 		m.release = nil
 	}
@@ -651,6 +684,9 @@ func (ss *session) startDecode(j job) {
 			ss.post(MsgError, ErrorPayload{ID: j.id, Code: e.Code, Message: e.Message})
 			return
 		}
+		ss.mu.Lock()
+		ss.kept.id, ss.kept.p = j.id, pp.p
+		ss.mu.Unlock()
 		src := SourcePayload{ID: j.id, Model: j.info.ID, Source: pp.p.Source()}
 		src.Image = pp.cropURL
 		if !ss.post(MsgSource, src) {
@@ -677,6 +713,39 @@ func (ss *session) startDecode(j job) {
 		}
 		ss.post(MsgDone, DonePayload{ID: j.id, Text: vocab.Detokenize(words, j.info.TgtLang), Steps: len(words),
 			ElapsedMS: time.Since(start).Milliseconds()})
+	}()
+}
+
+// startInspect answers an inspect of the source kept from request
+// req.Of, holding a decode slot while the step is computed.
+func (ss *session) startInspect(req InspectRequest) {
+	ss.mu.Lock()
+	id, p := ss.kept.id, ss.kept.p
+	ss.mu.Unlock()
+	if p == nil || req.Of == "" || req.Of != id {
+		ss.reply(MsgError, ErrorPayload{ID: req.ID, Code: ENotFound,
+			Message: fmt.Sprintf("request %q is not the last one on this connection: run it again, then open its steps", clip(req.Of, 40))})
+		return
+	}
+	ss.decodes.Add(1)
+	go func() {
+		defer ss.decodes.Done()
+		wait, stop := context.WithTimeout(ss.ctx, decodeWait)
+		err := ss.s.decodes.acquire(wait, nil)
+		stop()
+		if err != nil {
+			if ss.ctx.Err() == nil {
+				ss.post(MsgError, ErrorPayload{ID: req.ID, Code: EBusy, Message: "the server is busy; try again in a moment"})
+			}
+			return
+		}
+		defer ss.s.decodes.release()
+		g, e := ss.s.inspect(p, req)
+		if e != nil {
+			ss.post(MsgError, ErrorPayload{ID: req.ID, Code: e.Code, Message: e.Message})
+			return
+		}
+		ss.post(MsgGlass, GlassPayload{ID: req.ID, Glass: g})
 	}()
 }
 
