@@ -4,7 +4,7 @@
 // strip of one small heatmap per word. The websocket stream, the HTTP
 // fallback and replays share one rendering path.
 
-import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, responseError, errorText, t, Player, Socket, Status } from "./common.js";
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, responseError, errorText, t, GlassPanel, Inspects, Player, Socket, Status } from "./common.js";
 
 const els = {
   form: $("caption-form"),
@@ -121,12 +121,42 @@ function buildCells(rows, cols) {
   els.cells.style.gridTemplateColumns = `repeat(${cols}, 1fr)`;
   els.cells.style.gridTemplateRows = `repeat(${rows}, 1fr)`;
   cells = [];
+  mine.clear();
   for (let i = 0; i < rows * cols; i++) {
     const c = h("div", "cell");
+    c.dataset.region = String(i);
     els.cells.append(c);
     cells.push(c);
   }
 }
+
+// ---------------------------------------------------------------- glass box
+
+// mine holds the regions clicked while the glass box is open: the
+// attention set by hand, spread evenly over them.
+const mine = new Set();
+
+function paintMine() {
+  cells.forEach((c, i) => c.classList.toggle("is-mine", mine.has(i)));
+}
+
+const glass = new GlassPanel({
+  gate: true,
+  inspect: (prefix, weights) => inspects.ask(state.via === "ws" ? state.reqId : "", prefix, weights),
+  label: (i) => t("glass.regionAt", { r: Math.floor(i / state.source.cols) + 1, c: (i % state.source.cols) + 1 }),
+  mine: () => (mine.size ? cells.map((_, i) => (mine.has(i) ? 1 / mine.size : 0)) : null),
+  clearMine: () => {
+    mine.clear();
+    paintMine();
+  },
+  onContinue: (step, prefix, weights) => {
+    const own = state.whatif ? state.whatif.own : state.steps.map((x) => wordOf(x.step));
+    caption(state.file, prefix, { step, weights });
+    state.whatif = { own };
+    els.whatifText.textContent = t("glass.continued", { i: step + 1, own: own.join(" ") });
+    els.whatif.hidden = false;
+  },
+});
 
 function onSource(payload) {
   const src = payload && payload.source;
@@ -202,6 +232,7 @@ function onDone(payload) {
   for (const which of Object.keys(exports)) els[which].disabled = n === 0;
   updateSlider();
   player.finish();
+  glass.show(state.steps.map((s) => s.step), player.cur, true);
 }
 
 function onError(payload) {
@@ -246,6 +277,7 @@ function show(k, grew, follow) {
   paint();
   if (follow && grew && k >= 0) thumbs[k].scrollIntoView({ block: "nearest", inline: "nearest" });
   if (state.done) progressStatus(setStatus, player, state.done, state.steps.length, t("caption.empty"));
+  glass.show(state.steps.map((s) => s.step), k, state.done !== null);
 }
 
 function paint() {
@@ -349,6 +381,7 @@ function updateSlider() {
 // ---------------------------------------------------------------- transport
 
 function handleMessage(type, p) {
+  if (inspects.settle(type, p)) return;
   dispatch(type, p, {
     reqId: state.reqId,
     via: state.via,
@@ -371,12 +404,18 @@ const sock = new Socket({
   },
 });
 
+// Steps are opened over the websocket, where the server keeps the photo's
+// encoding; a caption made over HTTP cannot be opened without sending the
+// photo again.
+const inspects = new Inspects(sock, null);
+
 function form(path) {
   const fd = new FormData();
   fd.append("image", state.file);
   fd.append("beam", String(state.beam));
   if (state.model) fd.append("model", state.model);
   if (state.force && state.force.length) fd.append("force", state.force.join(","));
+  if (state.override) fd.append("override", JSON.stringify(state.override));
   return fetch(path, { method: "POST", body: fd });
 }
 
@@ -429,7 +468,7 @@ function undoWhatIf() {
   caption(state.file);
 }
 
-async function caption(file, force) {
+async function caption(file, force, override) {
   if (disabled) return;
   if (!file) return;
   if (file.type && !TYPES.includes(file.type)) {
@@ -443,8 +482,8 @@ async function caption(file, force) {
   clearResult();
   state.seq += 1;
   const id = `c${state.seq}`;
-  Object.assign(state, { reqId: id, file, beam: Number(els.beam.value) || 1, model: els.model.value || "", force: force || null });
-  if (!force) {
+  Object.assign(state, { reqId: id, file, beam: Number(els.beam.value) || 1, model: els.model.value || "", force: force && force.length ? force : null, override: override || null });
+  if (!force && !override) {
     state.whatif = null;
     els.whatif.hidden = true;
   }
@@ -460,6 +499,7 @@ async function caption(file, force) {
   state.via = "ws";
   const msg = { id, model: state.model, beam: state.beam };
   if (state.force) msg.force = state.force;
+  if (state.override) msg.override = state.override;
   msg.image = image; // last: the server checks the other fields before reading the photo
   if (!sock.send("caption", msg)) httpCaption(id);
 }
@@ -487,6 +527,18 @@ function setHover(i) {
 }
 
 function wire() {
+  // While the glass box is open, clicking the photo's regions sets the
+  // attention by hand.
+  const glassRoot = $("glass");
+  glassRoot.addEventListener("toggle", () => els.stage.classList.toggle("is-painting", glassRoot.open));
+  els.cells.addEventListener("click", (e) => {
+    const c = glassRoot.open && e.target instanceof Element ? e.target.closest("[data-region]") : null;
+    if (!c) return;
+    const i = Number(c.dataset.region);
+    if (mine.has(i)) mine.delete(i);
+    else mine.add(i);
+    paintMine();
+  });
   els.camera.addEventListener("change", () => {
     caption(els.camera.files[0]);
     els.camera.value = "";

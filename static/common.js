@@ -512,3 +512,212 @@ export async function responseError(res) {
   if (body && body.error) return errorText(body.error);
   return t("status.answered", { status: `${res.status} ${res.statusText}` });
 }
+
+// ---------------------------------------------------------------- glass box
+
+const fmt = (v, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : "–");
+
+// GlassPanel opens the current step of a decode: its numbers (the state,
+// each source position's score and weight, the context vector, the gate,
+// the largest logits), and the attention set by hand. The page gives:
+//   inspect(prefix, weights) -> Promise<glass>, prefix the ids of the
+//     words before the step, weights null for the model's own;
+//   label(i) -> the name of source position i;
+//   mine() -> the weights the person set (null: none), and clearMine();
+//   onContinue(step, prefix, weights): decode the rest from there.
+export class GlassPanel {
+  constructor(opts) {
+    Object.assign(this, opts);
+    this.root = document.getElementById("glass");
+    this.status = document.getElementById("glass-status");
+    this.body = document.getElementById("glass-body");
+    this.recompute = document.getElementById("glass-recompute");
+    this.cont = document.getElementById("glass-continue");
+    this.reset = document.getElementById("glass-reset");
+    this.steps = [];
+    this.cur = -1;
+    this.glass = null;
+    this.seq = 0;
+    this.root.addEventListener("toggle", () => this.refresh());
+    this.recompute.addEventListener("click", () => this.tryMine());
+    this.cont.addEventListener("click", () => {
+      const w = this.mine();
+      if (w && this.cur >= 0) this.onContinue(this.cur, this.prefix(), w);
+    });
+    this.reset.addEventListener("click", () => {
+      this.clearMine();
+      this.refresh();
+    });
+  }
+
+  // show opens step cur of steps (-1: none), when the panel is open.
+  show(steps, cur, done) {
+    const next = done ? cur : -1;
+    const moved = next !== this.cur || steps.length !== this.steps.length || (steps[0] && steps[0] !== this.steps[0]);
+    this.steps = steps;
+    this.cur = next;
+    if (moved) {
+      this.clearMine();
+      this.refresh();
+    }
+  }
+
+  prefix() {
+    return this.steps.slice(0, this.cur).map((s) => s.token_id);
+  }
+
+  clear(text) {
+    this.glass = null;
+    this.body.textContent = "";
+    this.status.textContent = text || "";
+    this.recompute.disabled = this.cont.disabled = this.reset.disabled = true;
+  }
+
+  async refresh() {
+    if (!this.root.open || this.cur < 0 || !this.steps[this.cur]) {
+      this.clear();
+      return;
+    }
+    const seq = ++this.seq;
+    this.clear(t("glass.loading", { i: this.cur + 1 }));
+    let g;
+    try {
+      g = await this.inspect(this.prefix(), null);
+    } catch (err) {
+      if (seq === this.seq) this.clear(err.message || String(err));
+      return;
+    }
+    if (seq !== this.seq) return;
+    this.glass = g;
+    this.status.textContent = "";
+    this.render(null);
+    this.recompute.disabled = this.cont.disabled = this.reset.disabled = false;
+  }
+
+  async tryMine() {
+    const w = this.mine();
+    if (!w) {
+      this.status.textContent = t("glass.noWeights");
+      return;
+    }
+    const seq = ++this.seq;
+    this.status.textContent = t("glass.loading", { i: this.cur + 1 });
+    try {
+      const g = await this.inspect(this.prefix(), w);
+      if (seq !== this.seq) return;
+      this.status.textContent = "";
+      this.render(g);
+    } catch (err) {
+      if (seq === this.seq) this.status.textContent = err.message || String(err);
+    }
+  }
+
+  render(with_) {
+    const g = this.glass;
+    const b = this.body;
+    b.textContent = "";
+    b.append(h("p", "glass-step", t("glass.step", { i: g.step + 1, word: this.steps[this.cur].token })));
+    const eqs = h("ul", "glass-eqs");
+    for (const k of ["glass.eqScores", "glass.eqWeights", "glass.eqContext"].concat(this.gate ? ["glass.eqGate"] : [], ["glass.eqOutput"])) {
+      eqs.append(h("li", "", t(k)));
+    }
+    b.append(eqs, h("p", "", t("glass.state", { v: fmt(g.h_norm) })));
+    // Source positions: all of a sentence; a photo's heaviest regions.
+    let order = g.weights.map((_, i) => i);
+    if (order.length > 12) {
+      order.sort((x, y) => g.weights[y] - g.weights[x]);
+      order = order.slice(0, 8);
+      b.append(h("p", "", t("glass.topRegions", { n: order.length, total: g.weights.length })));
+    }
+    const table = h("table", "glass-table");
+    const head = h("tr");
+    for (const k of [this.gate ? "glass.region" : "glass.source", "glass.score", "glass.weight", "glass.yours"]) head.append(h("th", "", t(k)));
+    table.append(h("thead"), h("tbody"));
+    table.tHead.append(head);
+    for (const i of order) {
+      const tr = h("tr");
+      tr.append(h("td", "glass-label", this.label(i)), h("td", "num", fmt(g.scores[i])), h("td", "num", fmt(g.weights[i])));
+      const td = h("td", "glass-mine");
+      if (this.editor) td.append(this.editor(i));
+      else td.textContent = with_ ? fmt(with_.used[i]) : "";
+      tr.append(td);
+      table.tBodies[0].append(tr);
+    }
+    b.append(table);
+    b.append(h("p", "", t("glass.context", { size: g.ctx_size, norm: fmt(g.ctx_norm), head: g.ctx_head.map((v) => fmt(v, 2)).join(", ") + "…" })));
+    if (this.gate) b.append(h("p", "", t("glass.gate", { v: fmt(g.beta), pct: pct(g.beta) })));
+    const lt = h("table", "glass-table");
+    lt.append(h("caption", "", t("glass.logits", { lse: fmt(g.log_sum_exp) })));
+    const lh = h("tr");
+    for (const k of ["glass.word", "glass.logit", "glass.prob"]) lh.append(h("th", "", t(k)));
+    lt.append(lh);
+    g.logits.forEach((l) => {
+      const tr = h("tr");
+      tr.append(h("td", "", SPECIAL[l.token] || l.token), h("td", "num", fmt(l.prob)), h("td", "num", pct(Math.exp(l.prob - g.log_sum_exp))));
+      lt.append(tr);
+    });
+    b.append(lt);
+    if (with_) {
+      const cmp = h("div", "glass-compare");
+      cmp.append(h("p", "glass-compare-title", t("glass.compare")));
+      for (const [k, gl] of [["glass.model", g], ["glass.mine", with_]]) {
+        const col = h("ol", "glass-dist");
+        col.dataset.which = k === "glass.model" ? "model" : "mine";
+        col.append(h("li", "glass-dist-title", t(k)));
+        gl.top_k.slice(0, 5).forEach((a) => col.append(h("li", "", `${SPECIAL[a.token] || a.token} ${pct(a.prob)}`)));
+        cmp.append(col);
+      }
+      b.append(cmp);
+    }
+  }
+}
+
+// Inspects asks the server to open steps: over the websocket for a request
+// made on it (the server keeps its source), else over HTTP with http(req)
+// when the page can (null: it cannot). settle routes the answers.
+export class Inspects {
+  constructor(sock, http) {
+    this.sock = sock;
+    this.http = http;
+    this.seq = 0;
+    this.waiting = new Map();
+  }
+
+  ask(of, prefix, weights) {
+    if (of && this.sock.open) {
+      const id = `g${++this.seq}`;
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => this.fail(id, t("glass.needsLive")), 15000);
+        this.waiting.set(id, { resolve, reject, timer });
+        const msg = { id, of, prefix };
+        if (weights) msg.weights = weights;
+        if (!this.sock.send("inspect", msg)) this.fail(id, t("glass.needsLive"));
+      });
+    }
+    if (!this.http) return Promise.reject(new Error(t("glass.needsLive")));
+    return this.http({ prefix, weights }).then(async (res) => {
+      if (!res.ok) throw new Error(await responseError(res));
+      return (await res.json()).glass;
+    });
+  }
+
+  fail(id, message) {
+    const w = this.waiting.get(id);
+    if (!w) return;
+    this.waiting.delete(id);
+    clearTimeout(w.timer);
+    w.reject(new Error(message));
+  }
+
+  // settle takes a server message that answers an inspect; it returns
+  // false for any other.
+  settle(type, p) {
+    const w = p && p.id ? this.waiting.get(p.id) : null;
+    if (!w || (type !== "glass" && type !== "error")) return false;
+    this.waiting.delete(p.id);
+    clearTimeout(w.timer);
+    if (type === "glass") w.resolve(p.glass);
+    else w.reject(new Error(errorText(p)));
+    return true;
+  }
+}

@@ -3,7 +3,7 @@
 // choices. The same rendering path serves the websocket stream, the HTTP
 // fallback and replays, so all three look identical.
 
-import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, errorText, t, Player, Socket, Status } from "./common.js";
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, errorText, t, GlassPanel, Inspects, Player, Socket, Status } from "./common.js";
 
 const els = {
   form: $("translate-form"),
@@ -31,6 +31,7 @@ const els = {
   exportPng: $("export-png"),
   exportSvg: $("export-svg"),
   exportJson: $("export-json"),
+  glassBody: $("glass-body"),
 };
 
 // The downloads: the alignment grid as PNG (with its colour bar) and SVG,
@@ -304,6 +305,7 @@ function onDone(payload) {
   els.go.disabled = false;
   for (const which of Object.keys(exports)) els[which].disabled = n === 0;
   player.finish();
+  glass.show(state.steps, player.cur, true);
 }
 
 async function download(which) {
@@ -367,6 +369,7 @@ function show(k, grew, follow) {
   applyHighlight();
   if (follow && grew && k >= 0) rows[k].tr.scrollIntoView({ block: "nearest", inline: "nearest" });
   if (state.done) progressStatus(setStatus, player, state.done, state.steps.length, t("translate.empty"));
+  glass.show(state.steps, k, state.done !== null);
 }
 
 function updateSlider() {
@@ -556,6 +559,7 @@ function wireGridKeys() {
 // ---------------------------------------------------------------- transport
 
 function handleMessage(type, p) {
+  if (inspects.settle(type, p)) return;
   dispatch(type, p, {
     reqId: state.reqId,
     via: state.via,
@@ -588,7 +592,7 @@ async function httpTranslate(payload) {
     res = await fetch("/api/v1/translate", {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ text: payload.text, model: payload.model, beam: payload.beam, force: payload.force }),
+      body: JSON.stringify({ text: payload.text, model: payload.model, beam: payload.beam, force: payload.force, override: payload.override }),
     });
     body = await res.json().catch(() => null);
   } catch {
@@ -607,7 +611,7 @@ async function httpTranslate(payload) {
   onDone({ text: body.text, steps: body.steps, elapsed_ms: body.elapsed_ms });
 }
 
-function translate(text, force) {
+function translate(text, force, override) {
   text = text.trim();
   if (!text) {
     setStatus(t("translate.typeFirst"), "error");
@@ -633,9 +637,9 @@ function translate(text, force) {
     model: els.model.value,
     beam: Number(els.beam.value) || 1,
   };
-  if (force && force.length) {
-    payload.force = force;
-  } else {
+  if (force && force.length) payload.force = force;
+  if (override) payload.override = override;
+  if (!payload.force && !override) {
     state.whatif = null;
     els.whatif.hidden = true;
   }
@@ -645,6 +649,62 @@ function translate(text, force) {
   state.via = "ws";
   if (!sock.send("translate", payload)) httpTranslate(payload);
 }
+
+// ---------------------------------------------------------------- glass box
+
+// mine holds the weights typed into the glass box, one per input word
+// (null: none yet).
+let mine = null;
+
+function weightEditor(i) {
+  const wrap = h("span", "glass-edit");
+  const input = h("input", "glass-input");
+  Object.assign(input, { type: "number", min: "0", max: "1", step: "0.05" });
+  input.value = mine ? String(mine[i]) : "";
+  input.setAttribute("aria-label", `${t("glass.yours")}: ${state.source.tokens[i]}`);
+  input.addEventListener("input", () => {
+    mine = mine || state.source.tokens.map(() => 0);
+    mine[i] = Math.max(0, Number(input.value) || 0);
+  });
+  const all = h("button", "btn btn-small glass-all", t("glass.allHere"));
+  all.type = "button";
+  all.addEventListener("click", () => {
+    mine = state.source.tokens.map((_, j) => (j === i ? 1 : 0));
+    els.glassBody.querySelectorAll(".glass-input").forEach((el, j) => (el.value = String(mine[j])));
+    glass.tryMine();
+  });
+  wrap.append(input, all);
+  return wrap;
+}
+
+const inspects = new Inspects(sock, (req) =>
+  fetch("/api/v1/translate/inspect", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ text: state.pending.text, model: state.pending.model, prefix: req.prefix, weights: req.weights }),
+  }),
+);
+
+const glass = new GlassPanel({
+  inspect: (prefix, weights) => inspects.ask(state.via === "ws" ? state.pending.id : "", prefix, weights),
+  label: (i) => (state.source ? state.source.tokens[i] : String(i)),
+  editor: weightEditor,
+  mine: () => {
+    const sum = mine ? mine.reduce((a, b) => a + b, 0) : 0;
+    return sum > 0 ? mine.map((v) => v / sum) : null;
+  },
+  clearMine: () => {
+    mine = null;
+  },
+  onContinue: (step, prefix, weights) => {
+    const text = state.pending ? state.pending.text : els.text.value;
+    const own = state.whatif ? state.whatif.own : state.steps.map((s) => s.token);
+    translate(text, prefix, { step, weights });
+    state.whatif = { own };
+    els.whatifText.textContent = t("glass.continued", { i: step + 1, own: own.join(" ") });
+    els.whatif.hidden = false;
+  },
+});
 
 // ---------------------------------------------------------------- controls
 

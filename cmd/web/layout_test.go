@@ -558,3 +558,79 @@ func TestBrowserBadDropDuringPlayback(t *testing.T) {
 		t.Fatalf("%+v: want the half-shown caption gone and the refusal on the status line", got)
 	}
 }
+
+// The glass box on the translation page: the step's numbers appear (one
+// row per input word, weights adding up to 1); "all here" on a word
+// recomputes the step with all attention there, beside the model's own;
+// Continue writes the rest from there, with the banner and Undo.
+func TestBrowserGlassBox(t *testing.T) {
+	m := startMain(t, true)
+	ctx := browser(t)
+	translateOnPage(t, ctx, m.URL(), "A man in a blue shirt is riding a bike.")
+	type glassView struct {
+		Rows         int
+		Sum          float64
+		Compare      bool
+		Mine, Banner bool
+		Status       string
+	}
+	const read = `(() => {
+		const rows = [...document.querySelectorAll('#glass-body .glass-table tbody tr')];
+		return {Rows: rows.length, Sum: rows.reduce((s, r) => s + Number(r.children[2].textContent), 0),
+			Compare: !!document.querySelector('.glass-compare'), Mine: !!document.querySelector('.glass-dist[data-which="mine"]'),
+			Banner: !document.querySelector('#whatif').hidden, Status: document.querySelector('#status').textContent};
+	})()`
+	err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#glass > summary")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#glass-body .glass-table tbody tr').length > 0`, chromedp.WithPollingTimeout(20*time.Second)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := chromedp.Run(ctx, chromedp.Evaluate[glassView](read))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#source .tok').length`))
+	if g.Rows != src || math.Abs(g.Sum-1) > 0.01 {
+		t.Fatalf("glass %+v for %d input words: want a row each, weights adding up to 1", g, src)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#glass-body .glass-table tbody tr:first-child .glass-all")),
+		chromedp.Poll[chromedp.Void](`!!document.querySelector('.glass-dist[data-which="mine"]')`, chromedp.WithPollingTimeout(20*time.Second)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dir := os.Getenv("ATTN_SCREENSHOTS"); dir != "" {
+		if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+			os.WriteFile(filepath.Join(dir, "glass-box.png"), png, 0o644)
+		}
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("glass-continue")),
+		chromedp.Poll[chromedp.Void](`!document.querySelector('#whatif').hidden && document.querySelector('#status').classList.contains('is-ok')`,
+			chromedp.WithPollingTimeout(30*time.Second)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The glass box on the caption page: clicking a region of the photo sets
+// the attention there, and the step is recomputed beside the model's own.
+func TestBrowserCaptionGlassBox(t *testing.T) {
+	ctx := captionPhoto(t, "3385593926_d3e9c21170.jpg")
+	err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#glass > summary")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#glass-body .glass-table tbody tr').length === 8`, chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.Click(chromedp.CSS(`#cells [data-region="0"]`)),
+		chromedp.Click(chromedp.ID("glass-recompute")),
+		chromedp.Poll[chromedp.Void](`!!document.querySelector('.glass-dist[data-which="mine"]') && document.querySelector('#cells [data-region="0"]').classList.contains('is-mine')`,
+			chromedp.WithPollingTimeout(20*time.Second)),
+	)
+	if err != nil {
+		status, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("glass-status")))
+		t.Fatalf("%v (glass status %q)", err, status)
+	}
+}
