@@ -117,3 +117,31 @@ func norm(x []float32) float32 {
 	}
 	return float32(math.Sqrt(s))
 }
+
+// TreeNode is one hypothesis that beam search kept after a step
+// (Options.Tree): its last word, the hypothesis it grew from, and its
+// scores.
+type TreeNode struct {
+	ID      int    `json:"id"`
+	Parent  int    `json:"parent"` // -1: it grew from the start
+	Step    int    `json:"step"`   // the index of its last word
+	Token   string `json:"token"`
+	TokenID int    `json:"token_id"`
+	// LogProb is the hypothesis's cumulative log-probability; Score is
+	// LogProb over GNMT's length penalty ((5+n)/6)^α, what the search
+	// compares finished hypotheses by.
+	LogProb float64 `json:"log_prob"`
+	Score   float64 `json:"score"`
+	// Final: the hypothesis ends here (its word is the end of sentence).
+	Final     bool      `json:"final,omitempty"`
+	Attention []float32 `json:"attention"`
+	TopK      []Alt     `json:"top_k"`
+}
+
+// TreeLevel is one step of the search: the hypotheses kept after it; the
+// last level, with Nodes empty, names the Winner.
+type TreeLevel struct {
+	Step   int        `json:"step"`
+	Nodes  []TreeNode `json:"nodes,omitempty"`
+	Winner int        `json:"winner"` // the winning hypothesis's last node; -1 until the end
+}

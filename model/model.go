@@ -97,6 +97,9 @@ type Options struct {
 	// looked there?" The step reads the context made with its weights; the
 	// steps after it look where they like again.
 	Override *Override
+	// Tree, with a beam wider than 1, receives the search as it grows:
+	// after every step the hypotheses kept, then the winner.
+	Tree func(TreeLevel)
 	// NoUnknown never writes the unknown-word token. A caption has no
 	// source word to copy in its place, so "<unk>" can only stand for a
 	// word the model was not taught.

@@ -40,3 +40,22 @@ func BenchmarkDecodeStep(b *testing.B) {
 		e.step(st, vocab.BOS+i%100, sc)
 	}
 }
+
+// BenchmarkInspect opens step 10 of a caption with attention set by hand
+// on one region: the glass box's answer to an override.
+func BenchmarkInspect(b *testing.B) {
+	m, feat := benchModel(b)
+	e, err := m.Encode(feat)
+	if err != nil {
+		b.Fatal(err)
+	}
+	prefix := []int{10, 11, 12, 13, 14, 15, 16, 17, 18, 19}
+	w := make([]float32, m.Cfg.R())
+	w[20] = 1
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := e.Inspect(prefix, w, 8); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -149,6 +149,7 @@ type hyp[S any] struct {
 	logp  float64
 	steps []model.Step
 	last  int
+	node  int // its node in the tree (-1: the start)
 }
 
 // lengthPenalty is GNMT's ((5+n)/6)^α, which keeps beams from preferring
@@ -173,10 +174,23 @@ func stepAll[S any](d Decoder[S], beams []*hyp[S]) (next []S, probs, att [][]flo
 	return next, probs, att
 }
 
+// treeNode is a kept hypothesis as the tree shows it. A finished one's
+// word is the end of sentence, and its length counts it, as the search's
+// final comparison does.
+func treeNode[S any](d Decoder[S], id, parent, t, word int, logp float64, final bool, step model.Step, alpha float64) model.TreeNode {
+	n := model.TreeNode{ID: id, Parent: parent, Step: t, TokenID: word, LogProb: logp, Final: final,
+		Score: logp / lengthPenalty(t+1, alpha), Token: step.Token, Attention: step.Attention, TopK: step.TopK}
+	if final {
+		n.Token = d.Word(word)
+	}
+	return n
+}
+
 func beam[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.Seq2[model.Step, error] {
 	return func(yield func(model.Step, error) bool) {
-		beams := []*hyp[S]{{st: d.Start(), last: vocab.BOS}}
+		beams := []*hyp[S]{{st: d.Start(), last: vocab.BOS, node: -1}}
 		var done []*hyp[S]
+		nodes := 0 // tree nodes made so far
 		type cand struct {
 			from  *hyp[S]
 			id    int
@@ -215,16 +229,29 @@ func beam[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.Seq
 			}
 			sort.SliceStable(cands, func(i, j int) bool { return cands[i].logp > cands[j].logp })
 			beams = beams[:0]
+			var level model.TreeLevel
 			for _, c := range cands {
 				if len(beams)+len(done) >= opts.Beam {
 					break
 				}
+				var h *hyp[S]
 				if c.final {
-					done = append(done, &hyp[S]{logp: c.logp, steps: c.from.steps})
-					continue
+					h = &hyp[S]{logp: c.logp, steps: c.from.steps}
+					done = append(done, h)
+				} else {
+					steps := append(append([]model.Step(nil), c.from.steps...), c.step)
+					h = &hyp[S]{st: c.st, logp: c.logp, steps: steps, last: c.id}
+					beams = append(beams, h)
 				}
-				steps := append(append([]model.Step(nil), c.from.steps...), c.step)
-				beams = append(beams, &hyp[S]{st: c.st, logp: c.logp, steps: steps, last: c.id})
+				h.node = nodes
+				nodes++
+				if opts.Tree != nil {
+					level.Nodes = append(level.Nodes, treeNode(d, h.node, c.from.node, t, c.id, c.logp, c.final, c.step, opts.LenAlpha))
+				}
+			}
+			if opts.Tree != nil {
+				level.Step, level.Winner = t, -1
+				opts.Tree(level)
 			}
 		}
 		done = append(done, beams...)
@@ -236,6 +263,9 @@ func beam[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.Seq
 			if h.logp/lengthPenalty(len(h.steps)+1, opts.LenAlpha) > best.logp/lengthPenalty(len(best.steps)+1, opts.LenAlpha) {
 				best = h
 			}
+		}
+		if opts.Tree != nil {
+			opts.Tree(model.TreeLevel{Step: len(best.steps), Winner: best.node})
 		}
 		for _, s := range best.steps {
 			if !yield(s, nil) {

@@ -332,3 +332,61 @@ func (d attTable) Step(st int, prev int) (int, []float32, []float32) {
 }
 func (d attTable) Word(id int) string                              { return string(rune('A' + id - 4)) }
 func (d attTable) Copy(int, []float32, []model.Step) (string, int) { return "", 0 }
+
+// The tree a beam search streams: every level keeps at most the beam's
+// width of hypotheses, each grows from a node of the level before, its
+// scores are its log-probability over the length penalty, and the winner's
+// path is the decoded output (its words, then the end of sentence).
+func TestTreeWinnerIsTheOutput(t *testing.T) {
+	for seed := range 10 {
+		d := table{next: func(prefix []int) []float32 {
+			h := uint64(seed+7)*0x9e3779b97f4a7c15 + 1
+			for _, id := range prefix {
+				h = (h ^ uint64(id)) * 0x100000001b3
+			}
+			p := make([]float32, V)
+			var sum float32
+			for id := vocab.EOS; id < V; id++ {
+				h ^= h << 13
+				h ^= h >> 7
+				h ^= h << 17
+				p[id] = float32(h%1000 + 1)
+				sum += p[id]
+			}
+			for id := range p {
+				p[id] /= sum
+			}
+			return p
+		}}
+		var levels []model.TreeLevel
+		opts := model.Options{Beam: 3, MaxLen: 5, LenAlpha: 0.6, TopK: 3, Tree: func(l model.TreeLevel) { levels = append(levels, l) }}
+		got := decode(t, d, opts)
+		byID := map[int]model.TreeNode{}
+		for i, l := range levels[:len(levels)-1] {
+			if l.Step != i || len(l.Nodes) == 0 || len(l.Nodes) > 3 || l.Winner != -1 {
+				t.Fatalf("seed %d level %d: step %d, %d nodes, winner %d", seed, i, l.Step, len(l.Nodes), l.Winner)
+			}
+			for _, n := range l.Nodes {
+				if p, ok := byID[n.Parent]; n.Parent != -1 && (!ok || p.Step != i-1 || p.Final) || n.Parent == -1 && i != 0 {
+					t.Fatalf("seed %d: node %+v grows from %d", seed, n, n.Parent)
+				}
+				if want := n.LogProb / lengthPenalty(n.Step+1, 0.6); math.Abs(n.Score-want) > 1e-12 {
+					t.Fatalf("seed %d: node score %g, want %g", seed, n.Score, want)
+				}
+				byID[n.ID] = n
+			}
+		}
+		last := levels[len(levels)-1]
+		var path []int
+		for id := last.Winner; id != -1; id = byID[id].Parent {
+			path = append([]int{byID[id].TokenID}, path...)
+		}
+		want := got
+		if len(path) > 0 && path[len(path)-1] == vocab.EOS {
+			want = append(slices.Clone(got), vocab.EOS)
+		}
+		if !slices.Equal(path, want) {
+			t.Fatalf("seed %d: the winner's path %v, the output %v", seed, path, got)
+		}
+	}
+}

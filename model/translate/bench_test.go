@@ -1,9 +1,11 @@
 package translate
 
 import (
+	"context"
 	"strings"
 	"testing"
 
+	"attention/model"
 	"attention/model/nn"
 	"attention/model/vocab"
 )
@@ -39,5 +41,47 @@ func BenchmarkEncode(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		m.Encode(words)
+	}
+}
+
+// benchDecode decodes 20 words (no end of sentence: the random model
+// rarely writes one) over a 12-word source with opts, b.N times.
+func benchDecode(b *testing.B, opts model.Options) {
+	m := benchModel()
+	e := m.Encode(strings.Fields("a man in a blue shirt is riding a bike down the"))
+	opts.MaxLen = 20
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		for _, err := range e.Decode(context.Background(), opts) {
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkBeam5 is a beam search of width 5; BenchmarkBeam5Tree the same
+// streaming its search tree (model.Options.Tree), whose cost is the
+// difference.
+func BenchmarkBeam5(b *testing.B) { benchDecode(b, model.Options{Beam: 5, TopK: 5}) }
+
+func BenchmarkBeam5Tree(b *testing.B) {
+	benchDecode(b, model.Options{Beam: 5, TopK: 5, Tree: func(model.TreeLevel) {}})
+}
+
+// BenchmarkInspect opens step 10 of a translation with attention set by
+// hand: the glass box's answer to an override (10 steps fed, one more
+// recorded).
+func BenchmarkInspect(b *testing.B) {
+	m := benchModel()
+	e := m.Encode(strings.Fields("a man in a blue shirt is riding a bike down the"))
+	prefix := []int{10, 11, 12, 13, 14, 15, 16, 17, 18, 19}
+	w := make([]float32, 12)
+	w[3] = 1
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := e.Inspect(prefix, w, 8); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
