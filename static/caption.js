@@ -4,7 +4,7 @@
 // strip of one small heatmap per word. The websocket stream, the HTTP
 // fallback and replays share one rendering path.
 
-import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, responseError, errorText, t, GlassPanel, Inspects, Player, Socket, Status } from "./common.js";
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, responseError, errorText, t, GlassPanel, Inspects, TreePanel, topWhere, Player, Socket, Status } from "./common.js";
 
 const els = {
   form: $("caption-form"),
@@ -139,6 +139,10 @@ const mine = new Set();
 function paintMine() {
   cells.forEach((c, i) => c.classList.toggle("is-mine", mine.has(i)));
 }
+
+const tree = new TreePanel((att) =>
+  topWhere(att, (i) => (state.source ? t("glass.regionAt", { r: Math.floor(i / state.source.cols) + 1, c: (i % state.source.cols) + 1 }) : String(i))),
+);
 
 const glass = new GlassPanel({
   gate: true,
@@ -382,6 +386,10 @@ function updateSlider() {
 
 function handleMessage(type, p) {
   if (inspects.settle(type, p)) return;
+  if (type === "tree") {
+    if (p.id === state.reqId && state.via === "ws") tree.add(p.level);
+    return;
+  }
   dispatch(type, p, {
     reqId: state.reqId,
     via: state.via,
@@ -437,6 +445,7 @@ async function httpCaption(id) {
   }
   onSource({ source: body.source, image: body.image });
   if (!state.source) return;
+  (body.tree || []).forEach((l) => tree.add(l));
   (body.steps || []).forEach((s, i) => onStep(s, (body.heat || [])[i], (body.objects || [])[i]));
   onDone({ elapsed_ms: body.elapsed_ms });
 }
@@ -483,6 +492,7 @@ async function caption(file, force, override) {
   state.seq += 1;
   const id = `c${state.seq}`;
   Object.assign(state, { reqId: id, file, beam: Number(els.beam.value) || 1, model: els.model.value || "", force: force && force.length ? force : null, override: override || null });
+  tree.reset(state.beam > 1);
   if (!force && !override) {
     state.whatif = null;
     els.whatif.hidden = true;

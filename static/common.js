@@ -721,3 +721,113 @@ export class Inspects {
     return true;
   }
 }
+
+// ---------------------------------------------------------------- search tree
+
+const SVG = "http://www.w3.org/2000/svg";
+const svg = (tag, attrs) => {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, String(v));
+  return e;
+};
+
+// topWhere names the three source positions att weighs most, with label(i)
+// the name of position i.
+export function topWhere(att, label) {
+  return att
+    .map((w, i) => [w, i])
+    .sort((a, b) => b[0] - a[0])
+    .slice(0, 3)
+    .map(([w, i]) => `${label(i)} ${pct(w)}`)
+    .join(", ");
+}
+
+// TreePanel draws a beam search as it grows: one column per step, the
+// hypotheses kept at that step stacked in it, a line to each from the one
+// it grew from. where(attention) names where a hypothesis looked.
+export class TreePanel {
+  constructor(where) {
+    this.where = where;
+    this.root = document.getElementById("tree");
+    this.view = document.getElementById("tree-view");
+    this.detail = document.getElementById("tree-node");
+    this.reset(false);
+  }
+
+  // reset empties the tree; shown: the request searches with a beam.
+  reset(shown) {
+    this.levels = [];
+    this.nodes = new Map();
+    this.winner = -1;
+    this.root.hidden = !shown;
+    this.view.textContent = "";
+    this.detail.textContent = "";
+  }
+
+  add(level) {
+    if (level.winner >= 0 || !level.nodes) {
+      this.winner = level.winner;
+    } else {
+      this.levels.push(level);
+      level.nodes.forEach((n, rank) => this.nodes.set(n.id, { ...n, rank }));
+    }
+    this.draw();
+  }
+
+  draw() {
+    const W = 128;
+    const H = 34;
+    const rows = Math.max(1, ...this.levels.map((l) => l.nodes.length));
+    const s = svg("svg", { width: this.levels.length * W + 16, height: rows * H + 8, role: "group", "aria-label": t("tree.title") });
+    const onPath = new Set();
+    for (let id = this.winner; id >= 0; id = this.nodes.get(id).parent) onPath.add(id);
+    const hasChild = new Set([...this.nodes.values()].map((n) => n.parent));
+    const last = this.levels.length - 1;
+    const at = (n) => [8 + n.step * W, 4 + n.rank * H + H / 2];
+    for (const n of this.nodes.values()) {
+      if (n.parent < 0) continue;
+      const [x1, y1] = at(this.nodes.get(n.parent));
+      const [x2, y2] = at(n);
+      s.append(svg("line", { x1: x1 + W - 12, y1, x2, y2, class: onPath.has(n.id) ? "tree-edge is-winner" : "tree-edge" }));
+    }
+    for (const n of this.nodes.values()) {
+      const [x, y] = at(n);
+      const dead = !hasChild.has(n.id) && !n.final && n.step < last && !onPath.has(n.id);
+      const g = svg("g", { class: `tree-node-g${onPath.has(n.id) ? " is-winner" : ""}${dead || (this.winner >= 0 && !onPath.has(n.id)) ? " is-pruned" : ""}`, tabindex: 0, role: "button" });
+      const word = SPECIAL[n.token] || n.token;
+      g.setAttribute("aria-label", t("tree.nodeLabel", { word, i: n.step + 1, score: n.score.toFixed(2) }));
+      g.dataset.node = String(n.id);
+      g.append(svg("rect", { x, y: y - 13, width: W - 14, height: 26, rx: 6 }));
+      const text = svg("text", { x: x + 5, y: y + 1 });
+      text.textContent = word.length > 11 ? word.slice(0, 10) + "…" : word;
+      const score = svg("text", { x: x + W - 18, y: y + 1, class: "tree-score", "text-anchor": "end" });
+      score.textContent = n.score.toFixed(1);
+      g.append(text, score);
+      const open = () => this.open(n.id);
+      g.addEventListener("click", open);
+      g.addEventListener("keydown", (e) => {
+        if (e.key === "Enter" || e.key === " ") {
+          e.preventDefault();
+          open();
+        }
+      });
+      s.append(g);
+    }
+    this.view.textContent = "";
+    this.view.append(s);
+  }
+
+  open(id) {
+    const n = this.nodes.get(id);
+    this.view.querySelectorAll(".tree-node-g.is-open").forEach((g) => g.classList.remove("is-open"));
+    this.view.querySelector(`[data-node="${id}"]`)?.classList.add("is-open");
+    const d = this.detail;
+    d.textContent = "";
+    const word = SPECIAL[n.token] || n.token;
+    d.append(h("p", "tree-node-title", t("tree.node", { i: n.step + 1, word, logp: n.log_prob.toFixed(2), score: n.score.toFixed(2) }) + (n.final ? " " + t("tree.final") : "")));
+    if (n.attention && n.attention.length) d.append(h("p", "", t("tree.looked", { where: this.where(n.attention) })));
+    if (n.top_k && n.top_k.length) {
+      d.append(h("p", "", t("tree.choices", { choices: n.top_k.map((a) => `${SPECIAL[a.token] || a.token} ${pct(a.prob)}`).join(", ") })));
+    }
+  }
+}

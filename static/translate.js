@@ -3,7 +3,7 @@
 // choices. The same rendering path serves the websocket stream, the HTTP
 // fallback and replays, so all three look identical.
 
-import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, errorText, t, GlassPanel, Inspects, Player, Socket, Status } from "./common.js";
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, errorText, t, GlassPanel, Inspects, TreePanel, topWhere, Player, Socket, Status } from "./common.js";
 
 const els = {
   form: $("translate-form"),
@@ -560,6 +560,10 @@ function wireGridKeys() {
 
 function handleMessage(type, p) {
   if (inspects.settle(type, p)) return;
+  if (type === "tree") {
+    if (p.id === state.reqId && state.via === "ws") tree.add(p.level);
+    return;
+  }
   dispatch(type, p, {
     reqId: state.reqId,
     via: state.via,
@@ -607,6 +611,7 @@ async function httpTranslate(payload) {
   }
   onSource({ source: body.source });
   if (!state.source) return;
+  (body.tree || []).forEach((l) => tree.add(l));
   for (const s of body.steps || []) onStep(s);
   onDone({ text: body.text, steps: body.steps, elapsed_ms: body.elapsed_ms });
 }
@@ -645,6 +650,7 @@ function translate(text, force, override) {
   }
   state.reqId = payload.id;
   state.pending = payload;
+  tree.reset(payload.beam > 1);
   setStatus(t("translate.busy"), "busy");
   state.via = "ws";
   if (!sock.send("translate", payload)) httpTranslate(payload);
@@ -684,6 +690,8 @@ const inspects = new Inspects(sock, (req) =>
     body: JSON.stringify({ text: state.pending.text, model: state.pending.model, prefix: req.prefix, weights: req.weights }),
   }),
 );
+
+const tree = new TreePanel((att) => topWhere(att, (i) => `“${state.source ? state.source.tokens[i] : i}”`));
 
 const glass = new GlassPanel({
   inspect: (prefix, weights) => inspects.ask(state.via === "ws" ? state.pending.id : "", prefix, weights),

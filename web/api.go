@@ -144,6 +144,8 @@ type DecodeResponse struct {
 	Heat  []string `json:"heat,omitempty"`
 	// With a segmenter: per step, the object its word names, or null.
 	Objects []*ObjectLook `json:"objects,omitempty"`
+	// With a beam wider than 1: the search tree, level by level.
+	Tree []model.TreeLevel `json:"tree,omitempty"`
 }
 
 // check validates a request; what needs the model is left to prepare.
@@ -295,6 +297,9 @@ func (s *Server) translateInspect(c echo.Context) error {
 // collect runs a decode to the end.
 func collect(ctx context.Context, info model.Info, p model.Prepared, opts model.Options, start time.Time) (*DecodeResponse, error) {
 	resp := &DecodeResponse{Model: info.ID, Source: p.Source(), TargetTokens: []string{}, Attention: [][]float32{}, Steps: []model.Step{}}
+	if opts.Beam > 1 {
+		opts.Tree = func(l model.TreeLevel) { resp.Tree = append(resp.Tree, l) }
+	}
 	for st, err := range p.Decode(ctx, opts) {
 		if e := decodeError(err); e != nil {
 			return nil, e

@@ -43,6 +43,7 @@ const (
 	MsgCancel    = "cancel"
 	MsgInspect   = "inspect"
 	MsgGlass     = "glass"
+	MsgTree      = "tree"
 	MsgSource    = "source"
 	MsgStep      = "step"
 	MsgDone      = "done"
@@ -99,6 +100,11 @@ type (
 	}
 	CancelPayload struct {
 		ID string `json:"id"`
+	}
+	// TreePayload is one level of a beam search's tree, as it grows.
+	TreePayload struct {
+		ID    string          `json:"id"`
+		Level model.TreeLevel `json:"level"`
 	}
 	// GlassPayload answers an inspect: one step in numbers.
 	GlassPayload struct {
@@ -693,7 +699,11 @@ func (ss *session) startDecode(j job) {
 			return
 		}
 		var words []string
-		for st, err := range pp.p.Decode(ctx, j.opts) {
+		opts := j.opts
+		if opts.Beam > 1 {
+			opts.Tree = func(l model.TreeLevel) { ss.post(MsgTree, TreePayload{ID: j.id, Level: l}) }
+		}
+		for st, err := range pp.p.Decode(ctx, opts) {
 			if e := decodeError(err); e != nil {
 				ss.post(MsgError, ErrorPayload{ID: j.id, Code: e.Code, Message: e.Message})
 				return

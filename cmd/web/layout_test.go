@@ -634,3 +634,51 @@ func TestBrowserCaptionGlassBox(t *testing.T) {
 		t.Fatalf("%v (glass status %q)", err, status)
 	}
 }
+
+// The search tree: with beam 3 the tree panel offers itself, grows a
+// column a step with the winner's path marked, and a clicked word shows
+// that hypothesis's scores, where it looked and its choices.
+func TestBrowserSearchTree(t *testing.T) {
+	m := startMain(t, false)
+	ctx := browser(t)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(m.URL()+"/"),
+		chromedp.WaitVisible(chromedp.ID("text")),
+		chromedp.SetValue(chromedp.ID("beam"), "3"),
+		chromedp.Evaluate[chromedp.Void](`(() => { const p = document.querySelector('#pace'); p.value = 'live'; p.dispatchEvent(new Event('change')); })()`),
+		chromedp.SendKeys(chromedp.ID("text"), "Two dogs are playing in the snow.\r"),
+		chromedp.Poll[chromedp.Void](`document.querySelector('#status').classList.contains('is-ok')`, chromedp.WithPollingTimeout(60*time.Second)),
+		chromedp.Click(chromedp.CSS("#tree > summary")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type treeView struct {
+		Hidden         bool
+		Nodes, Winners int
+		Words          int
+		Detail         string
+	}
+	const read = `({Hidden: document.querySelector('#tree').hidden, Nodes: document.querySelectorAll('#tree-view .tree-node-g').length,
+		Winners: document.querySelectorAll('#tree-view .tree-node-g.is-winner').length, Words: document.querySelectorAll('#target .tgt-tok').length,
+		Detail: document.querySelector('#tree-node').textContent})`
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[treeView](read))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The winner's path: one node a word, and the end of sentence.
+	if v.Hidden || v.Nodes <= v.Winners || v.Winners != v.Words+1 {
+		t.Fatalf("%+v: want the tree shown, more hypotheses than the winner's path, and a path of %d nodes", v, v.Words+1)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#tree-view .tree-node-g.is-winner"))); err != nil {
+		t.Fatal(err)
+	}
+	if v, err = chromedp.Run(ctx, chromedp.Evaluate[treeView](read)); err != nil || !strings.Contains(v.Detail, "score") || !strings.Contains(v.Detail, "looked at") {
+		t.Fatalf("node detail %q (%v)", v.Detail, err)
+	}
+	if dir := os.Getenv("ATTN_SCREENSHOTS"); dir != "" {
+		if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+			os.WriteFile(filepath.Join(dir, "search-tree.png"), png, 0o644)
+		}
+	}
+}
