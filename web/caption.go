@@ -48,6 +48,9 @@ type CaptionRequest struct {
 	Image    string          `json:"image"`
 
 	photo *photoBuffer // the decoded file
+	// inspect: the form's "inspect" field (JSON {"prefix", "weights"}),
+	// for /api/v1/caption/inspect.
+	inspect *InspectRequest
 }
 
 // captionSet holds the caption models. They may arrive after the server
@@ -337,6 +340,18 @@ func readParts(mr *multipart.Reader, pb *photoBuffer) (*CaptionRequest, *Error) 
 			} else if req.Beam, err = strconv.Atoi(strings.TrimSpace(string(v))); err != nil {
 				return nil, Errorf(EInvalid, "beam must be a whole number between 1 and %d", model.MaxBeam)
 			}
+		case "inspect": // JSON {"prefix", "weights"} (see InspectRequest)
+			v, err := io.ReadAll(io.LimitReader(part, MaxBodyBytes+1))
+			if err != nil {
+				return nil, uploadError(err)
+			}
+			if len(v) > MaxBodyBytes {
+				return nil, Errorf(EInvalid, "the inspect field is too long")
+			}
+			req.inspect = &InspectRequest{}
+			if err := json.Unmarshal(v, req.inspect); err != nil {
+				return nil, Errorf(EInvalid, "inspect: send {\"prefix\": [ids], \"weights\": [...]} as JSON")
+			}
 		case "override": // JSON (see TranslateRequest.Override)
 			v, err := io.ReadAll(io.LimitReader(part, MaxBodyBytes+1))
 			if err != nil {
@@ -412,6 +427,43 @@ func (s *Server) captionHTTP(c echo.Context) (*prepared, *DecodeResponse, error)
 	}
 	resp, err := collect(ctx, capt.Info(), pp.p, model.Options{Beam: req.Beam, Force: req.Force, Override: req.Override}, start)
 	return pp, resp, err
+}
+
+// captionInspect is POST /api/v1/caption/inspect: one step of the caption
+// of the uploaded photo, in numbers; the form's "inspect" field holds the
+// InspectRequest's prefix and weights.
+func (s *Server) captionInspect(c echo.Context) error {
+	r := c.Request()
+	if !s.perAddr.allow(r.RemoteAddr, time.Now()) {
+		return Errorf(ERateLimited, "too many requests from your address; wait a moment")
+	}
+	req, release, e := s.readUpload(c)
+	if e != nil {
+		return e
+	}
+	defer release()
+	capt, e := s.checkCaption(req)
+	if e != nil {
+		return e
+	}
+	if req.inspect == nil {
+		return Errorf(EInvalid, "no step to open: send a field \"inspect\" holding {\"prefix\": [ids], \"weights\": [...]}")
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), httpDecodeTimeout)
+	defer cancel()
+	if err := s.decodes.acquire(ctx, nil); err != nil {
+		return Errorf(EBusy, "the server is busy; try again in a moment")
+	}
+	defer s.decodes.release()
+	pp, e := s.preparePhoto(capt, req.photo)
+	if e != nil {
+		return e
+	}
+	g, e := s.inspect(pp.p, *req.inspect)
+	if e != nil {
+		return e
+	}
+	return c.JSON(http.StatusOK, map[string]any{"model": capt.Info().ID, "source": pp.p.Source(), "glass": g})
 }
 
 // caption is POST /api/v1/caption.

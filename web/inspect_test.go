@@ -1,8 +1,10 @@
 package web_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
@@ -124,5 +126,33 @@ func TestInspectWS(t *testing.T) {
 	json.Unmarshal(m.Payload, &gp)
 	if m.Type != web.MsgGlass || len(gp.Glass.Weights) != 49 || gp.Glass.TopK[0].ID != first.Step.TokenID || gp.Glass.Beta <= 0 {
 		t.Fatalf("caption inspect: %s %+v", m.Type, gp.Glass)
+	}
+}
+
+// Over HTTP, a caption's step opens with the photo and an inspect field;
+// an override step out of range is a 400.
+func TestCaptionInspectHTTP(t *testing.T) {
+	srv := newCaptionServer(t)
+	photo := testImages(t)["photo"]
+	code, body := upload(t, srv.URL, nil, "p.jpg", photo)
+	var r web.DecodeResponse
+	if code != 200 || json.Unmarshal(body, &r) != nil || len(r.Steps) < 2 {
+		t.Fatalf("%d %.200s", code, body)
+	}
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	w.WriteField("inspect", `{"prefix": `+idsOf(r.Steps[:1])+`}`)
+	fw, _ := w.CreateFormFile("image", "p.jpg")
+	fw.Write(photo)
+	w.Close()
+	resp, b := postTo(t, srv.URL+"/api/v1/caption/inspect", w.FormDataContentType(), &buf)
+	var got struct{ Glass model.Glass }
+	json.Unmarshal(b, &got)
+	if resp.StatusCode != 200 || got.Glass.Step != 1 || got.Glass.TopK[0].ID != r.Steps[1].TokenID || len(got.Glass.Weights) != 49 {
+		t.Fatalf("%d %+v, the caption's word 2 is %q", resp.StatusCode, got.Glass, r.Steps[1].Token)
+	}
+	code, body = upload(t, srv.URL, map[string]string{"override": `{"step": -1, "weights": [1]}`}, "p.jpg", photo)
+	if code != 400 || !strings.Contains(string(body), "step must be") {
+		t.Fatalf("override at step -1: %d %s", code, body)
 	}
 }

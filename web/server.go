@@ -181,6 +181,7 @@ func (s *Server) routes() {
 	e.POST("/api/v1/caption", s.caption)
 	e.POST("/api/v1/caption/strip", s.captionStrip)
 	e.POST("/api/v1/caption/animation", s.captionAnimation)
+	e.POST("/api/v1/caption/inspect", s.captionInspect)
 	e.POST("/api/v1/translate/alignment", s.alignment)
 	e.POST("/api/v1/translate/inspect", s.translateInspect)
 	e.GET("/ws", s.websocket)
