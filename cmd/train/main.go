@@ -175,6 +175,9 @@ func run() error {
 }
 
 func trainCaption(data, features, segPath, out, runDir, id string, attention, constStart bool, hidden, minCount int, o train.CaptionOptions) error {
+	if !attention && constStart {
+		return errors.New("-no-attention with -const-start: the model would never see the photo (without attention it sees it only through the start state)")
+	}
 	fl, err := caption.LoadFlickr8k(filepath.Join(data, "flickr8k"))
 	if err != nil {
 		return err

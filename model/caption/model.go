@@ -217,10 +217,13 @@ func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch, mod stepM
 		}
 	} else {
 		for i, sc := range scs {
+			// Show and Tell: the image entered once, through the start
+			// state; no step reads a context (the page draws its
+			// attention as uniform: it looks nowhere in particular).
 			for r := range sc.att {
-				sc.att[r] = 1 / float32(R) // the fixed mean is uniform attention
+				sc.att[r] = 1 / float32(R)
 			}
-			copy(sc.ctx, e.mean)
+			clear(sc.ctx)
 			sts[i].beta = 1
 		}
 		if rec != nil {
@@ -324,7 +327,7 @@ func (e *Encoded) Decode(ctx context.Context, opts model.Options) iter.Seq2[mode
 // checkOverride says what is wrong with hand-set weights for this image.
 func (e *Encoded) checkOverride(w []float32) error {
 	if !e.m.Cfg.Attention {
-		return &model.InputError{Kind: model.ErrInvalidInput, Msg: "this model has no attention to set: it reads the mean of all regions"}
+		return &model.InputError{Kind: model.ErrInvalidInput, Msg: "this model has no attention to set: it sees the photo once, before the first word"}
 	}
 	return model.CheckWeights(w, e.m.Cfg.R())
 }

@@ -26,6 +26,12 @@
 //
 // averaged over those steps: the attention mass on the object's pixels
 // (attention correctness, Liu et al. 2017) pulled up.
+//
+// Without attention (Config.Attention false) the model is Show and Tell
+// (Vinyals et al. 2015): the image enters once, as the start state h_0,
+// c_0 from mean(x), and no step reads a context (z_t = 0). Vinyals et al.
+// feed the image as the LSTM's first input; the start state is the usual
+// variant, and the same one the attention model starts from.
 package caption
 
 import (

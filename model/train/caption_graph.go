@@ -196,7 +196,12 @@ func (gr *capGraph) fill(c caption.Config, reg Reg, batch []caption.Example, dro
 			tv = float32(n) / float32(R)
 		}
 		for i := 0; i < R; i++ {
+			// Without attention (Show and Tell) the image enters once,
+			// through the start state: the steps read no context.
 			meanW[b*R+i] = 1 / float32(R)
+			if !c.Attention {
+				meanW[b*R+i] = 0
+			}
 			startW[b*R+i] = 1 / float32(R)
 			if c.ConstStart {
 				startW[b*R+i] = 0
