@@ -125,7 +125,7 @@ func run() error {
 	fmt.Fprintf(os.Stderr, "training pairs by domain: %v (Multi30k repeated %d times)\n", corpus.Domains, *m30kRepeat)
 	cfg.Attention = !*noAtt
 	if *noAtt {
-		title += ", no attention"
+		title += ", no attention (Show and Tell)"
 	}
 	// Vocabularies from the distinct pairs: repeating a domain must not
 	// lower its words' count threshold.
@@ -241,7 +241,7 @@ func trainCaption(data, features, segPath, out, runDir, id string, attention, co
 		title += ", attention supervised"
 	}
 	if !attention {
-		title += ", no attention"
+		title += ", no attention (Show and Tell)"
 	}
 	about := fmt.Sprintf("Flickr8k: %s photos with 5 captions each", commas(len(fl.Train)))
 	if o.Reg.Sup > 0 {
