@@ -42,6 +42,9 @@ func run() error {
 		record   = flag.Bool("record", false, "record the result in model/trained/weights/metrics.json")
 		show     = flag.Int("show", 5, "print this many example translations")
 		hypsPath = flag.String("hyps", "", "write the detokenised translations to this path + .SPLIT, one per line")
+		lengths  = flag.Bool("by-length", false, "translation: BLEU by source length on the test sets pooled, for -model and -baseline, with the figure (-figure)")
+		baseline = flag.String("baseline", "", "with -by-length: the model to compare with (e.g. en-de-noatt)")
+		figure   = flag.String("figure", filepath.Join("docs", "img", "bleu-by-length"), "with -by-length: write the figure to this path + .png and .svg (\"\": none)")
 		domains  = flag.String("domains", "both", "translation: the test sets to score: multi30k (photo descriptions), tatoeba (everyday sentences) or both")
 		segPath  = flag.String("seg", filepath.Join("runs", "seg", "flickr8k.seg"), "captions: the class maps from cmd/segment, for attention correctness")
 		features = flag.String("features", filepath.Join("runs", "features", "flickr8k.ckpt"), "captions: the region-feature cache from cmd/features; without it the test images are encoded here")
@@ -80,6 +83,33 @@ func run() error {
 		*alpha = model.DefaultLenAlpha
 	}
 	opts := model.Options{Beam: *beam, MaxLen: 80, LenAlpha: *alpha}
+	if *lengths {
+		ms := []*translate.Model{m}
+		if *baseline != "" {
+			var b *translate.Model
+			for _, x := range models.Translators {
+				if x.ID == *baseline {
+					b = x
+				}
+			}
+			if b == nil {
+				return fmt.Errorf("no baseline model %q; train it with cmd/train -model %s -no-attention", *baseline, *id)
+			}
+			ms = append(ms, b)
+		}
+		var pooled []translate.Pair
+		for _, set := range sets {
+			pooled = append(pooled, set.Pairs...)
+		}
+		if *split == "test" && *domains != "tatoeba" { // the other Multi30k test set, for more long sentences
+			more, err := translate.Multi30k(filepath.Join(*data, "multi30k"), "test_2017_flickr", "en", m.Cfg.TgtLang)
+			if err != nil {
+				return err
+			}
+			pooled = append(pooled, more...)
+		}
+		return byLength(ms, pooled, opts, *figure)
+	}
 	// Numbers and names: the held-out sentences that have them, scored on
 	// the translations below, and the everyday ones a class might type.
 	var copies translate.CopyTally

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"attention/model"
+	"attention/model/bleu"
+	"attention/model/translate"
+	"attention/model/vocab"
+	"attention/viz"
+)
+
+// lengthBuckets are the source lengths (in tokens, as Prepare reads them)
+// the by-length figure compares models over. Photo descriptions and
+// everyday sentences are short, so the last buckets are the long tail.
+var lengthBuckets = []viz.LengthBucket{{Lo: 1, Hi: 6}, {Lo: 7, Hi: 10}, {Lo: 11, Hi: 14}, {Lo: 15, Hi: 19}, {Lo: 20, Hi: 29}, {Lo: 30}}
+
+// byLength scores each model on the pooled pairs by source length: the
+// analogue of Bahdanau et al.'s Fig. 2 (RNNsearch against RNNenc). It
+// prints the table and writes the figure as out.png and out.svg.
+func byLength(ms []*translate.Model, pairs []translate.Pair, opts model.Options, out string) error {
+	buckets := append([]viz.LengthBucket(nil), lengthBuckets...)
+	of := make([]int, len(pairs)) // each pair's bucket
+	for i, p := range pairs {
+		n := len(translate.AsSentence(vocab.Tokenize(p.Src, "en")))
+		of[i] = viz.Bucket(buckets, n)
+		if of[i] >= 0 {
+			buckets[of[i]].N++
+		}
+	}
+	var series []viz.LengthSeries
+	for _, m := range ms {
+		_, hyps, refused := translate.Evaluate(m, pairs, opts, 0)
+		s := viz.LengthSeries{Name: m.Info().Title, Score: make([]float64, len(buckets))}
+		if !m.Cfg.Attention {
+			s.Name = "without attention (" + m.ID + ")"
+		} else {
+			s.Name = "with attention (" + m.ID + ")"
+		}
+		for k := range buckets {
+			var h []string
+			var refs [][]string
+			for i, p := range pairs {
+				if of[i] == k {
+					h, refs = append(h, hyps[i]), append(refs, p.Refs)
+				}
+			}
+			s.Score[k] = bleu.CorpusMulti(h, refs).BLEU
+		}
+		fmt.Printf("%-40s", s.Name)
+		for k, b := range buckets {
+			fmt.Printf("  %s: %5.2f", b.Label(), s.Score[k])
+		}
+		fmt.Printf("  (%d refused)\n", refused)
+		series = append(series, s)
+	}
+	fmt.Print("sentences per bucket:")
+	for _, b := range buckets {
+		fmt.Printf("  %s: %d", b.Label(), b.N)
+	}
+	fmt.Println()
+	if out == "" {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
+	for _, format := range []string{"png", "svg"} {
+		b, err := viz.LengthFigure(buckets, series, 0, 560, 360, format)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(out+"."+format, b, 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("figure: %s.png, %s.svg\n", out, out)
+	return nil
+}
