@@ -286,8 +286,11 @@ function onStep(step) {
   els.grid.querySelector("tbody").append(tr);
   rows.push({ tr, head, cells });
 
-  // Long outputs get smaller chips so the sentence stays on a few lines.
-  els.target.classList.toggle("is-long", state.steps.length > 14);
+  // Long outputs get smaller chips so the sentence stays on two lines of
+  // the projector layout's column (about 90 characters, a chip's padding
+  // counted as 3).
+  const chars = state.steps.reduce((n, x) => n + [...x.token].length + 3, 0);
+  els.target.classList.toggle("is-long", state.steps.length > 12 || chars > 90);
   if (WIDE.matches) fitGrid(); // a new row: scale down if it no longer fits
   updateSlider();
   player.arrive();
