@@ -295,7 +295,9 @@ function paint() {
   } else {
     els.heat.hidden = true;
   }
-  paintCells(s ? s.step.attention : null);
+  // The coverage view: the attention each region has received so far,
+  // this word included (1 = one whole word's worth).
+  paintCells(s ? (els.view.value === "coverage" ? s.step.coverage : s.step.attention) : null, els.view.value === "coverage");
   renderReadout(i);
   paintObject(s);
   renderTopK(els.topk, els.topkTitle, state.steps.map((x) => x.step), i, state.done ? forceAt : null);
@@ -303,7 +305,7 @@ function paint() {
 
 // The region grid: each cell coloured by its weight relative to the word's
 // largest, labelled with the weight itself.
-function paintCells(att) {
+function paintCells(att, coverage) {
   const peak = att && att.length ? Math.max(...att) : 0;
   cells.forEach((c, j) => {
     if (!att || !(peak > 0)) {
@@ -316,7 +318,7 @@ function paintCells(att) {
     const col = colour(w / peak);
     c.style.backgroundColor = css(col);
     c.style.color = inkFor(col);
-    c.textContent = w >= 0.005 ? pct(w) : "";
+    c.textContent = coverage ? (w >= 0.05 ? w.toFixed(1) : "") : w >= 0.005 ? pct(w) : "";
   });
 }
 
@@ -597,6 +599,7 @@ function wire() {
   els.where.addEventListener("change", paint);
   els.view.addEventListener("change", () => {
     els.stage.dataset.view = els.view.value;
+    paint();
   });
   els.model.addEventListener("change", updateModelNote);
   els.step.addEventListener("input", () => player.goTo(Number(els.step.value)));

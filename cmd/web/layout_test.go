@@ -682,3 +682,35 @@ func TestBrowserSearchTree(t *testing.T) {
 		}
 	}
 }
+
+// The caption page's coverage view: each region's cell shows the attention
+// it has received up to the word on screen, which grows word by word.
+func TestBrowserCaptionCoverage(t *testing.T) {
+	ctx := captionPhoto(t, "3385593926_d3e9c21170.jpg")
+	sum := func() float64 {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`[...document.querySelectorAll('#cells .cell')].reduce((s, c) => s + (Number(c.textContent) || 0), 0)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	err := chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.ID("view"), "coverage"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#view').dispatchEvent(new Event('change'))`),
+		chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('#step'); s.value = '1'; s.dispatchEvent(new Event('input')); })()`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	early := sum()
+	err = chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('#step'); s.value = s.max; s.dispatchEvent(new Event('input')); })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := sum()
+	visible, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`getComputedStyle(document.querySelector('#cells')).display === 'grid'`))
+	if !visible || !(late > early) || late < 2 {
+		t.Fatalf("coverage cells shown %v, summing %.1f at word 2 and %.1f at the last word: want a visible grid that grows", visible, early, late)
+	}
+}
