@@ -55,9 +55,10 @@ type Glass struct {
 	// LogSumExp is log Σ_w exp(logit_w), so p_w = exp(logit_w - LogSumExp).
 	Logits    []Alt   `json:"logits"`
 	LogSumExp float32 `json:"log_sum_exp"`
-	// TopK is the step's distribution: its most probable words.
+	// TopK is the step's distribution: its most probable words, before a
+	// decode's rules (a caption never writes the unknown-word token).
 	TopK []Alt `json:"top_k"`
-	// Word is the most probable word, the one greedy decoding writes.
+	// Word is the most probable word.
 	Word string `json:"word"`
 }
 

@@ -17,21 +17,7 @@ import (
 // as shapes and text that stay sharp at any size and can be edited. Each
 // cell carries its weight in a <title> (a tooltip in most viewers).
 func AlignmentSVG(src, tgt []string, weights [][]float32, cell int, cmap Colormap) ([]byte, error) {
-	if len(src) == 0 || len(tgt) == 0 {
-		return nil, inputErr("alignment needs source and target words, got %d and %d", len(src), len(tgt))
-	}
-	if len(weights) != len(tgt) {
-		return nil, inputErr("%d target words but %d rows of weights", len(tgt), len(weights))
-	}
-	for i, row := range weights {
-		if len(row) != len(src) {
-			return nil, inputErr("row %d (%q) has %d weights for %d source words", i, tgt[i], len(row), len(src))
-		}
-		if err := checkValues(row); err != nil {
-			return nil, fmt.Errorf("row %d (%q): %w", i, tgt[i], err)
-		}
-	}
-	if err := checkCell(cell, len(tgt), len(src)); err != nil {
+	if err := checkAlignment(src, tgt, weights, cell); err != nil {
 		return nil, err
 	}
 	font := math.Max(11, math.Min(18, float64(cell)*0.6))
@@ -77,15 +63,9 @@ const animOpacity = 0.6
 // caption so far underneath, the current word last. delay is each frame's
 // time in hundredths of a second; the last frame stays three times as long.
 func Animation(photo image.Image, words []string, weights [][]float32, rows, cols int, delay int, cmap Colormap) (*gif.GIF, error) {
-	base, err := flatten(photo)
+	base, err := captionPhoto(photo, words, weights, rows, cols)
 	if err != nil {
 		return nil, err
-	}
-	if len(words) == 0 {
-		return nil, inputErr("no words")
-	}
-	if len(weights) != len(words) {
-		return nil, inputErr("%d words but %d attention maps", len(words), len(weights))
 	}
 	if delay <= 0 {
 		return nil, inputErr("frame delay %d: want at least 1", delay)
@@ -102,9 +82,6 @@ func Animation(photo image.Image, words []string, weights [][]float32, rows, col
 	gap := max(4, b.Dx()/40)
 	out := &gif.GIF{Config: image.Config{Width: b.Dx(), Height: b.Dy() + lineH + 2*gap}}
 	for i, word := range words {
-		if err := checkGrid(weights[i], rows, cols); err != nil {
-			return nil, fmt.Errorf("word %d (%q): %w", i, word, err)
-		}
 		frame, err := Overlay(base, weights[i], rows, cols, animOpacity, cmap)
 		if err != nil {
 			return nil, fmt.Errorf("word %d (%q): %w", i, word, err)

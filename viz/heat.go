@@ -150,23 +150,12 @@ const stripPerRow = 6
 // weights[i] is the rows x cols attention of words[i]. The photo is scaled
 // so that its longer side is thumb pixels.
 func Strip(photo image.Image, words []string, weights [][]float32, rows, cols int, thumb int, cmap Colormap) (*image.NRGBA, error) {
-	base, err := flatten(photo)
+	base, err := captionPhoto(photo, words, weights, rows, cols)
 	if err != nil {
 		return nil, err
 	}
-	if len(words) == 0 {
-		return nil, inputErr("no words")
-	}
-	if len(weights) != len(words) {
-		return nil, inputErr("%d words but %d attention maps", len(words), len(weights))
-	}
 	if thumb <= 0 || thumb > maxSide {
 		return nil, inputErr("thumbnail size %d is outside 1..%d", thumb, maxSide)
-	}
-	for i, w := range weights {
-		if err := checkGrid(w, rows, cols); err != nil {
-			return nil, fmt.Errorf("word %d (%q): %w", i, words[i], err)
-		}
 	}
 
 	b := base.Bounds()
@@ -217,21 +206,7 @@ func Strip(photo image.Image, words []string, weights [][]float32, rows, cols in
 // weights are not normalised, so diffuse and sharp rows look different;
 // they must be finite and non-negative, and values above 1 draw as 1.
 func Alignment(src, tgt []string, weights [][]float32, cell int, cmap Colormap) (*image.NRGBA, error) {
-	if len(src) == 0 || len(tgt) == 0 {
-		return nil, inputErr("alignment needs source and target words, got %d and %d", len(src), len(tgt))
-	}
-	if len(weights) != len(tgt) {
-		return nil, inputErr("%d target words but %d rows of weights", len(tgt), len(weights))
-	}
-	for i, row := range weights {
-		if len(row) != len(src) {
-			return nil, inputErr("row %d (%q) has %d weights for %d source words", i, tgt[i], len(row), len(src))
-		}
-		if err := checkValues(row); err != nil {
-			return nil, fmt.Errorf("row %d (%q): %w", i, tgt[i], err)
-		}
-	}
-	if err := checkCell(cell, len(tgt), len(src)); err != nil {
+	if err := checkAlignment(src, tgt, weights, cell); err != nil {
 		return nil, err
 	}
 
@@ -277,6 +252,46 @@ func Alignment(src, tgt []string, weights [][]float32, cell int, cmap Colormap) 
 		paste(img, l, image.Pt(origin.X-pad-l.Bounds().Dx(), y))
 	}
 	return img, nil
+}
+
+// captionPhoto checks a caption's words and their rows x cols attention
+// maps and returns the photo flattened onto white.
+func captionPhoto(photo image.Image, words []string, weights [][]float32, rows, cols int) (*image.NRGBA, error) {
+	base, err := flatten(photo)
+	if err != nil {
+		return nil, err
+	}
+	if len(words) == 0 {
+		return nil, inputErr("no words")
+	}
+	if len(weights) != len(words) {
+		return nil, inputErr("%d words but %d attention maps", len(words), len(weights))
+	}
+	for i, w := range weights {
+		if err := checkGrid(w, rows, cols); err != nil {
+			return nil, fmt.Errorf("word %d (%q): %w", i, words[i], err)
+		}
+	}
+	return base, nil
+}
+
+// checkAlignment says what is wrong with an alignment grid's arguments.
+func checkAlignment(src, tgt []string, weights [][]float32, cell int) error {
+	if len(src) == 0 || len(tgt) == 0 {
+		return inputErr("alignment needs source and target words, got %d and %d", len(src), len(tgt))
+	}
+	if len(weights) != len(tgt) {
+		return inputErr("%d target words but %d rows of weights", len(tgt), len(weights))
+	}
+	for i, row := range weights {
+		if len(row) != len(src) {
+			return inputErr("row %d (%q) has %d weights for %d source words", i, tgt[i], len(row), len(src))
+		}
+		if err := checkValues(row); err != nil {
+			return fmt.Errorf("row %d (%q): %w", i, tgt[i], err)
+		}
+	}
+	return checkCell(cell, len(tgt), len(src))
 }
 
 func checkGrid(weights []float32, rows, cols int) error {

@@ -489,16 +489,11 @@ func (s *Server) captionStrip(c echo.Context) error {
 	if e != nil {
 		return e
 	}
-	pp, resp, err := s.captionHTTP(c)
+	pp, src, words, att, err := s.captionPicture(c)
 	if err != nil {
 		return err
 	}
-	src := resp.Source
-	words := make([]string, len(resp.Steps))
-	for i, st := range resp.Steps {
-		words[i] = shownWord(st.Token, st.Unknown && !st.Copied)
-	}
-	img, err := viz.Strip(pp.crop, words, resp.Attention, src.Rows, src.Cols, stripThumb, cmap)
+	img, err := viz.Strip(pp.crop, words, att, src.Rows, src.Cols, stripThumb, cmap)
 	if err != nil {
 		return err
 	}

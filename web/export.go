@@ -10,6 +10,7 @@ import (
 	"github.com/disintegration/imaging"
 	"github.com/labstack/echo/v4"
 
+	"attention/model"
 	"attention/viz"
 )
 
@@ -90,20 +91,16 @@ func (s *Server) alignment(c echo.Context) error {
 	return attachment(c, "alignment.png", "image/png", buf.Bytes())
 }
 
-// captionAnimation is POST /api/v1/caption/animation: the caption written
-// word by word over the photo, each word's attention as a heat layer, as
-// an animated GIF. The body is a caption upload.
-func (s *Server) captionAnimation(c echo.Context) error {
-	cmap, e := colormap(c)
-	if e != nil {
-		return e
-	}
+// captionPicture captions an upload for a picture of it: the crop, the
+// grid, the words as a picture writes them and their attention (the first
+// exportsMax).
+func (s *Server) captionPicture(c echo.Context) (*prepared, model.Source, []string, [][]float32, error) {
 	pp, resp, err := s.captionHTTP(c)
 	if err != nil {
-		return err
+		return nil, model.Source{}, nil, nil, err
 	}
 	if len(resp.Steps) == 0 {
-		return Errorf(EInvalid, "the caption has no words to draw")
+		return nil, model.Source{}, nil, nil, Errorf(EInvalid, "the caption has no words to draw")
 	}
 	words, att := make([]string, 0, len(resp.Steps)), resp.Attention
 	for _, st := range resp.Steps {
@@ -112,7 +109,22 @@ func (s *Server) captionAnimation(c echo.Context) error {
 	if len(words) > exportsMax {
 		words, att = words[:exportsMax], att[:exportsMax]
 	}
-	g, err := viz.Animation(pp.crop, words, att, resp.Source.Rows, resp.Source.Cols, animDelay, cmap)
+	return pp, resp.Source, words, att, nil
+}
+
+// captionAnimation is POST /api/v1/caption/animation: the caption written
+// word by word over the photo, each word's attention as a heat layer, as
+// an animated GIF. The body is a caption upload.
+func (s *Server) captionAnimation(c echo.Context) error {
+	cmap, e := colormap(c)
+	if e != nil {
+		return e
+	}
+	pp, src, words, att, err := s.captionPicture(c)
+	if err != nil {
+		return err
+	}
+	g, err := viz.Animation(pp.crop, words, att, src.Rows, src.Cols, animDelay, cmap)
 	if err != nil {
 		return err
 	}

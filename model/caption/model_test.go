@@ -8,8 +8,10 @@ import (
 	"attention/model"
 )
 
-func TestDecodeShapes(t *testing.T) {
-	m := Random(Config{Rows: 2, Cols: 2, Feat: 5, Proj: 4, Emb: 3, Hidden: 4, Att: 3, Vocab: 10, Attention: true}, 8, 0.3)
+// tinyEncoded is a small random model's encoding of made-up features.
+func tinyEncoded(t *testing.T, c Config, seed uint64) (*Model, *Encoded) {
+	t.Helper()
+	m := Random(c, seed, 0.3)
 	feat := make([]float32, m.Cfg.R()*m.Cfg.Feat)
 	for i := range feat {
 		feat[i] = float32(i%7) / 3
@@ -18,6 +20,11 @@ func TestDecodeShapes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return m, e
+}
+
+func TestDecodeShapes(t *testing.T) {
+	m, e := tinyEncoded(t, Config{Rows: 2, Cols: 2, Feat: 5, Proj: 4, Emb: 3, Hidden: 4, Att: 3, Vocab: 10, Attention: true}, 8)
 	if s := e.Source(); s.Kind != "image" || s.Rows != 2 || s.Cols != 2 {
 		t.Fatalf("source %+v", s)
 	}

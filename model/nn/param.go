@@ -1,5 +1,7 @@
 package nn
 
+import "math/rand/v2"
+
 // Param is one named weight array with its shape; training graphs and the
 // serving path share its Data.
 type Param struct {
@@ -24,4 +26,14 @@ func Count(ps []*Param) int {
 		n += len(q.Data)
 	}
 	return n
+}
+
+// Jitter adds Gaussian noise of standard deviation sd to every weight of
+// ps: random models for tests, whose every path should carry gradient.
+func Jitter(ps []*Param, rng *rand.Rand, sd float64) {
+	for _, q := range ps {
+		for i := range q.Data {
+			q.Data[i] += float32(rng.NormFloat64() * sd)
+		}
+	}
 }

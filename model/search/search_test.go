@@ -11,6 +11,33 @@ import (
 	"attention/model/vocab"
 )
 
+// hashed is a table with a fixed pseudo-random distribution per prefix
+// over the real words and </s>; squared sharpens it.
+func hashed(seed uint64, squared bool) table {
+	return table{next: func(prefix []int) []float32 {
+		h := seed*0x9e3779b97f4a7c15 + 1
+		for _, id := range prefix {
+			h = (h ^ uint64(id)) * 0x100000001b3
+		}
+		p := make([]float32, V)
+		var sum float32
+		for id := vocab.EOS; id < V; id++ {
+			h ^= h << 13
+			h ^= h >> 7
+			h ^= h << 17
+			p[id] = float32(h%1000 + 1)
+			if squared {
+				p[id] *= p[id]
+			}
+			sum += p[id]
+		}
+		for id := range p {
+			p[id] /= sum
+		}
+		return p
+	}}
+}
+
 // table is a hand-made decoder over a five-word vocabulary (ids 4-8):
 // each step's distribution depends on the words so far, given by next.
 type table struct {
@@ -141,26 +168,7 @@ func TestBeamAgainstExhaustive(t *testing.T) {
 	found := 0
 	const models = 30
 	for seed := range models {
-		d := table{next: func(prefix []int) []float32 {
-			// A fixed pseudo-random distribution per prefix.
-			h := uint64(seed)*0x9e3779b97f4a7c15 + 1
-			for _, id := range prefix {
-				h = (h ^ uint64(id)) * 0x100000001b3
-			}
-			p := make([]float32, V)
-			var sum float32
-			for id := vocab.EOS; id < V; id++ {
-				h ^= h << 13
-				h ^= h >> 7
-				h ^= h << 17
-				p[id] = float32(h%1000+1) * float32(h%1000+1)
-				sum += p[id]
-			}
-			for id := range p {
-				p[id] /= sum
-			}
-			return p
-		}}
+		d := hashed(uint64(seed), true)
 		best, bestScore := exhaustive(d, maxLen, alpha)
 		got := decode(t, d, model.Options{Beam: model.MaxBeam, MaxLen: maxLen, LenAlpha: alpha})
 		gotScore := score(d, got, len(got) < maxLen, alpha)
@@ -339,25 +347,7 @@ func (d attTable) Copy(int, []float32, []model.Step) (string, int) { return "", 
 // path is the decoded output (its words, then the end of sentence).
 func TestTreeWinnerIsTheOutput(t *testing.T) {
 	for seed := range 10 {
-		d := table{next: func(prefix []int) []float32 {
-			h := uint64(seed+7)*0x9e3779b97f4a7c15 + 1
-			for _, id := range prefix {
-				h = (h ^ uint64(id)) * 0x100000001b3
-			}
-			p := make([]float32, V)
-			var sum float32
-			for id := vocab.EOS; id < V; id++ {
-				h ^= h << 13
-				h ^= h >> 7
-				h ^= h << 17
-				p[id] = float32(h%1000 + 1)
-				sum += p[id]
-			}
-			for id := range p {
-				p[id] /= sum
-			}
-			return p
-		}}
+		d := hashed(uint64(seed+7), false)
 		var levels []model.TreeLevel
 		opts := model.Options{Beam: 3, MaxLen: 5, LenAlpha: 0.6, TopK: 3, Tree: func(l model.TreeLevel) { levels = append(levels, l) }}
 		got := decode(t, d, opts)

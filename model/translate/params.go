@@ -261,10 +261,6 @@ func Random(c Config, seed uint64, jitter float64) *Model {
 	p := NewParams(c)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	p.Init(rng)
-	for _, q := range p.List() {
-		for i := range q.Data {
-			q.Data[i] += float32(rng.NormFloat64() * jitter)
-		}
-	}
+	nn.Jitter(p.List(), rng, jitter)
 	return &Model{Cfg: c, P: p, Src: vocab.Synthetic(c.SrcVocab), Tgt: vocab.Synthetic(c.TgtVocab)}
 }
