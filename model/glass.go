@@ -146,3 +146,26 @@ type TreeLevel struct {
 	Nodes  []TreeNode `json:"nodes,omitempty"`
 	Winner int        `json:"winner"` // the winning hypothesis's last node; -1 until the end
 }
+
+// ByLength is a translation model's score by source length beside its
+// baseline's, as cmd/eval -by-length measured them: the figure the page
+// draws under "with vs without attention".
+type ByLength struct {
+	Buckets []LengthRange  `json:"buckets"`
+	Series  []LengthScores `json:"series"`
+}
+
+// LengthRange is a range of source lengths in words (Hi 0: no upper end)
+// and how many test sentences fall in it.
+type LengthRange struct {
+	Lo int `json:"lo"`
+	Hi int `json:"hi"`
+	N  int `json:"n"`
+}
+
+// LengthScores is one model's BLEU in each range.
+type LengthScores struct {
+	Name  string    `json:"name"`
+	Model string    `json:"model"`
+	BLEU  []float64 `json:"bleu"`
+}

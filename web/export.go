@@ -6,6 +6,7 @@ import (
 	"image/gif"
 	"image/png"
 	"net/http"
+	"strconv"
 
 	"github.com/disintegration/imaging"
 	"github.com/labstack/echo/v4"
@@ -133,4 +134,48 @@ func (s *Server) captionAnimation(c echo.Context) error {
 		return err
 	}
 	return attachment(c, "caption-attention.gif", "image/gif", buf.Bytes())
+}
+
+// lengthFigure is GET /api/v1/figures/length/ID?mark=N&format=svg|png:
+// model ID's BLEU by source length beside its baseline's (the analogue of
+// Bahdanau et al.'s Fig. 2), with a line at length N (the sentence on
+// screen) when N > 0.
+func (s *Server) lengthFigure(c echo.Context) error {
+	id := c.Param("model")
+	b, ok := s.byLength[id]
+	if !ok {
+		return Errorf(ENotFound, "no scores by length for %q: measure them with cmd/eval -by-length -record", clip(id, 40))
+	}
+	mark := 0
+	if v := c.QueryParam("mark"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 1000 {
+			return Errorf(EInvalid, "mark must be a sentence length in words")
+		}
+		mark = n
+	}
+	format := c.QueryParam("format")
+	if format == "" {
+		format = "svg"
+	}
+	if format != "svg" && format != "png" {
+		return Errorf(EInvalid, "unknown format %q: choose svg or png", clip(format, 20))
+	}
+	buckets := make([]viz.LengthBucket, len(b.Buckets))
+	for i, r := range b.Buckets {
+		buckets[i] = viz.LengthBucket{Lo: r.Lo, Hi: r.Hi, N: r.N}
+	}
+	series := make([]viz.LengthSeries, len(b.Series))
+	for i, x := range b.Series {
+		series[i] = viz.LengthSeries{Name: x.Name, Score: x.BLEU}
+	}
+	data, err := viz.LengthFigure(buckets, series, mark, 560, 360, format)
+	if err != nil {
+		return err
+	}
+	ctype := "image/svg+xml"
+	if format == "png" {
+		ctype = "image/png"
+	}
+	return c.Blob(http.StatusOK, ctype, data)
 }

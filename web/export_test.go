@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"attention/model"
 	"attention/web"
 )
 
@@ -108,5 +109,34 @@ func TestCaptionAnimationExport(t *testing.T) {
 	}
 	if sz := g.Image[0].Bounds().Size(); sz.X != 448 || sz.Y <= 448 {
 		t.Fatalf("frame %v: want the 448-pixel crop with the caption under it", sz)
+	}
+}
+
+// The by-length figure: drawn from the recorded scores with the sentence's
+// length marked; an unknown model is a 404, a bad mark a 400.
+func TestLengthFigure(t *testing.T) {
+	srv := newServerWith(t, web.Config{ByLength: map[string]model.ByLength{"en-de": {
+		Buckets: []model.LengthRange{{Lo: 1, Hi: 10, N: 900}, {Lo: 11, Hi: 20, N: 400}, {Lo: 21, N: 30}},
+		Series: []model.LengthScores{{Name: "with attention (en-de)", Model: "en-de", BLEU: []float64{36, 33, 31}},
+			{Name: "without attention (en-de-noatt)", Model: "en-de-noatt", BLEU: []float64{30, 22, 14}}},
+	}}})
+	resp, err := http.Get(srv.URL + "/api/v1/figures/length/en-de?mark=14")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.Contains(string(b), "without attention (en-de-noatt)") || !strings.Contains(string(b), "this sentence (14 words)") {
+		t.Fatalf("%d %s %.300s", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+	}
+	for path, code := range map[string]int{"/api/v1/figures/length/en-fr": 404, "/api/v1/figures/length/en-de?mark=x": 400, "/api/v1/figures/length/en-de?format=gif": 400} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != code {
+			t.Errorf("%s: %d, want %d", path, resp.StatusCode, code)
+		}
 	}
 }

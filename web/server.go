@@ -85,6 +85,9 @@ type Config struct {
 	// read and captions waiting for or in a decode (default 192 MiB);
 	// past it a caption is answered busy.
 	PhotoMemory int64
+	// ByLength holds, by translation model id, its BLEU by source length
+	// beside its baseline's, for the figure (GET /api/v1/figures/length/ID).
+	ByLength map[string]model.ByLength
 	// Image bounds one photo: its file, and its pixels as the header states
 	// them, checked before any pixel is decoded (default
 	// photo.DefaultLimits).
@@ -105,6 +108,7 @@ type Server struct {
 	msgWait     time.Duration
 	photoMem    *budget
 	image       photo.Limits
+	byLength    map[string]model.ByLength
 
 	liveMu sync.Mutex
 	live   map[*session]bool // open websocket sessions, for CloseSessions
@@ -144,7 +148,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{echo: echo.New(), log: cfg.Logger, translators: map[string]model.Translator{},
 		decodes: newQueue(cfg.MaxDecodes, cfg.MaxQueue), perAddr: newLimiter(cfg.AddrRate, cfg.AddrBurst),
-		conns: newConnLimits(cfg), msgWait: cfg.WSMessageWait, photoMem: &budget{max: cfg.PhotoMemory}, image: cfg.Image}
+		conns: newConnLimits(cfg), msgWait: cfg.WSMessageWait, photoMem: &budget{max: cfg.PhotoMemory}, image: cfg.Image, byLength: cfg.ByLength}
 	if len(cfg.AllowedHosts) > 0 && !slices.Contains(cfg.AllowedHosts, "*") {
 		s.hosts = map[string]bool{}
 		for _, h := range cfg.AllowedHosts {
@@ -182,6 +186,7 @@ func (s *Server) routes() {
 	e.POST("/api/v1/caption/strip", s.captionStrip)
 	e.POST("/api/v1/caption/animation", s.captionAnimation)
 	e.POST("/api/v1/caption/inspect", s.captionInspect)
+	get("/api/v1/figures/length/:model", s.lengthFigure)
 	e.POST("/api/v1/translate/alignment", s.alignment)
 	e.POST("/api/v1/translate/inspect", s.translateInspect)
 	e.GET("/ws", s.websocket)

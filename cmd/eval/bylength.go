@@ -1,12 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"attention/model"
 	"attention/model/bleu"
+	"attention/model/trained"
 	"attention/model/translate"
 	"attention/model/vocab"
 	"attention/viz"
@@ -20,7 +22,7 @@ var lengthBuckets = []viz.LengthBucket{{Lo: 1, Hi: 6}, {Lo: 7, Hi: 10}, {Lo: 11,
 // byLength scores each model on the pooled pairs by source length: the
 // analogue of Bahdanau et al.'s Fig. 2 (RNNsearch against RNNenc). It
 // prints the table and writes the figure as out.png and out.svg.
-func byLength(ms []*translate.Model, pairs []translate.Pair, opts model.Options, out string) error {
+func byLength(ms []*translate.Model, pairs []translate.Pair, opts model.Options, out string, record bool) error {
 	buckets := append([]viz.LengthBucket(nil), lengthBuckets...)
 	of := make([]int, len(pairs)) // each pair's bucket
 	for i, p := range pairs {
@@ -61,6 +63,11 @@ func byLength(ms []*translate.Model, pairs []translate.Pair, opts model.Options,
 		fmt.Printf("  %s: %d", b.Label(), b.N)
 	}
 	fmt.Println()
+	if record {
+		if err := recordByLength(ms, buckets, series); err != nil {
+			return err
+		}
+	}
 	if out == "" {
 		return nil
 	}
@@ -77,5 +84,34 @@ func byLength(ms []*translate.Model, pairs []translate.Pair, opts model.Options,
 		}
 	}
 	fmt.Printf("figure: %s.png, %s.svg\n", out, out)
+	return nil
+}
+
+// recordByLength keeps the scores for the page's figure, under the first
+// model's id, in model/trained/weights/bylength.json.
+func recordByLength(ms []*translate.Model, buckets []viz.LengthBucket, series []viz.LengthSeries) error {
+	path := filepath.Join("model", "trained", "weights", trained.ByLengthFile)
+	all := map[string]model.ByLength{}
+	if data, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(data, &all); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	var b model.ByLength
+	for _, x := range buckets {
+		b.Buckets = append(b.Buckets, model.LengthRange{Lo: x.Lo, Hi: x.Hi, N: x.N})
+	}
+	for i, s := range series {
+		b.Series = append(b.Series, model.LengthScores{Name: s.Name, Model: ms[i].ID, BLEU: s.Score})
+	}
+	all[ms[0].ID] = b
+	data, err := json.MarshalIndent(all, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("recorded in %s\n", path)
 	return nil
 }

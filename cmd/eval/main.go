@@ -108,7 +108,7 @@ func run() error {
 			}
 			pooled = append(pooled, more...)
 		}
-		return byLength(ms, pooled, opts, *figure)
+		return byLength(ms, pooled, opts, *figure, *record)
 	}
 	// Numbers and names: the held-out sentences that have them, scored on
 	// the translations below, and the everyday ones a class might type.

@@ -96,7 +96,7 @@ func (m *Main) Run(ctx context.Context) error {
 	cfg := web.Config{Logger: m.Logger, AllowedHosts: m.allowedHosts(),
 		MaxConns: m.Limits.MaxConns, MaxConnsPerAddr: m.Limits.MaxConnsPerAddr,
 		MaxSessions: m.Limits.MaxSessions, MaxSessionsPerAddr: m.Limits.MaxSessionsPerAddr,
-		WSMessageWait: m.Limits.WSMessageWait}
+		WSMessageWait: m.Limits.WSMessageWait, ByLength: models.ByLength}
 	for _, t := range models.Translators {
 		cfg.Translators = append(cfg.Translators, t)
 	}

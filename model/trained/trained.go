@@ -24,6 +24,9 @@ var weights embed.FS
 type Models struct {
 	Translators []*translate.Model
 	Captioners  []*caption.Model // decoders; they need the image encoder to serve
+	// ByLength: each translation model's BLEU by source length beside its
+	// baseline's, where cmd/eval -by-length -record measured it.
+	ByLength map[string]model.ByLength
 }
 
 // Load reads every model: from dir when it is not empty (for models being
@@ -49,6 +52,11 @@ func Load(dir string) (*Models, error) {
 		return nil, err
 	}
 	out := &Models{}
+	if data, err := fs.ReadFile(fsys, ByLengthFile); err == nil {
+		if err := json.Unmarshal(data, &out.ByLength); err != nil {
+			return nil, fmt.Errorf("%s: %w", ByLengthFile, err)
+		}
+	}
 	for _, name := range names {
 		data, err := fs.ReadFile(fsys, name)
 		if err != nil {
@@ -137,6 +145,10 @@ func rank(id string) int {
 
 // MetricsFile is where cmd/eval records measured metrics, by model id.
 const MetricsFile = "metrics.json"
+
+// ByLengthFile is where cmd/eval -by-length -record records the scores by
+// source length, by model id.
+const ByLengthFile = "bylength.json"
 
 func readMetrics(fsys fs.FS) (map[string][]model.Metric, error) {
 	data, err := fs.ReadFile(fsys, MetricsFile)
