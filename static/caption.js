@@ -4,7 +4,7 @@
 // strip of one small heatmap per word. The websocket stream, the HTTP
 // fallback and replays share one rendering path.
 
-import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, responseError, errorText, t, GlassPanel, Inspects, TreePanel, topWhere, Player, Socket, Status } from "./common.js";
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, responseError, errorText, t, GlassPanel, Inspects, TreePanel, topWhere, Baseline, Player, Socket, Status } from "./common.js";
 
 const els = {
   form: $("caption-form"),
@@ -140,6 +140,18 @@ function paintMine() {
   cells.forEach((c, i) => c.classList.toggle("is-mine", mine.has(i)));
 }
 
+const baseline = new Baseline({
+  model: els.model,
+  request: (id) => {
+    const fd = new FormData();
+    fd.append("image", state.file);
+    fd.append("beam", String(state.beam));
+    fd.append("model", id);
+    return fetch("/api/v1/caption", { method: "POST", body: fd });
+  },
+  figure: null,
+});
+
 const tree = new TreePanel((att) =>
   topWhere(att, (i) => (state.source ? t("glass.regionAt", { r: Math.floor(i / state.source.cols) + 1, c: (i % state.source.cols) + 1 }) : String(i))),
 );
@@ -237,6 +249,7 @@ function onDone(payload) {
   updateSlider();
   player.finish();
   glass.show(state.steps.map((s) => s.step), player.cur, true);
+  if (player.cur >= state.steps.length - 1) baseline.reveal(Infinity);
 }
 
 function onError(payload) {
@@ -282,6 +295,7 @@ function show(k, grew, follow) {
   if (follow && grew && k >= 0) thumbs[k].scrollIntoView({ block: "nearest", inline: "nearest" });
   if (state.done) progressStatus(setStatus, player, state.done, state.steps.length, t("caption.empty"));
   glass.show(state.steps.map((s) => s.step), k, state.done !== null);
+  baseline.reveal(state.done && k >= state.steps.length - 1 ? Infinity : k);
 }
 
 function paint() {
@@ -495,6 +509,7 @@ async function caption(file, force, override) {
   const id = `c${state.seq}`;
   Object.assign(state, { reqId: id, file, beam: Number(els.beam.value) || 1, model: els.model.value || "", force: force && force.length ? force : null, override: override || null });
   tree.reset(state.beam > 1);
+  baseline.start(0);
   if (!force && !override) {
     state.whatif = null;
     els.whatif.hidden = true;

@@ -831,3 +831,90 @@ export class TreePanel {
     }
   }
 }
+
+// ---------------------------------------------------------------- baseline
+
+// Baseline shows the same input decoded by the same model trained without
+// attention, beside the attention model: its words revealed in step with
+// the main decode's, a note saying why it has no picture, and, for a
+// translation, the by-length figure. The page gives:
+//   model: its model picker, whose options name their baseline;
+//   request(id): Promise<Response> decoding the input with model id;
+//   figure(model, n): the figure's URL for a sentence of n words, or null.
+export class Baseline {
+  constructor(opts) {
+    Object.assign(this, opts);
+    this.toggle = document.getElementById("compare");
+    this.panel = document.getElementById("baseline");
+    this.words = document.getElementById("baseline-words");
+    this.fig = document.getElementById("baseline-figure");
+    this.img = document.getElementById("baseline-img");
+    this.seq = 0;
+    this.shown = -1;
+    this.img.addEventListener("error", () => (this.fig.hidden = true));
+    this.model.addEventListener("change", () => this.update());
+    this.toggle.addEventListener("change", () => {
+      if (!this.toggle.checked) this.panel.hidden = true;
+    });
+    this.update();
+  }
+
+  id() {
+    const o = this.model.selectedOptions[0];
+    return (o && o.dataset.baseline) || "";
+  }
+
+  update() {
+    const id = this.id();
+    this.toggle.disabled = !id;
+    if (!id) {
+      this.toggle.checked = false;
+      this.panel.hidden = true;
+    }
+  }
+
+  // start decodes the input with the baseline, when asked for; n is the
+  // source's length in words (for the figure's mark).
+  async start(n) {
+    const id = this.id();
+    const seq = ++this.seq;
+    this.words.textContent = "";
+    this.shown = -1;
+    if (!this.toggle.checked || !id) {
+      this.panel.hidden = true;
+      return;
+    }
+    this.panel.hidden = false;
+    const url = this.figure ? this.figure(this.model.value, n) : null;
+    this.fig.hidden = !url;
+    if (url) this.img.src = url;
+    let res = null;
+    let body = null;
+    try {
+      res = await this.request(id);
+      if (res.ok) body = await res.json();
+    } catch {
+      body = null;
+    }
+    if (seq !== this.seq) return;
+    if (!body) {
+      const why = res ? await responseError(res) : t("status.unreachable");
+      this.words.textContent = t("compare.failed", { why });
+      return;
+    }
+    for (const s of body.steps || []) {
+      const chip = h("span", "tok tgt-tok", SPECIAL[s.token] || s.token);
+      chip.hidden = true;
+      this.words.append(chip);
+    }
+    this.reveal(this.shown);
+  }
+
+  // reveal shows the words up to k, in step with the main decode.
+  reveal(k) {
+    this.shown = k;
+    [...this.words.children].forEach((c, i) => {
+      if (c.classList.contains("tgt-tok")) c.hidden = i > k;
+    });
+  }
+}

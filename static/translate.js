@@ -3,7 +3,7 @@
 // choices. The same rendering path serves the websocket stream, the HTTP
 // fallback and replays, so all three look identical.
 
-import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, errorText, t, GlassPanel, Inspects, TreePanel, topWhere, Player, Socket, Status } from "./common.js";
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, errorText, t, GlassPanel, Inspects, TreePanel, topWhere, Baseline, Player, Socket, Status } from "./common.js";
 
 const els = {
   form: $("translate-form"),
@@ -309,6 +309,7 @@ function onDone(payload) {
   for (const which of Object.keys(exports)) els[which].disabled = n === 0;
   player.finish();
   glass.show(state.steps, player.cur, true);
+  if (player.cur >= state.steps.length - 1) baseline.reveal(Infinity);
 }
 
 async function download(which) {
@@ -373,6 +374,7 @@ function show(k, grew, follow) {
   if (follow && grew && k >= 0) rows[k].tr.scrollIntoView({ block: "nearest", inline: "nearest" });
   if (state.done) progressStatus(setStatus, player, state.done, state.steps.length, t("translate.empty"));
   glass.show(state.steps, k, state.done !== null);
+  baseline.reveal(state.done && k >= state.steps.length - 1 ? Infinity : k);
 }
 
 function updateSlider() {
@@ -654,6 +656,7 @@ function translate(text, force, override) {
   state.reqId = payload.id;
   state.pending = payload;
   tree.reset(payload.beam > 1);
+  baseline.start([...text.matchAll(/[\p{L}\p{N}]+|[^\p{L}\p{N}\s]/gu)].length);
   setStatus(t("translate.busy"), "busy");
   state.via = "ws";
   if (!sock.send("translate", payload)) httpTranslate(payload);
@@ -693,6 +696,17 @@ const inspects = new Inspects(sock, (req) =>
     body: JSON.stringify({ text: state.pending.text, model: state.pending.model, prefix: req.prefix, weights: req.weights }),
   }),
 );
+
+const baseline = new Baseline({
+  model: els.model,
+  request: (id) =>
+    fetch("/api/v1/translate", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ text: state.pending.text, model: id, beam: state.pending.beam }),
+    }),
+  figure: (model, n) => `/api/v1/figures/length/${encodeURIComponent(model)}?mark=${n}`,
+});
 
 const tree = new TreePanel((att) => topWhere(att, (i) => `“${state.source ? state.source.tokens[i] : i}”`));
 

@@ -11,6 +11,9 @@ type ModelOption struct {
 	Metric    Metric // its first score that is not on a dev split
 
 	TrainedOn string // what it learned from, e.g. "photo descriptions and everyday sentences"
+	// Baseline is the id of the same model trained without attention,
+	// when the server has it ("" otherwise).
+	Baseline string
 }
 
 // Metric is a model's score as the picker writes it: "BLEU 34.5 on

@@ -357,7 +357,11 @@ var captionExamples = []templates.Example{
 func (s *Server) translatePage(c echo.Context) error {
 	var opts []templates.ModelOption
 	for _, id := range s.order {
-		opts = append(opts, modelOption(s.translators[id].Info()))
+		o := modelOption(s.translators[id].Info())
+		if _, ok := s.translators[id+"-noatt"]; ok && o.Attention {
+			o.Baseline = id + "-noatt"
+		}
+		opts = append(opts, o)
 	}
 	return s.render(c, templates.TranslatePage(templates.TranslateProps{Models: opts, MaxChars: MaxTextChars, Examples: examples}))
 }
@@ -367,6 +371,15 @@ func (s *Server) captionPage(c echo.Context) error {
 	list, off := s.caps.get()
 	for _, m := range list {
 		opts = append(opts, modelOption(m.Info()))
+	}
+	// Every caption model with attention has the one baseline, Show and
+	// Tell, trained on the same photos and encoder.
+	for i := range opts {
+		for _, b := range opts {
+			if opts[i].Attention && b.ID == "caption-noatt" {
+				opts[i].Baseline = b.ID
+			}
+		}
 	}
 	return s.render(c, templates.CaptionPage(templates.CaptionProps{Models: opts, Unavailable: off,
 		MaxMB: int(s.image.MaxBytes >> 20), MaxMP: int(s.image.MaxPixels / 1_000_000), Examples: captionExamples,
