@@ -78,7 +78,13 @@ func TestTranslationGraphMatchesServingPathAcrossShapes(t *testing.T) {
 		c, p := m.Cfg, m.P
 		batch := randomBatch(rng, c, 8, [2]int{20, 13}, [2]int{10, 12})
 		want := translationLoss(m, batch)
-		for _, sh := range [][3]int{{8, 32, 24}, {16, 32, 24}, {32, 40, 40}, {64, 32, 32}} {
+		shapes := [][3]int{{8, 32, 24}, {16, 32, 24}, {32, 40, 40}, {64, 32, 32}}
+		if testing.Short() {
+			// One shape whose time-major rows pass 256, where gorgonia's
+			// Slice went wrong, catches that; the larger ones are CI's.
+			shapes = shapes[:2]
+		}
+		for _, sh := range shapes {
 			gr, err := buildTranslateGraph(c, p, sh[0], sh[1], sh[2])
 			if err != nil {
 				t.Fatal(err)

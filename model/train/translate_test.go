@@ -20,7 +20,12 @@ import (
 func TestTranslationToyTask(t *testing.T) { translationToyTask(t, 1) }
 
 // The same with three data-parallel workers (local SGD).
-func TestTranslationToyTaskWorkers(t *testing.T) { translationToyTask(t, 3) }
+func TestTranslationToyTaskWorkers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the data-parallel toy run trains for 18 epochs; CI runs it")
+	}
+	translationToyTask(t, 3)
+}
 
 func translationToyTask(t *testing.T, workers int) {
 	rng := rand.New(rand.NewPCG(1, 2))
