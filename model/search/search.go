@@ -321,3 +321,18 @@ func Feed[S any](d Decoder[S], prefix []int, vocabSize int) (st S, prev int, err
 	}
 	return st, prev, nil
 }
+
+// StepBatch is a BatchDecoder's StepAll for a model that steps a batch of
+// states in place: it clones sts (clone), takes a scratch buffer for each
+// from pool, runs the batch (run) and returns what out reads from each
+// buffer, the step's distribution and attention.
+func StepBatch[S, Sc any](sts []S, prevs []int, pool *Scratches[Sc], clone func(S) S, run func(next []S, scs []Sc), out func(Sc) (probs, att []float32)) ([]S, [][]float32, [][]float32) {
+	scs := pool.Get(len(sts))
+	next, probs, att := make([]S, len(sts)), make([][]float32, len(sts)), make([][]float32, len(sts))
+	for i, st := range sts {
+		next[i] = clone(st)
+		probs[i], att[i] = out(scs[i])
+	}
+	run(next, scs)
+	return next, probs, att
+}

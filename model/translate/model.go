@@ -429,21 +429,21 @@ func (d decoder) Start() *state {
 	return &state{h: append([]float32(nil), d.e.h0...), c: make([]float32, d.e.m.Cfg.DecHidden)}
 }
 
+// clone is a copy of st that the next step may change.
+func (st *state) clone() *state {
+	return &state{h: slices.Clone(st.h), c: slices.Clone(st.c), t: st.t}
+}
+
 func (d decoder) Step(st *state, prev int) (*state, []float32, []float32) {
-	next := &state{h: append([]float32(nil), st.h...), c: append([]float32(nil), st.c...), t: st.t}
+	next := st.clone()
 	d.e.stepBatch([]*state{next}, []int{prev}, []*scratch{d.sc}, d.mod)
 	return next, d.sc.logits, d.sc.att
 }
 
 func (d decoder) StepAll(sts []*state, prevs []int) ([]*state, [][]float32, [][]float32) {
-	scs := d.scs.Get(len(sts))
-	next, probs, att := make([]*state, len(sts)), make([][]float32, len(sts)), make([][]float32, len(sts))
-	for i, st := range sts {
-		next[i] = &state{h: append([]float32(nil), st.h...), c: append([]float32(nil), st.c...), t: st.t}
-		probs[i], att[i] = scs[i].logits, scs[i].att
-	}
-	d.e.stepBatch(next, prevs, scs, d.mod)
-	return next, probs, att
+	return search.StepBatch(sts, prevs, d.scs, (*state).clone,
+		func(next []*state, scs []*scratch) { d.e.stepBatch(next, prevs, scs, d.mod) },
+		func(sc *scratch) ([]float32, []float32) { return sc.logits, sc.att })
 }
 
 func (d decoder) Word(id int) string { return d.e.m.Tgt.Word(id) }
@@ -548,8 +548,7 @@ func (e *Encoded) Inspect(prefix []int, override []float32, topK int) (*model.Gl
 	}
 	rec := &glassRec{}
 	mod.rec = rec
-	next := &state{h: slices.Clone(st.h), c: slices.Clone(st.c), t: st.t}
-	e.stepBatch([]*state{next}, []int{prev}, []*scratch{d.sc}, mod)
+	e.stepBatch([]*state{st.clone()}, []int{prev}, []*scratch{d.sc}, mod)
 	return model.NewGlass(len(prefix), rec.h, rec.scores, rec.weights, rec.used, rec.ctx, 1, rec.logits, topK, e.m.Tgt.Word), nil
 }
 
