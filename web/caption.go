@@ -485,23 +485,13 @@ func (s *Server) caption(c echo.Context) error {
 // captionStrip is POST /api/v1/caption/strip: the caption as one PNG, a
 // small heatmap per word, like the figures in the Show, Attend and Tell paper.
 func (s *Server) captionStrip(c echo.Context) error {
-	cmap, e := colormap(c)
-	if e != nil {
-		return e
-	}
-	pp, src, words, att, err := s.captionPicture(c)
-	if err != nil {
-		return err
-	}
-	img, err := viz.Strip(pp.crop, words, att, src.Rows, src.Cols, stripThumb, cmap)
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		return err
-	}
-	return attachment(c, "caption-attention.png", "image/png", buf.Bytes())
+	return s.captionExport(c, "caption-attention.png", "image/png", func(crop image.Image, src model.Source, words []string, att [][]float32, cmap viz.Colormap, w io.Writer) error {
+		img, err := viz.Strip(crop, words, att, src.Rows, src.Cols, stripThumb, cmap)
+		if err != nil {
+			return err
+		}
+		return png.Encode(w, img)
+	})
 }
 
 // shownWord is a caption word as a picture writes it: never the raw

@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/gif"
 	"image/png"
+	"io"
 	"net/http"
 	"strconv"
 
@@ -117,6 +118,18 @@ func (s *Server) captionPicture(c echo.Context) (*prepared, model.Source, []stri
 // word by word over the photo, each word's attention as a heat layer, as
 // an animated GIF. The body is a caption upload.
 func (s *Server) captionAnimation(c echo.Context) error {
+	return s.captionExport(c, "caption-attention.gif", "image/gif", func(crop image.Image, src model.Source, words []string, att [][]float32, cmap viz.Colormap, w io.Writer) error {
+		g, err := viz.Animation(crop, words, att, src.Rows, src.Cols, animDelay, cmap)
+		if err != nil {
+			return err
+		}
+		return gif.EncodeAll(w, g)
+	})
+}
+
+// captionExport captions an upload and sends what draw writes of it as a
+// download named name.
+func (s *Server) captionExport(c echo.Context, name, ctype string, draw func(crop image.Image, src model.Source, words []string, att [][]float32, cmap viz.Colormap, w io.Writer) error) error {
 	cmap, e := colormap(c)
 	if e != nil {
 		return e
@@ -125,15 +138,11 @@ func (s *Server) captionAnimation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	g, err := viz.Animation(pp.crop, words, att, src.Rows, src.Cols, animDelay, cmap)
-	if err != nil {
-		return err
-	}
 	var buf bytes.Buffer
-	if err := gif.EncodeAll(&buf, g); err != nil {
+	if err := draw(pp.crop, src, words, att, cmap, &buf); err != nil {
 		return err
 	}
-	return attachment(c, "caption-attention.gif", "image/gif", buf.Bytes())
+	return attachment(c, name, ctype, buf.Bytes())
 }
 
 // lengthFigure is GET /api/v1/figures/length/ID?mark=N&format=svg|png:

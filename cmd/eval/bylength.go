@@ -105,13 +105,5 @@ func recordByLength(ms []*translate.Model, buckets []viz.LengthBucket, series []
 		b.Series = append(b.Series, model.LengthScores{Name: s.Name, Model: ms[i].ID, BLEU: s.Score})
 	}
 	all[ms[0].ID] = b
-	data, err := json.MarshalIndent(all, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
-		return err
-	}
-	fmt.Printf("recorded in %s\n", path)
-	return nil
+	return writeJSON(path, all)
 }

@@ -222,7 +222,12 @@ func recordMetric(id string, metric model.Metric) error {
 		}
 	}
 	all[id] = append(kept, metric)
-	data, err := json.MarshalIndent(all, "", "  ")
+	return writeJSON(path, all)
+}
+
+// writeJSON records v, indented, in path.
+func writeJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
