@@ -795,13 +795,15 @@ export class TreePanel {
       const dead = !hasChild.has(n.id) && !n.final && n.step < last && !onPath.has(n.id);
       const g = svg("g", { class: `tree-node-g${onPath.has(n.id) ? " is-winner" : ""}${dead || (this.winner >= 0 && !onPath.has(n.id)) ? " is-pruned" : ""}`, tabindex: 0, role: "button" });
       const word = SPECIAL[n.token] || n.token;
-      g.setAttribute("aria-label", t("tree.nodeLabel", { word, i: n.step + 1, score: n.score.toFixed(2) }));
+      const shown = word.length > 11 ? word.slice(0, 10) + "…" : word;
+      // The accessible name starts with what is drawn: the word and the score.
+      g.setAttribute("aria-label", `${shown} ${n.score.toFixed(1)}, ${t("tree.nodeLabel", { word, i: n.step + 1, score: n.score.toFixed(2) })}`);
       g.dataset.node = String(n.id);
       g.append(svg("rect", { x, y: y - 13, width: W - 14, height: 26, rx: 6 }));
       const text = svg("text", { x: x + 5, y: y + 1 });
-      text.textContent = word.length > 11 ? word.slice(0, 10) + "…" : word;
+      text.textContent = shown;
       const score = svg("text", { x: x + W - 18, y: y + 1, class: "tree-score", "text-anchor": "end" });
-      score.textContent = n.score.toFixed(1);
+      score.textContent = " " + n.score.toFixed(1);
       g.append(text, score);
       const open = () => this.open(n.id);
       g.addEventListener("click", open);

@@ -62,9 +62,14 @@ func TestBrowserAccessibility(t *testing.T) {
 			err := chromedp.Do(ctx,
 				chromedp.Navigate(m.URL()+"/?lang="+lang),
 				chromedp.WaitVisible(chromedp.ID("text")),
+				chromedp.SetValue(chromedp.ID("beam"), "3"),
 				chromedp.Evaluate[chromedp.Void](`(() => { const p = document.querySelector('#pace'); p.value = 'live'; p.dispatchEvent(new Event('change')); })()`),
 				chromedp.SendKeys(chromedp.ID("text"), "A man is riding a red bicycle.\r"),
 				chromedp.Poll[chromedp.Void](`document.querySelector('#status')?.classList.contains('is-ok')`, chromedp.WithPollingTimeout(60*time.Second)),
+				// The search tree and the glass box open, with their contents.
+				chromedp.Click(chromedp.CSS("#tree > summary")),
+				chromedp.Click(chromedp.CSS("#glass > summary")),
+				chromedp.Poll[chromedp.Void](`document.querySelectorAll('#glass-body .glass-table tbody tr').length > 0`, chromedp.WithPollingTimeout(20*time.Second)),
 			)
 			if err != nil {
 				t.Fatal(err)
@@ -74,6 +79,14 @@ func TestBrowserAccessibility(t *testing.T) {
 		t.Run("caption-"+lang, func(t *testing.T) {
 			ctx := browser(t)
 			uploadPhotoAt(t, ctx, m.URL()+"/caption?lang="+lang, "1056338697_4f7d7ce270.jpg")
+			err := chromedp.Do(ctx,
+				chromedp.Click(chromedp.CSS("#tree > summary")),
+				chromedp.Click(chromedp.CSS("#glass > summary")),
+				chromedp.Poll[chromedp.Void](`document.querySelectorAll('#glass-body .glass-table tbody tr').length > 0`, chromedp.WithPollingTimeout(20*time.Second)),
+			)
+			if err != nil {
+				t.Fatal(err)
+			}
 			runAxe(t, ctx, axe, "caption page ("+lang+")")
 		})
 	}

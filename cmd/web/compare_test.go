@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"attention/internal/testenv"
 	"attention/model"
 	"attention/model/checkpoint"
 	"attention/model/trained"
@@ -104,5 +105,38 @@ func TestBrowserSideBySide(t *testing.T) {
 		if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
 			os.WriteFile(filepath.Join(dir, "side-by-side.png"), png, 0o644)
 		}
+	}
+}
+
+// With vs without attention on the caption page: the shipped Show and Tell
+// baseline captions the same photo beside, with the note saying why it has
+// no heatmap (and no figure: that is the translation page's).
+func TestBrowserCaptionSideBySide(t *testing.T) {
+	m := startMain(t, true)
+	ctx := browser(t)
+	photo := filepath.Join(testenv.SharedData(t), "flickr8k", "images", "3385593926_d3e9c21170.jpg")
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(m.URL()+"/caption"),
+		chromedp.WaitReady(chromedp.ID("file")),
+		chromedp.Click(chromedp.ID("compare")),
+		chromedp.SetValue(chromedp.ID("pace"), "live"),
+		chromedp.SetUploadFiles(chromedp.ID("file"), []string{photo}, chromedp.NodeReady),
+		chromedp.Poll[chromedp.Void](`document.querySelector('#status').classList.contains('is-ok') && document.querySelectorAll('#baseline-words .tgt-tok:not([hidden])').length > 2`,
+			chromedp.WithPollingTimeout(60*time.Second)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[struct {
+		Baseline    string
+		FigureShown bool
+		Words       int
+	}](`({Baseline: document.querySelector('#model').selectedOptions[0].dataset.baseline, FigureShown: !document.querySelector('#baseline-figure').hidden,
+	     Words: document.querySelectorAll('#baseline-words .tgt-tok').length})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Baseline != "caption-noatt" || v.FigureShown || v.Words < 3 {
+		t.Fatalf("%+v", v)
 	}
 }

@@ -633,6 +633,11 @@ func TestBrowserCaptionGlassBox(t *testing.T) {
 		status, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("glass-status")))
 		t.Fatalf("%v (glass status %q)", err, status)
 	}
+	if dir := os.Getenv("ATTN_SCREENSHOTS"); dir != "" {
+		if png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()); err == nil {
+			os.WriteFile(filepath.Join(dir, "caption-glass-box.png"), png, 0o644)
+		}
+	}
 }
 
 // The search tree: with beam 3 the tree panel offers itself, grows a
