@@ -106,8 +106,9 @@ func Translators(dir string) ([]*translate.Model, error) {
 // by BLEU-4 on the Flickr8k dev split with beam 5 (docs/MODELS.md); the
 // others use model.DefaultLenAlpha.
 var lenAlpha = map[string]float64{
-	"caption-sup": 1.0, // dev 18.63 at 0.6, 18.97 at 0.8, 18.98 at 1.0, 18.26 at 1.4
-	"caption":     1.8, // dev 18.11 at 0.6 and 1.0, 18.24 at 1.4, 18.73 at 1.8, 18.44 at 2.2
+	"caption-sup":   1.0, // dev 18.63 at 0.6, 18.97 at 0.8, 18.98 at 1.0, 18.26 at 1.4
+	"caption":       1.8, // dev 18.11 at 0.6 and 1.0, 18.24 at 1.4, 18.73 at 1.8, 18.44 at 2.2
+	"caption-noatt": 1.0, // dev 16.30 at 0.6, 17.03 at 1.0, 16.77 at 1.8
 }
 
 // trainedOn describes the data of the models trained before checkpoints
