@@ -19,6 +19,15 @@ import (
 
 // startMain runs the real server on a free port, with the image encoder
 // from ../shared/data when encoder is true.
+// skipShort leaves a browser test out of go test -short: the README's quick
+// run keeps the core pages' tests, CI runs every one.
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: a further browser check; CI runs it")
+	}
+}
+
 func startMain(t *testing.T, encoder bool) *Main {
 	t.Helper()
 	m := &Main{Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Offline: true}
@@ -310,6 +319,7 @@ func TestBrowserWhereIsTheObject(t *testing.T) {
 // a translation of unknown words and "Done"; the page also says what the
 // chosen model was trained on.
 func TestBrowserRefusesOtherLanguages(t *testing.T) {
+	skipShort(t)
 	m := startMain(t, false)
 	ctx := browser(t)
 	err := chromedp.Do(ctx,

@@ -70,6 +70,7 @@ func modelsWithBaseline(t *testing.T) string {
 // decoded by the model without attention too, its words shown beside in
 // step, with the note on why it has no grid and the by-length figure.
 func TestBrowserSideBySide(t *testing.T) {
+	skipShort(t)
 	m := &Main{Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Offline: true, ModelDir: modelsWithBaseline(t)}
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)
@@ -112,6 +113,7 @@ func TestBrowserSideBySide(t *testing.T) {
 // baseline captions the same photo beside, with the note saying why it has
 // no heatmap (and no figure: that is the translation page's).
 func TestBrowserCaptionSideBySide(t *testing.T) {
+	skipShort(t)
 	m := startMain(t, true)
 	ctx := browser(t)
 	photo := filepath.Join(testenv.SharedData(t), "flickr8k", "images", "3385593926_d3e9c21170.jpg")

@@ -54,6 +54,7 @@ func download(t *testing.T, ctx context.Context, dir, button, name string) []byt
 // A person translates a sentence and downloads the grid as PNG and SVG and
 // the run as JSON: each file is what its name says.
 func TestBrowserTranslateDownloads(t *testing.T) {
+	skipShort(t)
 	m := startMain(t, false)
 	ctx := browser(t)
 	dir := allowDownloads(t, ctx)
@@ -80,6 +81,7 @@ func TestBrowserTranslateDownloads(t *testing.T) {
 // A person captions a photo and downloads the strip, the animation and the
 // run.
 func TestBrowserCaptionDownloads(t *testing.T) {
+	skipShort(t)
 	m := startMain(t, true)
 	ctx := browser(t)
 	dir := allowDownloads(t, ctx)

@@ -155,6 +155,7 @@ func TestBrowserLayouts(t *testing.T) {
 // caption and the strip of per-word heatmaps without scrolling; on a phone
 // nothing widens the page.
 func TestBrowserCaptionLayouts(t *testing.T) {
+	skipShort(t)
 	m := startMain(t, true)
 	for _, size := range []struct {
 		name     string
@@ -191,6 +192,7 @@ func TestBrowserCaptionLayouts(t *testing.T) {
 // explanations, keeps the input, enlarges the output words, and is kept in
 // the URL; P again brings everything back.
 func TestBrowserPresenter(t *testing.T) {
+	skipShort(t)
 	m := startMain(t, false)
 	ctx := browser(t)
 	state := func() (hidden bool, inputShown bool, size float64, url string) {
@@ -242,6 +244,7 @@ func TestBrowserPresenter(t *testing.T) {
 // .txt file (refused by the page) each leave an error, an empty stage, no
 // caption and no top choices.
 func TestBrowserRefusedPhotoClearsPage(t *testing.T) {
+	skipShort(t)
 	dir := t.TempDir()
 	fake, txt := filepath.Join(dir, "notes.jpg"), filepath.Join(dir, "notes.txt")
 	for _, p := range []string{fake, txt} {
@@ -278,6 +281,7 @@ func TestBrowserRefusedPhotoClearsPage(t *testing.T) {
 // The server goes away and comes back: the page says so, and an error
 // that only said the server was unreachable does not outlive its return.
 func TestBrowserServerComesBack(t *testing.T) {
+	skipShort(t)
 	m := startMain(t, false)
 	ctx := browser(t)
 	addr := strings.TrimPrefix(m.URL(), "http://")
@@ -383,6 +387,7 @@ func TestBrowserWhatIf(t *testing.T) {
 // What if, on the caption page: pick another word for word 2 and the photo
 // is captioned again with it forced there; Undo brings the caption back.
 func TestBrowserCaptionWhatIf(t *testing.T) {
+	skipShort(t)
 	ctx := captionPhoto(t, "3385593926_d3e9c21170.jpg")
 	words := func() string {
 		t.Helper()
@@ -418,6 +423,7 @@ func TestBrowserCaptionWhatIf(t *testing.T) {
 // column sums of the whole grid; the readout says how many words the
 // current word's attention amounts to.
 func TestBrowserCoverage(t *testing.T) {
+	skipShort(t)
 	m := startMain(t, false)
 	ctx := browser(t)
 	translateOnPage(t, ctx, m.URL(), "Two dogs are playing in the snow.")
@@ -522,6 +528,7 @@ func TestBrowserKorean(t *testing.T) {
 // (slow pacing) stops the playback and clears the page: the old caption
 // does not freeze half-shown, and no word appears after the error.
 func TestBrowserBadDropDuringPlayback(t *testing.T) {
+	skipShort(t)
 	bad := filepath.Join(t.TempDir(), "notes.txt")
 	if err := os.WriteFile(bad, []byte("not a picture\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -620,6 +627,7 @@ func TestBrowserGlassBox(t *testing.T) {
 // The glass box on the caption page: clicking a region of the photo sets
 // the attention there, and the step is recomputed beside the model's own.
 func TestBrowserCaptionGlassBox(t *testing.T) {
+	skipShort(t)
 	ctx := captionPhoto(t, "3385593926_d3e9c21170.jpg")
 	err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS("#glass > summary")),
@@ -691,6 +699,7 @@ func TestBrowserSearchTree(t *testing.T) {
 // The caption page's coverage view: each region's cell shows the attention
 // it has received up to the word on screen, which grows word by word.
 func TestBrowserCaptionCoverage(t *testing.T) {
+	skipShort(t)
 	ctx := captionPhoto(t, "3385593926_d3e9c21170.jpg")
 	sum := func() float64 {
 		t.Helper()
