@@ -869,6 +869,8 @@ export class Baseline {
   update() {
     const id = this.id();
     this.toggle.disabled = !id;
+    // Offered only where there is a baseline to show.
+    this.toggle.closest("label").hidden = !id;
     if (!id) {
       this.toggle.checked = false;
       this.panel.hidden = true;
