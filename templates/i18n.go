@@ -126,6 +126,20 @@ func T(ctx context.Context, key string, args ...any) string {
 	return Translate(LangOf(ctx), key, args...)
 }
 
+// Own is the message key in l when l is not English and the catalogue has
+// it, else own: for text that comes with the data (a model's title), which
+// the English page shows as the data says.
+func Own(l Lang, key, own string) string {
+	cs, err := catalogues()
+	if l == English || err != nil {
+		return own
+	}
+	if _, ok := cs[l][key]; !ok {
+		return own
+	}
+	return Translate(l, key)
+}
+
 // Translate is T for a language.
 func Translate(l Lang, key string, args ...any) string {
 	cs, err := catalogues()

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"attention/model"
 )
 
 // Every string the pages show is in both languages: the catalogues have
@@ -116,8 +118,10 @@ func TestCataloguesComplete(t *testing.T) {
 		}
 		used[key] = true
 	}
+	// Models' titles and data in other languages, looked up by model id.
+	modelText := regexp.MustCompile(`^model\.[a-z0-9-]+\.(title|trainedOn)$`)
 	for key := range en {
-		if !used[key] {
+		if !used[key] && !modelText.MatchString(key) {
 			t.Errorf("%q is in the catalogues but no page uses it", key)
 		}
 	}
@@ -161,3 +165,22 @@ func TestPageLanguage(t *testing.T) {
 		}
 	}
 }
+
+// A Korean page names the models in Korean where the catalogue has them;
+// the English page as the models say.
+func TestModelNamesInKorean(t *testing.T) {
+	s := New(Config{Translators: []model.Translator{named{model.Info{ID: "en-de", Kind: "translation", Title: "English → German (photo descriptions and everyday sentences)", TrainedOn: "photo descriptions", Attention: true}}}})
+	for lang, want := range map[string]string{"ko": "영어 → 독일어", "en": "English → German (photo descriptions"} {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/?lang="+lang, nil))
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("?lang=%s: the picker lacks %q", lang, want)
+		}
+	}
+}
+
+// named is a translator that only has a name.
+type named struct{ info model.Info }
+
+func (n named) Info() model.Info                       { return n.info }
+func (n named) Prepare(string) (model.Prepared, error) { return nil, model.ErrInvalidInput }

@@ -327,11 +327,16 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// pageLang is the language a page is written in.
+func pageLang(c echo.Context) templates.Lang {
+	return templates.Negotiate(c.QueryParam("lang"), c.Request().Header.Get("Accept-Language"))
+}
+
 // render writes a page in the visitor's language: ?lang= when it names
 // one the pages speak (links keep it, so a shared link opens in it), else
 // the browser's Accept-Language.
 func (s *Server) render(c echo.Context, comp templ.Component) error {
-	lang := templates.Negotiate(c.QueryParam("lang"), c.Request().Header.Get("Accept-Language"))
+	lang := pageLang(c)
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	h.Add("Vary", "Accept-Language")
@@ -357,7 +362,7 @@ var captionExamples = []templates.Example{
 func (s *Server) translatePage(c echo.Context) error {
 	var opts []templates.ModelOption
 	for _, id := range s.order {
-		o := modelOption(s.translators[id].Info())
+		o := modelOption(s.translators[id].Info(), pageLang(c))
 		if _, ok := s.translators[id+"-noatt"]; ok && o.Attention {
 			o.Baseline = id + "-noatt"
 		}
@@ -370,7 +375,7 @@ func (s *Server) captionPage(c echo.Context) error {
 	var opts []templates.ModelOption
 	list, off := s.caps.get()
 	for _, m := range list {
-		opts = append(opts, modelOption(m.Info()))
+		opts = append(opts, modelOption(m.Info(), pageLang(c)))
 	}
 	// Every caption model with attention has the one baseline, Show and
 	// Tell, trained on the same photos and encoder.
@@ -388,7 +393,10 @@ func (s *Server) captionPage(c echo.Context) error {
 
 // modelOption is a model as the pickers show it, with its first score
 // that is not a dev-set score.
-func modelOption(info model.Info) templates.ModelOption {
+// modelOption is a model as the picker shows it in lang: its title and
+// what it was trained on come from the model, in Korean from the
+// catalogue's model.ID.title and model.ID.trainedOn where it has them.
+func modelOption(info model.Info, lang templates.Lang) templates.ModelOption {
 	var metric templates.Metric
 	for _, m := range info.Metrics {
 		if m.Split != "dev" {
@@ -396,8 +404,9 @@ func modelOption(info model.Info) templates.ModelOption {
 			break
 		}
 	}
-	return templates.ModelOption{ID: info.ID, Title: info.Title, SrcLang: info.SrcLang, TgtLang: info.TgtLang,
-		Attention: info.Attention, Metric: metric, TrainedOn: info.TrainedOn}
+	return templates.ModelOption{ID: info.ID, Title: templates.Own(lang, "model."+info.ID+".title", info.Title),
+		SrcLang: info.SrcLang, TgtLang: info.TgtLang, Attention: info.Attention, Metric: metric,
+		TrainedOn: templates.Own(lang, "model."+info.ID+".trainedOn", info.TrainedOn)}
 }
 
 func formatMetric(m model.Metric) templates.Metric {
