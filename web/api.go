@@ -252,12 +252,11 @@ func (s *Server) translateHTTP(c echo.Context) (*DecodeResponse, error) {
 	if e != nil {
 		return nil, e
 	}
-	ctx, cancel := context.WithTimeout(c.Request().Context(), httpDecodeTimeout)
-	defer cancel()
-	if err := s.decodes.acquire(ctx, nil); err != nil {
-		return nil, Errorf(EBusy, "the server is busy; try again in a moment")
+	ctx, done, e := s.httpSlot(c)
+	if e != nil {
+		return nil, e
 	}
-	defer s.decodes.release()
+	defer done()
 	start := time.Now()
 	pp, e := s.prepareText(t, req.Text)
 	if e != nil {
@@ -277,12 +276,11 @@ func (s *Server) translateInspect(c echo.Context) error {
 	if e != nil {
 		return e
 	}
-	ctx, cancel := context.WithTimeout(c.Request().Context(), httpDecodeTimeout)
-	defer cancel()
-	if err := s.decodes.acquire(ctx, nil); err != nil {
-		return Errorf(EBusy, "the server is busy; try again in a moment")
+	_, done, e := s.httpSlot(c)
+	if e != nil {
+		return e
 	}
-	defer s.decodes.release()
+	defer done()
 	pp, e := s.prepareText(t, req.Text)
 	if e != nil {
 		return e
@@ -292,6 +290,21 @@ func (s *Server) translateInspect(c echo.Context) error {
 		return e
 	}
 	return c.JSON(http.StatusOK, map[string]any{"model": t.Info().ID, "source": pp.p.Source(), "glass": g})
+}
+
+// httpSlot holds a decode slot for an HTTP request, waiting for one at
+// most httpDecodeTimeout; the context bounds the request's decode, and
+// done gives the slot back.
+func (s *Server) httpSlot(c echo.Context) (ctx context.Context, done func(), _ *Error) {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), httpDecodeTimeout)
+	if err := s.decodes.acquire(ctx, nil); err != nil {
+		cancel()
+		return nil, nil, Errorf(EBusy, "the server is busy; try again in a moment")
+	}
+	return ctx, func() {
+		s.decodes.release()
+		cancel()
+	}, nil
 }
 
 // collect runs a decode to the end.

@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -399,27 +398,37 @@ func uploadError(err error) *Error {
 	return Errorf(EInvalid, "the upload was cut short or is not valid multipart data")
 }
 
-// captionHTTP runs a whole caption for the HTTP endpoints.
-func (s *Server) captionHTTP(c echo.Context) (*prepared, *DecodeResponse, error) {
-	r := c.Request()
-	if !s.perAddr.allow(r.RemoteAddr, time.Now()) {
-		return nil, nil, Errorf(ERateLimited, "too many requests from your address; wait a moment")
+// readCaption reads and checks a caption upload, after the client's rate
+// limit. Unless the error is not nil, the caller calls release when it is
+// done with the photo.
+func (s *Server) readCaption(c echo.Context) (*CaptionRequest, model.Captioner, func(), *Error) {
+	if !s.perAddr.allow(c.Request().RemoteAddr, time.Now()) {
+		return nil, nil, nil, Errorf(ERateLimited, "too many requests from your address; wait a moment")
 	}
 	req, release, e := s.readUpload(c)
+	if e != nil {
+		return nil, nil, nil, e
+	}
+	capt, e := s.checkCaption(req)
+	if e != nil {
+		release()
+		return nil, nil, nil, e
+	}
+	return req, capt, release, nil
+}
+
+// captionHTTP runs a whole caption for the HTTP endpoints.
+func (s *Server) captionHTTP(c echo.Context) (*prepared, *DecodeResponse, error) {
+	req, capt, release, e := s.readCaption(c)
 	if e != nil {
 		return nil, nil, e
 	}
 	defer release()
-	capt, e := s.checkCaption(req)
+	ctx, done, e := s.httpSlot(c)
 	if e != nil {
 		return nil, nil, e
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), httpDecodeTimeout)
-	defer cancel()
-	if err := s.decodes.acquire(ctx, nil); err != nil {
-		return nil, nil, Errorf(EBusy, "the server is busy; try again in a moment")
-	}
-	defer s.decodes.release()
+	defer done()
 	start := time.Now()
 	pp, e := s.preparePhoto(capt, req.photo)
 	if e != nil {
@@ -433,28 +442,19 @@ func (s *Server) captionHTTP(c echo.Context) (*prepared, *DecodeResponse, error)
 // of the uploaded photo, in numbers; the form's "inspect" field holds the
 // InspectRequest's prefix and weights.
 func (s *Server) captionInspect(c echo.Context) error {
-	r := c.Request()
-	if !s.perAddr.allow(r.RemoteAddr, time.Now()) {
-		return Errorf(ERateLimited, "too many requests from your address; wait a moment")
-	}
-	req, release, e := s.readUpload(c)
+	req, capt, release, e := s.readCaption(c)
 	if e != nil {
 		return e
 	}
 	defer release()
-	capt, e := s.checkCaption(req)
-	if e != nil {
-		return e
-	}
 	if req.inspect == nil {
 		return Errorf(EInvalid, "no step to open: send a field \"inspect\" holding {\"prefix\": [ids], \"weights\": [...]}")
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), httpDecodeTimeout)
-	defer cancel()
-	if err := s.decodes.acquire(ctx, nil); err != nil {
-		return Errorf(EBusy, "the server is busy; try again in a moment")
+	_, done, e := s.httpSlot(c)
+	if e != nil {
+		return e
 	}
-	defer s.decodes.release()
+	defer done()
 	pp, e := s.preparePhoto(capt, req.photo)
 	if e != nil {
 		return e

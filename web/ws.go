@@ -672,15 +672,7 @@ func (ss *session) startDecode(j job) {
 		if j.release != nil {
 			defer j.release()
 		}
-		wait, stopWait := context.WithTimeout(ctx, decodeWait)
-		err := ss.s.decodes.acquire(wait, func(ahead int) {
-			ss.post(MsgQueued, QueuedPayload{ID: j.id, Ahead: ahead})
-		})
-		stopWait()
-		if err != nil {
-			if ctx.Err() == nil {
-				ss.post(MsgError, ErrorPayload{ID: j.id, Code: EBusy, Message: "the server is busy; try again in a moment"})
-			}
+		if !ss.slot(ctx, j.id, func(ahead int) { ss.post(MsgQueued, QueuedPayload{ID: j.id, Ahead: ahead}) }) {
 			return
 		}
 		defer ss.s.decodes.release()
@@ -726,6 +718,23 @@ func (ss *session) startDecode(j job) {
 	}()
 }
 
+// slot waits at most decodeWait, within ctx, for a decode slot for request
+// id, telling queued (when not nil) how many wait before it. It reports
+// whether it got one (the caller releases it); a wait that ran out is
+// answered busy, one that ctx ended (a newer request, a closed socket) is
+// not answered.
+func (ss *session) slot(ctx context.Context, id string, queued func(ahead int)) bool {
+	wait, stop := context.WithTimeout(ctx, decodeWait)
+	defer stop()
+	if err := ss.s.decodes.acquire(wait, queued); err != nil {
+		if ctx.Err() == nil {
+			ss.post(MsgError, ErrorPayload{ID: id, Code: EBusy, Message: "the server is busy; try again in a moment"})
+		}
+		return false
+	}
+	return true
+}
+
 // startInspect answers an inspect of the source kept from request
 // req.Of, holding a decode slot while the step is computed.
 func (ss *session) startInspect(req InspectRequest) {
@@ -740,13 +749,7 @@ func (ss *session) startInspect(req InspectRequest) {
 	ss.decodes.Add(1)
 	go func() {
 		defer ss.decodes.Done()
-		wait, stop := context.WithTimeout(ss.ctx, decodeWait)
-		err := ss.s.decodes.acquire(wait, nil)
-		stop()
-		if err != nil {
-			if ss.ctx.Err() == nil {
-				ss.post(MsgError, ErrorPayload{ID: req.ID, Code: EBusy, Message: "the server is busy; try again in a moment"})
-			}
+		if !ss.slot(ss.ctx, req.ID, nil) {
 			return
 		}
 		defer ss.s.decodes.release()
