@@ -327,16 +327,15 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// pageLang is the language a page is written in.
+// pageLang is the visitor's language: ?lang= when it names one the pages
+// speak (links keep it, so a shared link opens in it), else the browser's
+// Accept-Language.
 func pageLang(c echo.Context) templates.Lang {
 	return templates.Negotiate(c.QueryParam("lang"), c.Request().Header.Get("Accept-Language"))
 }
 
-// render writes a page in the visitor's language: ?lang= when it names
-// one the pages speak (links keep it, so a shared link opens in it), else
-// the browser's Accept-Language.
-func (s *Server) render(c echo.Context, comp templ.Component) error {
-	lang := pageLang(c)
+// render writes a page in lang.
+func (s *Server) render(c echo.Context, lang templates.Lang, comp templ.Component) error {
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	h.Add("Vary", "Accept-Language")
@@ -360,33 +359,36 @@ var captionExamples = []templates.Example{
 }
 
 func (s *Server) translatePage(c echo.Context) error {
+	lang := pageLang(c)
 	var opts []templates.ModelOption
 	for _, id := range s.order {
-		o := modelOption(s.translators[id].Info(), pageLang(c))
+		o := modelOption(s.translators[id].Info(), lang)
 		if _, ok := s.translators[id+"-noatt"]; ok && o.Attention {
 			o.Baseline = id + "-noatt"
 		}
 		opts = append(opts, o)
 	}
-	return s.render(c, templates.TranslatePage(templates.TranslateProps{Models: opts, MaxChars: MaxTextChars, Examples: examples}))
+	return s.render(c, lang, templates.TranslatePage(templates.TranslateProps{Models: opts, MaxChars: MaxTextChars, Examples: examples}))
 }
 
 func (s *Server) captionPage(c echo.Context) error {
+	lang := pageLang(c)
 	var opts []templates.ModelOption
 	list, off := s.caps.get()
 	for _, m := range list {
-		opts = append(opts, modelOption(m.Info(), pageLang(c)))
+		opts = append(opts, modelOption(m.Info(), lang))
 	}
 	// Every caption model with attention has the one baseline, Show and
 	// Tell, trained on the same photos and encoder.
-	for i := range opts {
-		for _, b := range opts {
-			if opts[i].Attention && b.ID == "caption-noatt" {
-				opts[i].Baseline = b.ID
+	const baseline = "caption-noatt"
+	if slices.ContainsFunc(opts, func(o templates.ModelOption) bool { return o.ID == baseline }) {
+		for i := range opts {
+			if opts[i].Attention {
+				opts[i].Baseline = baseline
 			}
 		}
 	}
-	return s.render(c, templates.CaptionPage(templates.CaptionProps{Models: opts, Unavailable: off,
+	return s.render(c, lang, templates.CaptionPage(templates.CaptionProps{Models: opts, Unavailable: off,
 		MaxMB: int(s.image.MaxBytes >> 20), MaxMP: int(s.image.MaxPixels / 1_000_000), Examples: captionExamples,
 		Objects: s.caps.segmenter() != nil}))
 }
