@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"attention/model/nn"
 )
 
 // Override is one step's attention set by hand (Options.Override): step
@@ -73,39 +75,30 @@ type Inspector interface {
 // ctxHead is how many of the context vector's values the glass shows.
 const ctxHead = 8
 
-// NewGlass builds a step's glass box from what the step computed: the
-// previous state h, the attention scores, the model's weights and those
-// used, the context vector, the gate and the logits; word names a
-// vocabulary id.
-func NewGlass(step int, h, scores, weights, used, ctx []float32, beta float32, logits []float32, topK int, word func(int) string) *Glass {
-	g := &Glass{Step: step, HNorm: norm(h), Scores: slices.Clone(scores), Weights: slices.Clone(weights),
-		Used: slices.Clone(used), CtxNorm: norm(ctx), CtxHead: slices.Clone(ctx[:min(ctxHead, len(ctx))]),
-		CtxSize: len(ctx), Beta: beta}
-	m := math.Inf(-1)
-	for _, v := range logits {
-		m = math.Max(m, float64(v))
-	}
+// StepRecord is what one decoder step computed, recorded for the glass
+// box: the state it started from, the attention scores, the model's
+// weights and those used, the context vector, the gate and the logits.
+type StepRecord struct {
+	H, Scores, Weights, Used, Ctx, Logits []float32
+	Beta                                  float32
+}
+
+// Glass is the recorded step as a glass box, with its topK largest logits;
+// word names a vocabulary id.
+func (r *StepRecord) Glass(step, topK int, word func(int) string) *Glass {
+	g := &Glass{Step: step, HNorm: norm(r.H), Scores: slices.Clone(r.Scores), Weights: slices.Clone(r.Weights),
+		Used: slices.Clone(r.Used), CtxNorm: norm(r.Ctx), CtxHead: slices.Clone(r.Ctx[:min(ctxHead, len(r.Ctx))]),
+		CtxSize: len(r.Ctx), Beta: r.Beta}
+	m := float64(nn.Max(r.Logits))
 	var sum float64
-	for _, v := range logits {
+	for _, v := range r.Logits {
 		sum += math.Exp(float64(v) - m)
 	}
 	g.LogSumExp = float32(m + math.Log(sum))
-	order := make([]int, len(logits))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		switch {
-		case logits[a] > logits[b]:
-			return -1
-		case logits[a] < logits[b]:
-			return 1
-		}
-		return 0
-	})
-	for _, id := range order[:min(max(topK, 1), len(order))] {
-		g.Logits = append(g.Logits, Alt{Token: word(id), ID: id, Prob: logits[id]})
-		g.TopK = append(g.TopK, Alt{Token: word(id), ID: id, Prob: float32(math.Exp(float64(logits[id]) - float64(g.LogSumExp)))})
+	for _, id := range nn.TopK(r.Logits, max(topK, 1)) {
+		logit := r.Logits[id]
+		g.Logits = append(g.Logits, Alt{Token: word(id), ID: id, Prob: logit})
+		g.TopK = append(g.TopK, Alt{Token: word(id), ID: id, Prob: float32(math.Exp(float64(logit) - float64(g.LogSumExp)))})
 	}
 	g.Word = g.TopK[0].Token
 	return g

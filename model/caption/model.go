@@ -145,13 +145,7 @@ type state struct {
 type stepMod struct {
 	flat     bool
 	override *model.Override
-	rec      *glassRec
-}
-
-// glassRec is what one step computed, for model.NewGlass.
-type glassRec struct {
-	h, scores, weights, used, ctx, logits []float32
-	beta                                  float32
+	rec      *model.StepRecord
 }
 
 type scratch struct {
@@ -184,7 +178,7 @@ func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch, mod stepM
 	emb := func(i int) []float32 { return p.Emb.Data[prevs[i]*E : (prevs[i]+1)*E] }
 	rec := mod.rec
 	if rec != nil {
-		rec.h = slices.Clone(sts[0].h)
+		rec.H = slices.Clone(sts[0].h)
 	}
 	if c.Attention {
 		for i, sc := range scs {
@@ -197,11 +191,11 @@ func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch, mod stepM
 				sc.att[r] = nn.TanhAddDot(sc.wh, e.ux[r*A:(r+1)*A], p.AttV.Data) // e_ti = v·tanh(W h + U x_i + b)
 			}
 			if rec != nil {
-				rec.scores = slices.Clone(sc.att)
+				rec.Scores = slices.Clone(sc.att)
 			}
 			nn.SoftmaxInPlace(sc.att) // α_t  (R)
 			if rec != nil {
-				rec.weights = slices.Clone(sc.att)
+				rec.Weights = slices.Clone(sc.att)
 			}
 			if mod.flat {
 				for r := range sc.att {
@@ -227,11 +221,11 @@ func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch, mod stepM
 			sts[i].beta = 1
 		}
 		if rec != nil {
-			rec.scores, rec.weights = make([]float32, R), slices.Clone(scs[0].att)
+			rec.Scores, rec.Weights = make([]float32, R), slices.Clone(scs[0].att)
 		}
 	}
 	if rec != nil {
-		rec.used, rec.ctx, rec.beta = slices.Clone(scs[0].att), slices.Clone(scs[0].ctx), sts[0].beta
+		rec.Used, rec.Ctx, rec.Beta = slices.Clone(scs[0].att), slices.Clone(scs[0].ctx), sts[0].beta
 	}
 	for i, sc := range scs {
 		for j, v := range sc.ctx {
@@ -258,7 +252,7 @@ func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch, mod stepM
 	}
 	w.out.MulAddBatch(ys[:n], xs[:n]) // logits  (V)
 	if rec != nil {
-		rec.logits = slices.Clone(scs[0].probs)
+		rec.Logits = slices.Clone(scs[0].probs)
 	}
 	for i, sc := range scs {
 		nn.SoftmaxInPlace(sc.probs) // p_t  (V)
@@ -350,10 +344,10 @@ func (e *Encoded) Inspect(prefix []int, override []float32, topK int) (*model.Gl
 	if err != nil {
 		return nil, err
 	}
-	rec := &glassRec{}
+	rec := &model.StepRecord{}
 	mod.rec = rec
 	e.stepBatch([]*state{st.clone()}, []int{prev}, []*scratch{d.sc}, mod)
-	return model.NewGlass(len(prefix), rec.h, rec.scores, rec.weights, rec.used, rec.ctx, rec.beta, rec.logits, topK, e.m.Words.Word), nil
+	return rec.Glass(len(prefix), topK, e.m.Words.Word), nil
 }
 
 // TeacherForced is the probability the serving path gives each of words

@@ -299,12 +299,7 @@ type state struct {
 // one (Inspect).
 type stepMod struct {
 	override *model.Override
-	rec      *glassRec
-}
-
-// glassRec is what one step computed, for model.NewGlass.
-type glassRec struct {
-	h, scores, weights, used, ctx, logits []float32
+	rec      *model.StepRecord
 }
 
 // scratch holds the buffers one decode step needs, reused across steps.
@@ -340,7 +335,7 @@ func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch, mod stepM
 	emb := func(i int) []float32 { return p.TgtEmb.Data[prevs[i]*E : (prevs[i]+1)*E] }
 	rec := mod.rec
 	if rec != nil {
-		rec.h = slices.Clone(sts[0].h)
+		rec.H = slices.Clone(sts[0].h)
 	}
 	if c.Attention {
 		for i, sc := range scs {
@@ -353,11 +348,11 @@ func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch, mod stepM
 				sc.att[i] = nn.TanhAddDot(sc.wh, e.ux[i*A:(i+1)*A], p.AttV.Data) // e_ti = v·tanh(W h + U x_i + b)
 			}
 			if rec != nil {
-				rec.scores = slices.Clone(sc.att)
+				rec.Scores = slices.Clone(sc.att)
 			}
 			nn.SoftmaxInPlace(sc.att) // a_t = softmax(e_t)  (S)
 			if rec != nil {
-				rec.weights = slices.Clone(sc.att)
+				rec.Weights = slices.Clone(sc.att)
 			}
 			if o := mod.override; o != nil && sts[k].t == o.Step {
 				copy(sc.att, o.Weights)
@@ -378,11 +373,11 @@ func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch, mod stepM
 			copy(sc.ctx, e.mean)
 		}
 		if rec != nil {
-			rec.scores, rec.weights = make([]float32, S), slices.Clone(scs[0].att)
+			rec.Scores, rec.Weights = make([]float32, S), slices.Clone(scs[0].att)
 		}
 	}
 	if rec != nil {
-		rec.used, rec.ctx = slices.Clone(scs[0].att), slices.Clone(scs[0].ctx)
+		rec.Used, rec.Ctx, rec.Beta = slices.Clone(scs[0].att), slices.Clone(scs[0].ctx), 1 // no gate: the context is read whole
 	}
 	for i, sc := range scs {
 		copy(sc.in, emb(i))
@@ -408,7 +403,7 @@ func (e *Encoded) stepBatch(sts []*state, prevs []int, scs []*scratch, mod stepM
 	}
 	w.out.MulAddBatch(ys[:n], xs[:n]) // logits  (Vt)
 	if rec != nil {
-		rec.logits = slices.Clone(scs[0].logits)
+		rec.Logits = slices.Clone(scs[0].logits)
 	}
 	for i, sc := range scs {
 		nn.SoftmaxInPlace(sc.logits) // p_t  (Vt)
@@ -546,10 +541,10 @@ func (e *Encoded) Inspect(prefix []int, override []float32, topK int) (*model.Gl
 	if err != nil {
 		return nil, err
 	}
-	rec := &glassRec{}
+	rec := &model.StepRecord{}
 	mod.rec = rec
 	e.stepBatch([]*state{st.clone()}, []int{prev}, []*scratch{d.sc}, mod)
-	return model.NewGlass(len(prefix), rec.h, rec.scores, rec.weights, rec.used, rec.ctx, 1, rec.logits, topK, e.m.Tgt.Word), nil
+	return rec.Glass(len(prefix), topK, e.m.Tgt.Word), nil
 }
 
 // Translate translates typed text the way the server does: Prepare (the
