@@ -35,12 +35,11 @@ func byLength(ms []*translate.Model, pairs []translate.Pair, opts model.Options,
 	var series []viz.LengthSeries
 	for _, m := range ms {
 		_, hyps, refused := translate.Evaluate(m, pairs, opts, 0)
-		s := viz.LengthSeries{Name: m.Info().Title, Score: make([]float64, len(buckets))}
+		name := "with attention (" + m.ID + ")"
 		if !m.Cfg.Attention {
-			s.Name = "without attention (" + m.ID + ")"
-		} else {
-			s.Name = "with attention (" + m.ID + ")"
+			name = "without attention (" + m.ID + ")"
 		}
+		s := viz.LengthSeries{Name: name, Score: make([]float64, len(buckets))}
 		for k := range buckets {
 			var h []string
 			var refs [][]string
