@@ -4,7 +4,7 @@
 // strip of one small heatmap per word. The websocket stream, the HTTP
 // fallback and replays share one rendering path.
 
-import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, responseError, errorText, t, GlassPanel, Inspects, TreePanel, topWhere, Baseline, Player, Socket, Status } from "./common.js";
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, responseError, errorText, t, GlassPanel, Inspects, TreePanel, topWhere, Baseline, WhatIf, heatCanvas, Player, Socket, Status } from "./common.js";
 
 const els = {
   form: $("caption-form"),
@@ -31,8 +31,6 @@ const els = {
   readout: $("readout"),
   topk: $("topk"),
   topkTitle: $("topk-title"),
-  whatif: $("whatif"),
-  whatifText: $("whatif-text"),
   undo: $("undo"),
   step: $("step"),
   stepReadout: $("step-readout"),
@@ -152,9 +150,30 @@ const baseline = new Baseline({
   figure: null,
 });
 
-const tree = new TreePanel((att) =>
-  topWhere(att, (i) => (state.source ? t("glass.regionAt", { r: Math.floor(i / state.source.cols) + 1, c: (i % state.source.cols) + 1 }) : String(i))),
+// heatOf draws where step looked on the photo, size pixels square.
+const heatOf = (step, size) =>
+  state.source ? heatCanvas(els.photo, step.attention || [], state.source.rows, state.source.cols, size, t("mini.heat", { word: wordOf(step) })) : null;
+
+const tree = new TreePanel(
+  (att) => topWhere(att, (i) => (state.source ? t("glass.regionAt", { r: Math.floor(i / state.source.cols) + 1, c: (i % state.source.cols) + 1 }) : String(i))),
+  (node) => heatOf(node, 160),
 );
+
+// A version of a what-if: one small heatmap per word.
+const whatif = new WhatIf({
+  word: (s) => wordOf(s),
+  picture: (steps) => {
+    const strip = h("div", "version-strip");
+    for (const s of steps) {
+      const fig = h("figure", "version-thumb");
+      const pic = heatOf(s, 72);
+      if (pic) fig.append(pic);
+      fig.append(h("figcaption", "", wordOf(s)));
+      strip.append(fig);
+    }
+    return strip;
+  },
+});
 
 const glass = new GlassPanel({
   gate: true,
@@ -166,11 +185,11 @@ const glass = new GlassPanel({
     paintMine();
   },
   onContinue: (step, prefix, weights) => {
-    const own = state.whatif ? state.whatif.own : state.steps.map((x) => wordOf(x.step));
+    whatif.begin(
+      state.steps.map((x) => x.step),
+      (own) => t("glass.continued", { i: step + 1, own }),
+    );
     caption(state.file, prefix, { step, weights });
-    state.whatif = { own };
-    els.whatifText.textContent = t("glass.continued", { i: step + 1, own: own.join(" ") });
-    els.whatif.hidden = false;
   },
 });
 
@@ -250,6 +269,7 @@ function onDone(payload) {
   player.finish();
   glass.show(state.steps.map((s) => s.step), player.cur, true);
   if (player.cur >= state.steps.length - 1) baseline.reveal(Infinity);
+  whatif.show(state.steps.map((s) => s.step));
 }
 
 function onError(payload) {
@@ -479,17 +499,13 @@ function readAsDataURL(file) {
 // were and alt forced as word i; the model goes on by itself from there.
 function forceAt(i, alt) {
   const steps = state.steps.map((x) => x.step);
-  const own = state.whatif ? state.whatif.own : steps.map((s) => wordOf(s));
   const force = steps.slice(0, i).map((s) => s.token_id).concat([alt.id]);
+  whatif.begin(steps, (own) => t("whatif.text", { i: i + 1, word: alt.token, own }));
   caption(state.file, force);
-  state.whatif = { own };
-  els.whatifText.textContent = t("whatif.text", { i: i + 1, word: alt.token, own: own.join(" ") });
-  els.whatif.hidden = false;
 }
 
 function undoWhatIf() {
-  state.whatif = null;
-  els.whatif.hidden = true;
+  whatif.end();
   caption(state.file);
 }
 
@@ -510,10 +526,7 @@ async function caption(file, force, override) {
   Object.assign(state, { reqId: id, file, beam: Number(els.beam.value) || 1, model: els.model.value || "", force: force && force.length ? force : null, override: override || null });
   tree.reset(state.beam > 1);
   baseline.start(0);
-  if (!force && !override) {
-    state.whatif = null;
-    els.whatif.hidden = true;
-  }
+  if (!force && !override) whatif.end();
   setStatus(t("caption.sending"), "busy");
   let image;
   try {

@@ -744,10 +744,12 @@ export function topWhere(att, label) {
 
 // TreePanel draws a beam search as it grows: one column per step, the
 // hypotheses kept at that step stacked in it, a line to each from the one
-// it grew from. where(attention) names where a hypothesis looked.
+// it grew from. where(attention) names where a hypothesis looked and
+// picture(node) draws it (a grid row or a heatmap).
 export class TreePanel {
-  constructor(where) {
+  constructor(where, picture) {
     this.where = where;
+    this.picture = picture;
     this.root = document.getElementById("tree");
     this.view = document.getElementById("tree-view");
     this.detail = document.getElementById("tree-node");
@@ -827,7 +829,11 @@ export class TreePanel {
     d.textContent = "";
     const word = SPECIAL[n.token] || n.token;
     d.append(h("p", "tree-node-title", t("tree.node", { i: n.step + 1, word, logp: n.log_prob.toFixed(2), score: n.score.toFixed(2) }) + (n.final ? " " + t("tree.final") : "")));
-    if (n.attention && n.attention.length) d.append(h("p", "", t("tree.looked", { where: this.where(n.attention) })));
+    if (n.attention && n.attention.length) {
+      d.append(h("p", "", t("tree.looked", { where: this.where(n.attention) })));
+      const pic = this.picture(n);
+      if (pic) d.append(pic);
+    }
     if (n.top_k && n.top_k.length) {
       d.append(h("p", "", t("tree.choices", { choices: n.top_k.map((a) => `${SPECIAL[a.token] || a.token} ${pct(a.prob)}`).join(", ") })));
     }
@@ -920,5 +926,127 @@ export class Baseline {
     [...this.words.children].forEach((c, i) => {
       if (c.classList.contains("tgt-tok")) c.hidden = i > k;
     });
+  }
+}
+
+// ---------------------------------------------------------------- small pictures
+
+// miniGrid draws an alignment grid small, for a search tree's node or a
+// what-if's version: a column per input word (source), a row per output
+// step ({token, attention}), each cell coloured by its weight.
+export function miniGrid(source, steps) {
+  const table = h("table", "mini-grid");
+  table.setAttribute("aria-label", t("mini.grid"));
+  const head = h("tr");
+  head.append(h("td"));
+  for (const w of source) {
+    const th = h("th", "mini-src", w);
+    th.scope = "col";
+    head.append(th);
+  }
+  const thead = h("thead");
+  thead.append(head);
+  const body = h("tbody");
+  for (const s of steps) {
+    const word = SPECIAL[s.token] || s.token;
+    const tr = h("tr");
+    const th = h("th", "mini-out", word);
+    th.scope = "row";
+    tr.append(th);
+    source.forEach((w, j) => {
+      const a = (s.attention || [])[j];
+      const td = h("td", "mini-cell");
+      td.style.backgroundColor = css(colour(a));
+      td.title = `${word} ← ${w}: ${pct(a)}`;
+      td.append(h("span", "visually-hidden", pct(a)));
+      tr.append(td);
+    });
+    body.append(tr);
+  }
+  table.append(thead, body);
+  return table;
+}
+
+// heatCanvas draws the photo img, size pixels square, with the attention
+// att over its rows x cols regions: each region tinted by its weight
+// relative to the largest, the colour map's top for the most attended.
+export function heatCanvas(img, att, rows, cols, size, label) {
+  const c = h("canvas", "mini-heat");
+  c.width = size;
+  c.height = size;
+  c.setAttribute("role", "img");
+  c.setAttribute("aria-label", label);
+  const max = Math.max(1e-9, ...att);
+  const draw = () => {
+    const g = c.getContext("2d");
+    if (img && img.naturalWidth) g.drawImage(img, 0, 0, size, size);
+    for (let i = 0; i < rows * cols; i++) {
+      const w = (att[i] || 0) / max;
+      const [r, gr, b] = colour(w);
+      g.fillStyle = `rgba(${r}, ${gr}, ${b}, ${(0.15 + 0.6 * w).toFixed(3)})`;
+      const x0 = Math.round(((i % cols) * size) / cols);
+      const y0 = Math.round((Math.floor(i / cols) * size) / rows);
+      g.fillRect(x0, y0, Math.round((((i % cols) + 1) * size) / cols) - x0, Math.round(((Math.floor(i / cols) + 1) * size) / rows) - y0);
+    }
+  };
+  if (img && !img.complete) img.addEventListener("load", draw, { once: true });
+  draw();
+  return c;
+}
+
+// ---------------------------------------------------------------- what if
+
+// WhatIf keeps the model's own decode while the page shows a changed one
+// (a word forced, or the attention set by hand at a step) and, once the
+// changed one is done, shows the two side by side: each version's words,
+// its picture (picture(steps): a grid or heatmaps) and its log-probability
+// (the sum over its words of log p(word | the words before, the input)).
+// word(step) is a step's word as the page shows it.
+export class WhatIf {
+  constructor({ word, picture }) {
+    this.word = word;
+    this.picture = picture;
+    this.root = $("whatif");
+    this.text = $("whatif-text");
+    this.versions = $("whatif-versions");
+    this.own = null;
+  }
+
+  get active() {
+    return this.own !== null;
+  }
+
+  // begin is called before a changed decode replaces steps, the decode on
+  // screen: the model's own, unless a what-if is on already.
+  // message(own) is the banner's text, given the model's own words.
+  begin(steps, message) {
+    if (!this.own) this.own = steps.slice();
+    this.text.textContent = message(this.own.map(this.word).join(" "));
+    this.versions.textContent = "";
+    this.root.hidden = false;
+  }
+
+  end() {
+    this.own = null;
+    this.root.hidden = true;
+    this.versions.textContent = "";
+  }
+
+  // show puts the finished changed decode beside the model's own.
+  show(steps) {
+    if (!this.own) return;
+    this.versions.textContent = "";
+    this.versions.append(h("p", "versions-help", t("whatif.versionsHelp")), this.version("own", this.own), this.version("changed", steps));
+  }
+
+  version(which, steps) {
+    const fig = h("figure", "version");
+    fig.dataset.which = which;
+    const logp = steps.reduce((s, x) => s + Math.log(Math.max(x.prob, 1e-30)), 0);
+    const title = h("figcaption", "version-title");
+    title.append(h("strong", "", t(`whatif.${which}`)), " ", h("span", "version-logp", t("whatif.logp", { v: logp.toFixed(2) })));
+    title.querySelector(".version-logp").dataset.logp = String(logp);
+    fig.append(title, h("p", "version-words", steps.map(this.word).join(" ")), this.picture(steps));
+    return fig;
   }
 }

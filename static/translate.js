@@ -3,7 +3,7 @@
 // choices. The same rendering path serves the websocket stream, the HTTP
 // fallback and replays, so all three look identical.
 
-import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, errorText, t, GlassPanel, Inspects, TreePanel, topWhere, Baseline, Player, Socket, Status } from "./common.js";
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, errorText, t, GlassPanel, Inspects, TreePanel, topWhere, Baseline, WhatIf, miniGrid, Player, Socket, Status } from "./common.js";
 
 const els = {
   form: $("translate-form"),
@@ -21,8 +21,6 @@ const els = {
   legendBar: $("legend-bar"),
   topk: $("topk"),
   topkTitle: $("topk-title"),
-  whatif: $("whatif"),
-  whatifText: $("whatif-text"),
   undo: $("undo"),
   step: $("step"),
   stepReadout: $("step-readout"),
@@ -310,6 +308,7 @@ function onDone(payload) {
   player.finish();
   glass.show(state.steps, player.cur, true);
   if (player.cur >= state.steps.length - 1) baseline.reveal(Infinity);
+  whatif.show(state.steps);
 }
 
 async function download(which) {
@@ -445,19 +444,14 @@ function applyHighlight() {
 // there. The model's own translation stays in the banner, with Undo.
 function forceAt(i, alt) {
   const text = state.pending ? state.pending.text : els.text.value;
-  const own = state.whatif ? state.whatif.own : state.steps.map((s) => s.token);
   const force = state.steps.slice(0, i).map((s) => s.token_id).concat([alt.id]);
-  const forcedWords = state.steps.slice(0, i).map((s) => s.token).concat([alt.token]);
+  whatif.begin(state.steps, (own) => t("whatif.text", { i: i + 1, word: alt.token, own }));
   translate(text, force);
-  state.whatif = { own, word: i, token: alt.token, forcedWords };
-  els.whatifText.textContent = t("whatif.text", { i: i + 1, word: alt.token, own: own.join(" ") });
-  els.whatif.hidden = false;
 }
 
 function undoWhatIf() {
   const text = state.pending ? state.pending.text : els.text.value;
-  state.whatif = null;
-  els.whatif.hidden = true;
+  whatif.end();
   translate(text);
 }
 
@@ -649,10 +643,7 @@ function translate(text, force, override) {
   };
   if (force && force.length) payload.force = force;
   if (override) payload.override = override;
-  if (!payload.force && !override) {
-    state.whatif = null;
-    els.whatif.hidden = true;
-  }
+  if (!payload.force && !override) whatif.end();
   state.reqId = payload.id;
   state.pending = payload;
   tree.reset(payload.beam > 1);
@@ -708,7 +699,14 @@ const baseline = new Baseline({
   figure: (model, n) => `/api/v1/figures/length/${encodeURIComponent(model)}?mark=${n}`,
 });
 
-const tree = new TreePanel((att) => topWhere(att, (i) => `“${state.source ? state.source.tokens[i] : i}”`));
+const sourceWords = () => (state.source ? state.source.tokens : []);
+
+const tree = new TreePanel(
+  (att) => topWhere(att, (i) => `“${sourceWords()[i] ?? i}”`),
+  (node) => miniGrid(sourceWords(), [node]),
+);
+
+const whatif = new WhatIf({ word: (s) => s.token, picture: (steps) => miniGrid(sourceWords(), steps) });
 
 const glass = new GlassPanel({
   inspect: (prefix, weights) => inspects.ask(state.via === "ws" ? state.pending.id : "", prefix, weights),
@@ -723,11 +721,8 @@ const glass = new GlassPanel({
   },
   onContinue: (step, prefix, weights) => {
     const text = state.pending ? state.pending.text : els.text.value;
-    const own = state.whatif ? state.whatif.own : state.steps.map((s) => s.token);
+    whatif.begin(state.steps, (own) => t("glass.continued", { i: step + 1, own }));
     translate(text, prefix, { step, weights });
-    state.whatif = { own };
-    els.whatifText.textContent = t("glass.continued", { i: step + 1, own: own.join(" ") });
-    els.whatif.hidden = false;
   },
 });
 

@@ -1,17 +1,23 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
+	"mime/multipart"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"attention/internal/testenv"
+	"attention/model"
 
 	"github.com/chromedp/chromedp"
 )
@@ -338,6 +344,97 @@ func pickWord2(t *testing.T, ctx context.Context) string {
 	return picked
 }
 
+// version is one side of a finished what-if: the model's own output or
+// the changed one, its log-probability as shown, and how many grid rows
+// or heatmaps it draws.
+type version struct {
+	Which, Words string
+	LogP         float64
+	Rows, Heats  int
+}
+
+func versions(t *testing.T, ctx context.Context) []version {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[[]version](`[...document.querySelectorAll('#whatif-versions .version')].map(v => ({
+		Which: v.dataset.which, Words: v.querySelector('.version-words').textContent,
+		LogP: Number(v.querySelector('.version-logp').dataset.logp),
+		Rows: v.querySelectorAll('.mini-grid tbody tr').length, Heats: v.querySelectorAll('.version-thumb canvas').length}))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// pageLogProb decodes the page's input again through the JSON API, as the
+// page asked for it (model, beam), and adds up the log-probabilities of the
+// words the server returns. photo is the caption page's upload ("" on the
+// translation page).
+func pageLogProb(t *testing.T, ctx context.Context, photo string) float64 {
+	t.Helper()
+	type form struct{ Origin, Text, Model, Beam string }
+	f, err := chromedp.Run(ctx, chromedp.Evaluate[form](`({Origin: location.origin, Text: document.querySelector('#text')?.value.trim() || '',
+		Model: document.querySelector('#model').value, Beam: document.querySelector('#beam').value})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res *http.Response
+	if photo == "" {
+		beam, _ := strconv.Atoi(f.Beam)
+		body, _ := json.Marshal(map[string]any{"text": f.Text, "model": f.Model, "beam": beam})
+		res, err = http.Post(f.Origin+"/api/v1/translate", "application/json", bytes.NewReader(body))
+	} else {
+		var buf bytes.Buffer
+		w := multipart.NewWriter(&buf)
+		part, _ := w.CreateFormFile("image", filepath.Base(photo))
+		data, rerr := os.ReadFile(photo)
+		if rerr != nil {
+			t.Fatal(rerr)
+		}
+		part.Write(data)
+		w.WriteField("model", f.Model)
+		w.WriteField("beam", f.Beam)
+		w.Close()
+		res, err = http.Post(f.Origin+"/api/v1/caption", w.FormDataContentType(), &buf)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out struct{ Steps []model.Step }
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("decoding again: %s (%v)", res.Status, err)
+	}
+	var sum float64
+	for _, s := range out.Steps {
+		sum += math.Log(float64(s.Prob))
+	}
+	return sum
+}
+
+// checkVersions checks a finished what-if shows the model's own output
+// (own, with log-probability ownLogP) beside the changed one (changed),
+// each with a picture per word: grid rows, or heatmaps on the caption page.
+func checkVersions(t *testing.T, got []version, own, changed string, ownLogP float64, heats bool) {
+	t.Helper()
+	if len(got) != 2 || got[0].Which != "own" || got[1].Which != "changed" {
+		t.Fatalf("versions %+v: want the model's own, then the changed one", got)
+	}
+	for i, want := range []string{own, changed} {
+		v := got[i]
+		n := len(strings.Fields(want))
+		pics := v.Rows
+		if heats {
+			pics = v.Heats
+		}
+		if v.Words != want || pics != n || !(v.LogP < 0) {
+			t.Errorf("%s version %+v: want words %q, %d pictures, a negative log-probability", v.Which, v, want, n)
+		}
+	}
+	if math.Abs(got[0].LogP-ownLogP) > 1e-3 {
+		t.Errorf("the model's own log-probability shows %.4f, the server's steps add up to %.4f", got[0].LogP, ownLogP)
+	}
+}
+
 // What if: after a translation, a person picks another word in the top
 // choices; the sentence is translated again with that word forced (marked)
 // and the model's own translation in a banner; Undo brings it back.
@@ -352,8 +449,10 @@ func TestBrowserWhatIf(t *testing.T) {
 		}
 		return w
 	}
-	translateOnPage(t, ctx, m.URL(), "A man is riding a bike.")
+	const sentence = "A man is riding a bike."
+	translateOnPage(t, ctx, m.URL(), sentence)
 	own := words()
+	ownLogP := pageLogProb(t, ctx, "")
 	picked := pickWord2(t, ctx)
 	err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`!document.querySelector('#whatif').hidden && /done/i.test(document.querySelector('#status').textContent) && document.querySelectorAll('#target .tgt-tok.forced').length === 2`,
 		chromedp.WithPollingTimeout(30*time.Second)))
@@ -364,6 +463,7 @@ func TestBrowserWhatIf(t *testing.T) {
 	if forced[0] != own[0]+"*" || forced[1] != picked+"*" || strings.Contains(strings.Join(forced[2:], " "), "*") {
 		t.Errorf("after picking %q as word 2: %v (own %v)", picked, forced, own)
 	}
+	checkVersions(t, versions(t, ctx), strings.Join(own, " "), strings.ReplaceAll(strings.Join(forced, " "), "*", ""), ownLogP, false)
 	if dir := os.Getenv("ATTN_SCREENSHOTS"); dir != "" {
 		if png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()); err == nil {
 			os.WriteFile(filepath.Join(dir, "whatif.png"), png, 0o644)
@@ -398,14 +498,22 @@ func TestBrowserCaptionWhatIf(t *testing.T) {
 		return strings.Join(w, " ")
 	}
 	own := words()
+	ownLogP := pageLogProb(t, ctx, filepath.Join(testenv.SharedData(t), "flickr8k", "images", "3385593926_d3e9c21170.jpg"))
 	picked := pickWord2(t, ctx)
 	err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`!document.querySelector('#whatif').hidden && /done/i.test(document.querySelector('#status').textContent) && document.querySelectorAll('#target .tgt-tok.forced').length === 2`,
 		chromedp.WithPollingTimeout(60*time.Second)))
 	if err != nil {
 		t.Fatalf("no forced caption after picking %q: %v (words %q)", picked, err, words())
 	}
-	if got := strings.Fields(words()); got[1] != picked+"*" {
+	forced := words()
+	if got := strings.Fields(forced); got[1] != picked+"*" {
 		t.Errorf("after picking %q as word 2: %v (own %q)", picked, got, own)
+	}
+	checkVersions(t, versions(t, ctx), own, strings.ReplaceAll(forced, "*", ""), ownLogP, true)
+	if dir := os.Getenv("ATTN_SCREENSHOTS"); dir != "" {
+		if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+			os.WriteFile(filepath.Join(dir, "caption-whatif.png"), png, 0o644)
+		}
 	}
 	err = chromedp.Do(ctx, chromedp.Click(chromedp.ID("undo")),
 		chromedp.Poll[chromedp.Void](`document.querySelector('#whatif').hidden && /done/i.test(document.querySelector('#status').textContent) && document.querySelectorAll('#target .tgt-tok.forced').length === 0`,
@@ -689,10 +797,50 @@ func TestBrowserSearchTree(t *testing.T) {
 	if v, err = chromedp.Run(ctx, chromedp.Evaluate[treeView](read)); err != nil || !strings.Contains(v.Detail, "score") || !strings.Contains(v.Detail, "looked at") {
 		t.Fatalf("node detail %q (%v)", v.Detail, err)
 	}
+	// Its attention as a row of the grid: a cell per input word.
+	cells, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`[document.querySelectorAll('#tree-node .mini-grid tbody tr').length,
+		document.querySelectorAll('#tree-node .mini-grid tbody .mini-cell').length, document.querySelectorAll('#source .tok').length]`))
+	if err != nil || cells[0] != 1 || cells[1] != cells[2] {
+		t.Fatalf("node's grid: %v rows, cells, input words (%v): want one row, a cell per input word", cells, err)
+	}
 	if dir := os.Getenv("ATTN_SCREENSHOTS"); dir != "" {
 		if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
 			os.WriteFile(filepath.Join(dir, "search-tree.png"), png, 0o644)
 		}
+	}
+}
+
+// The search tree on the caption page: a clicked node shows where that
+// hypothesis looked as a heatmap over the photo.
+func TestBrowserCaptionSearchTree(t *testing.T) {
+	skipShort(t)
+	m := startMain(t, true)
+	ctx := browser(t)
+	photo := filepath.Join(testenv.SharedData(t), "flickr8k", "images", "3385593926_d3e9c21170.jpg")
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(m.URL()+"/caption"),
+		chromedp.WaitReady(chromedp.ID("file")),
+		chromedp.SetValue(chromedp.ID("pace"), "live"),
+		chromedp.SetValue(chromedp.ID("beam"), "3"),
+		chromedp.SetUploadFiles(chromedp.ID("file"), []string{photo}, chromedp.NodeReady),
+		chromedp.Poll[chromedp.Void](`document.querySelector('#status')?.classList.contains('is-ok')`, chromedp.WithPollingTimeout(60*time.Second)),
+		chromedp.Click(chromedp.CSS("#tree > summary")),
+		chromedp.Click(chromedp.CSS("#tree-view .tree-node-g.is-winner")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The heatmap is drawn: its pixels are not all one colour.
+	heat, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`(() => {
+		const c = document.querySelector('#tree-node canvas.mini-heat');
+		if (!c) return [0, 0];
+		const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+		const seen = new Set();
+		for (let i = 0; i < d.length; i += 4 * 97) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+		return [c.width, seen.size];
+	})()`))
+	if err != nil || heat[0] != 160 || heat[1] < 20 {
+		t.Fatalf("node's heatmap: width %d, %d colours sampled (%v): want the photo drawn with the attention over it", heat[0], heat[1], err)
 	}
 }
 
