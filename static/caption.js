@@ -4,7 +4,7 @@
 // strip of one small heatmap per word. The websocket stream, the HTTP
 // fallback and replays share one rendering path.
 
-import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, responseError, errorText, t, GlassPanel, Inspects, TreePanel, topWhere, Baseline, WhatIf, heatCanvas, Player, Socket, Status } from "./common.js";
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, responseError, errorText, t, GlassPanel, Inspects, TreePanel, topWhere, Baseline, WhatIf, heatCanvas, Classroom, Player, Socket, Status } from "./common.js";
 
 const els = {
   form: $("caption-form"),
@@ -316,6 +316,7 @@ function show(k, grew, follow) {
   if (state.done) progressStatus(setStatus, player, state.done, state.steps.length, t("caption.empty"));
   glass.show(state.steps.map((s) => s.step), k, state.done !== null);
   baseline.reveal(state.done && k >= state.steps.length - 1 ? Infinity : k);
+  classroom.changed();
 }
 
 function paint() {
@@ -421,6 +422,7 @@ function updateSlider() {
 // ---------------------------------------------------------------- transport
 
 function handleMessage(type, p) {
+  if (classroom.handle(type, p)) return;
   if (inspects.settle(type, p)) return;
   if (type === "tree") {
     if (p.id === state.reqId && state.via === "ws") tree.add(p.level);
@@ -442,6 +444,7 @@ function handleMessage(type, p) {
 
 const sock = new Socket({
   onMessage: handleMessage,
+  onOpen: () => classroom.connected(),
   onStatus: (news, seconds) => status.conn(news, seconds),
   onDrop: () => {
     if (requestInFlight() && state.via === "ws" && state.file) httpCaption(state.reqId);
@@ -564,6 +567,8 @@ function setHover(i) {
   if (i === state.hover) return;
   state.hover = i;
   paint();
+  classroom.lookAround();
+  classroom.changed();
 }
 
 function wire() {
@@ -628,6 +633,8 @@ function wire() {
   els.view.addEventListener("change", () => {
     els.stage.dataset.view = els.view.value;
     paint();
+    classroom.lookAround();
+    classroom.changed();
   });
   els.model.addEventListener("change", updateModelNote);
   els.step.addEventListener("input", () => player.goTo(Number(els.step.value)));
@@ -665,6 +672,37 @@ function updateModelNote() {
   els.modelNote.hidden = lines.length === 0;
   els.modelNote.textContent = lines.join(" ");
 }
+
+// ---------------------------------------------------------------- class
+
+// classFeed renders one of a class teacher's decode messages as if this
+// page had asked for it; the teacher's view, not the pacing, moves it on.
+function classFeed(kind, data) {
+  if (kind === "source") {
+    Object.assign(state, { reqId: data.id, via: "ws", file: null });
+    whatif.end();
+    tree.reset(false);
+  }
+  if (kind === "tree") tree.root.hidden = false;
+  handleMessage(kind, data);
+  player.following = false;
+}
+
+const classroom = new Classroom(sock, {
+  page: "caption",
+  feed: classFeed,
+  view: () => ({ step: player.cur, hover: state.hover, mode: els.view.value }),
+  apply: (v) => {
+    const k = Math.min(Number(v.step), state.steps.length - 1);
+    if (Number.isInteger(k) && k !== player.cur) player.show(k, true);
+    setHover(Number.isInteger(v.hover) ? v.hover : null);
+    if (v.mode && v.mode !== els.view.value && els.view.querySelector(`option[value="${CSS.escape(v.mode)}"]`)) {
+      els.view.value = v.mode;
+      els.view.dispatchEvent(new Event("change"));
+    }
+  },
+});
+player.onUser = () => classroom.lookAround();
 
 drawLegend(els.legendBar);
 wire();

@@ -163,6 +163,7 @@ export class Player {
   constructor(paceSelect, show) {
     this.pace = paceSelect;
     this.draw = show;
+    this.onUser = () => {}; // the user moved it (scrubbed, stepped, replayed)
     this.timer = 0;
     this.reset();
   }
@@ -237,6 +238,7 @@ export class Player {
 
   // The user takes over: show step k and stop following.
   goTo(k) {
+    this.onUser();
     this.following = false;
     this.replaying = false;
     this.stop();
@@ -245,6 +247,7 @@ export class Player {
 
   replay() {
     if (!this.n) return;
+    this.onUser();
     this.stop();
     this.following = true;
     this.replaying = true;
@@ -293,10 +296,11 @@ export function drawSlider({ step, stepReadout, replay }, n, cur, word, done) {
 // gets connection news for the status line; onDrop runs when an open
 // socket closes, so a page can finish its request another way.
 export class Socket {
-  constructor({ onMessage, onStatus, onDrop }) {
+  constructor({ onMessage, onStatus, onDrop, onOpen }) {
     this.onMessage = onMessage;
     this.onStatus = onStatus;
     this.onDrop = onDrop;
+    this.onOpen = onOpen || (() => {});
     this.ws = null;
     this.open = false;
     this.everOpen = false;
@@ -325,6 +329,7 @@ export class Socket {
       this.everOpen = true;
       this.attempts = 0;
       if (wasLost) this.onStatus("connected");
+      this.onOpen();
     });
     ws.addEventListener("message", (e) => {
       if (ws !== this.ws) return;
@@ -1048,5 +1053,272 @@ export class WhatIf {
     title.querySelector(".version-logp").dataset.logp = String(logp);
     fig.append(title, h("p", "version-words", steps.map(this.word).join(" ")), this.picture(steps));
     return fig;
+  }
+}
+
+// ---------------------------------------------------------------- classroom
+
+const CLASS_KEY = "attn-class"; // sessionStorage: the teacher's {code, secret}
+const VIEW_EVERY_MS = 100; // a teacher's view goes out at most this often
+
+// Classroom runs the page's part in a class over its socket. A teacher
+// starts a class (its code and QR code go on screen) and the page's view
+// (the step on screen, the hover) goes to the class as it changes; the
+// decodes themselves reach the class from the server. A page opened with
+// ?class=CODE follows: the teacher's inputs, words and view arrive through
+// the page's own rendering, until the student looks around (lookAround)
+// or leaves. The page gives:
+//   page: "translate" or "caption";
+//   feed(kind, data): render one of the teacher's decode messages
+//     (source, step, tree, done, error) as if it were its own;
+//   view(): where this page is looking now ({step, ...});
+//   apply(view): look where the teacher is looking.
+export class Classroom {
+  constructor(sock, page) {
+    this.sock = sock;
+    this.p = page;
+    this.el = (id) => document.getElementById(`class-${id}`);
+    this.role = null; // "teacher" or "student"
+    this.code = "";
+    this.asked = ""; // the class message awaiting its answer
+    this.last = null; // the teacher's last view, for a follower
+    this.tracking = true; // a follower follows the teacher's view
+    this.applying = false;
+    this.sent = 0;
+    this.timer = 0;
+    const code = new URLSearchParams(location.search).get("class");
+    let saved = null;
+    try {
+      saved = JSON.parse(sessionStorage.getItem(CLASS_KEY) || "null");
+    } catch {
+      saved = null;
+    }
+    if (code) {
+      this.role = "student";
+      this.code = code;
+      this.status(t("class.joining", { code }));
+      this.keepInLinks();
+    } else if (saved && saved.code && saved.secret) {
+      this.role = "teacher";
+      this.saved = saved;
+    }
+    this.el("open").addEventListener("click", () => this.open());
+    this.el("close").addEventListener("click", () => this.close());
+    this.el("follow").addEventListener("click", () => this.follow());
+    this.el("leave").addEventListener("click", () => this.leave());
+    this.show();
+  }
+
+  // connected: the socket is (back) up; join or take the class back.
+  connected() {
+    if (this.role === "student") {
+      this.ask("class_join", { code: this.code });
+    } else if (this.role === "teacher" && this.saved) {
+      this.ask("class_resume", { code: this.saved.code, secret: this.saved.secret, page: this.p.page, lang: LANG });
+    }
+  }
+
+  ask(type, payload) {
+    this.asked = type;
+    if (!this.sock.send(type, payload)) this.status(t("status.unreachable"));
+  }
+
+  open() {
+    this.role = "teacher";
+    this.ask("class_open", { page: this.p.page, lang: LANG });
+  }
+
+  close() {
+    this.sock.send("class_close", {});
+    this.endTeaching();
+  }
+
+  endTeaching() {
+    sessionStorage.removeItem(CLASS_KEY);
+    this.role = null;
+    this.saved = null;
+    this.code = "";
+    this.show();
+  }
+
+  leave() {
+    this.sock.send("class_leave", {});
+    const url = new URL(location.href);
+    url.searchParams.delete("class");
+    location.assign(url.toString());
+  }
+
+  // handle takes the class's messages; it reports whether msg was one.
+  handle(type, p) {
+    switch (type) {
+      case "class_opened":
+        this.opened(p);
+        return true;
+      case "class_followers":
+        this.el("count").textContent = t("class.count", { n: p.n });
+        return true;
+      case "class_state":
+        this.joined(p);
+        return true;
+      case "class_event":
+        this.event(p);
+        return true;
+      case "class_closed":
+        this.endTeaching();
+        this.status(t("class.closed"));
+        return true;
+      case "error":
+        // An answer to a class message has no request id.
+        if (!p.id && this.asked) {
+          const asked = this.asked;
+          this.asked = "";
+          this.status(t("class.failed", { why: errorText(p) }));
+          if (asked === "class_resume") this.endTeaching();
+          return true;
+        }
+        return false;
+      default:
+        return false;
+    }
+  }
+
+  opened(p) {
+    this.asked = "";
+    this.code = p.code;
+    if (p.secret) this.saved = { code: p.code, secret: p.secret };
+    sessionStorage.setItem(CLASS_KEY, JSON.stringify(this.saved));
+    this.el("code").textContent = `${p.code.slice(0, 3)} ${p.code.slice(3)}`;
+    this.el("code").setAttribute("aria-label", [...p.code].join(" "));
+    const url = p.join_url.replace(/\?code=.*$/, "");
+    this.el("url").textContent = t("class.codeLabel", { url });
+    this.el("qr").src = p.qr;
+    this.el("qr").alt = t("class.qrAlt", { code: p.code });
+    this.el("count").textContent = t("class.count", { n: p.followers || 0 });
+    this.status("");
+    this.show();
+    this.sendView();
+  }
+
+  joined(st) {
+    this.asked = "";
+    if (this.elsewhere(st.page, st.lang)) return;
+    this.status("");
+    this.code = st.code;
+    if (st.source) {
+      this.p.feed("source", JSON.parse(JSON.stringify(st.source)));
+      for (const s of st.steps || []) this.p.feed("step", s);
+      if (st.done) this.p.feed(st.done.code ? "error" : "done", st.done);
+    }
+    this.last = st.view || null;
+    this.tracking = true;
+    this.show();
+    this.track();
+  }
+
+  // elsewhere sends a follower to the teacher's page and language, if
+  // this is not it; it reports whether it did.
+  elsewhere(page, lang) {
+    if (page === this.p.page && lang === LANG) return false;
+    const url = new URL(page === "caption" ? "/caption" : "/", location.href);
+    url.searchParams.set("class", this.code);
+    url.searchParams.set("lang", lang);
+    location.replace(url.toString());
+    return true;
+  }
+
+  event(ev) {
+    if (this.role !== "student") return;
+    switch (ev.kind) {
+      case "view":
+        this.last = ev.data;
+        this.track();
+        break;
+      case "page":
+        this.elsewhere(ev.data.page, ev.data.lang);
+        break;
+      case "closed":
+        this.status(ev.data && ev.data.reason === "expired" ? t("class.expired") : t("class.closed"));
+        this.role = null;
+        this.show();
+        break;
+      default:
+        this.p.feed(ev.kind, ev.data);
+        if (ev.kind === "source" || ev.kind === "step") this.track();
+    }
+  }
+
+  // track shows where the teacher is looking, unless the student is
+  // looking around.
+  track() {
+    this.show();
+    if (!this.tracking || !this.last) return;
+    this.applying = true;
+    try {
+      this.p.apply(this.last);
+    } finally {
+      this.applying = false;
+    }
+  }
+
+  // lookAround: the student moved on their own; the page stops tracking
+  // the teacher until "follow the teacher".
+  lookAround() {
+    if (this.role !== "student" || this.applying || !this.tracking) return;
+    this.tracking = false;
+    this.show();
+  }
+
+  follow() {
+    this.tracking = true;
+    this.track();
+  }
+
+  // changed: the page's view moved; a teacher's class sees it (at most
+  // every VIEW_EVERY_MS, the last one always).
+  changed() {
+    if (this.role !== "teacher" || !this.code) return;
+    if (this.timer) return;
+    const wait = Math.max(0, this.sent + VIEW_EVERY_MS - performance.now());
+    this.timer = setTimeout(() => {
+      this.timer = 0;
+      this.sendView();
+    }, wait);
+  }
+
+  sendView() {
+    this.sent = performance.now();
+    this.sock.send("class_view", { view: this.p.view() });
+  }
+
+  status(text) {
+    this.el("status").textContent = text;
+  }
+
+  show() {
+    const teaching = this.role === "teacher" && !!this.code;
+    this.el("start").hidden = this.role !== null;
+    this.el("teacher").hidden = !teaching;
+    this.el("student").hidden = this.role !== "student";
+    document.body.classList.toggle("is-teaching", teaching);
+    // A follower's page shows the teacher's inputs, not its own.
+    document.body.classList.toggle("is-following", this.role === "student");
+    if (this.role === "student") {
+      const step = this.last && Number.isInteger(this.last.step) ? this.last.step : -1;
+      this.el("following").textContent = this.tracking
+        ? t("class.following", { code: this.code })
+        : t("class.lookingAround", { i: step + 1 });
+      this.el("follow").hidden = this.tracking;
+    }
+  }
+
+  // keepInLinks keeps the class in the header's links to the other page
+  // and language, so moving there keeps following.
+  keepInLinks() {
+    document.querySelectorAll(".site-header a.lang-link, .site-header a.nav-link").forEach((a) => {
+      const url = new URL(a.href, location.href);
+      if (url.pathname === "/join") return;
+      url.searchParams.set("class", this.code);
+      a.href = url.toString();
+    });
   }
 }

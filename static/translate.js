@@ -3,7 +3,7 @@
 // choices. The same rendering path serves the websocket stream, the HTTP
 // fallback and replays, so all three look identical.
 
-import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, errorText, t, GlassPanel, Inspects, TreePanel, topWhere, Baseline, WhatIf, miniGrid, Player, Socket, Status } from "./common.js";
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, errorText, t, GlassPanel, Inspects, TreePanel, topWhere, Baseline, WhatIf, miniGrid, Classroom, Player, Socket, Status } from "./common.js";
 
 const els = {
   form: $("translate-form"),
@@ -374,6 +374,7 @@ function show(k, grew, follow) {
   if (state.done) progressStatus(setStatus, player, state.done, state.steps.length, t("translate.empty"));
   glass.show(state.steps, k, state.done !== null);
   baseline.reveal(state.done && k >= state.steps.length - 1 ? Infinity : k);
+  classroom.changed();
 }
 
 function updateSlider() {
@@ -496,6 +497,8 @@ function setHover(hv) {
   if (sameHover(hv, state.hover)) return;
   state.hover = hv;
   applyHighlight();
+  classroom.lookAround();
+  classroom.changed();
 }
 
 // The focused element wins when the pointer leaves, so keyboard users keep
@@ -558,6 +561,7 @@ function wireGridKeys() {
 // ---------------------------------------------------------------- transport
 
 function handleMessage(type, p) {
+  if (classroom.handle(type, p)) return;
   if (inspects.settle(type, p)) return;
   if (type === "tree") {
     if (p.id === state.reqId && state.via === "ws") tree.add(p.level);
@@ -579,6 +583,7 @@ function handleMessage(type, p) {
 
 const sock = new Socket({
   onMessage: handleMessage,
+  onOpen: () => classroom.connected(),
   onStatus: (news, seconds) => status.conn(news, seconds),
   // A decode cut off by the drop is finished over HTTP instead.
   onDrop: () => {
@@ -776,6 +781,34 @@ function wireControls() {
     resizeTimer = setTimeout(sizeCells, 100);
   });
 }
+
+// ---------------------------------------------------------------- class
+
+// classFeed renders one of a class teacher's decode messages as if this
+// page had asked for it; the teacher's view, not the pacing, moves it on.
+function classFeed(kind, data) {
+  if (kind === "source") {
+    Object.assign(state, { reqId: data.id, via: "ws", pending: null });
+    whatif.end();
+    tree.reset(false);
+  }
+  if (kind === "tree") tree.root.hidden = false;
+  handleMessage(kind, data);
+  player.following = false;
+}
+
+const classroom = new Classroom(sock, {
+  page: "translate",
+  feed: classFeed,
+  view: () => ({ step: player.cur, hover: state.hover }),
+  apply: (v) => {
+    const k = Math.min(Number(v.step), state.steps.length - 1);
+    if (Number.isInteger(k) && k !== player.cur) player.show(k, true);
+    const hv = v.hover;
+    setHover(hv && (Number.isInteger(hv.row) || Number.isInteger(hv.col)) ? { row: hv.row ?? null, col: hv.col ?? null } : null);
+  },
+});
+player.onUser = () => classroom.lookAround();
 
 drawLegend(els.legendBar);
 wirePresenter(() => sizeCells());

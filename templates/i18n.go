@@ -207,8 +207,11 @@ func langURL(ctx context.Context, path string) templ.SafeURL {
 // switchURL is the page active ("translate" or "caption") in l.
 func switchURL(active string, l Lang) templ.SafeURL {
 	path := "/"
-	if active == "caption" {
+	switch active {
+	case "caption":
 		path = "/caption"
+	case "join":
+		path = "/join"
 	}
 	return templ.SafeURL(path + "?lang=" + string(l))
 }

@@ -48,3 +48,10 @@ type Example struct {
 	Credit  string
 	Licence string
 }
+
+// JoinProps are the join page's inputs.
+type JoinProps struct {
+	Code    string // what was typed
+	Error   string // the catalogue key of why it did not work ("" if it did or was not tried)
+	Enabled bool   // the server runs classes
+}

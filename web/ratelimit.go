@@ -60,3 +60,18 @@ func (l *limiter) allow(addr string, now time.Time) bool {
 	}
 	return b.take(l.rate, l.burst, now)
 }
+
+// peek reports whether addr has a token left, without taking it.
+func (l *limiter) peek(addr string, now time.Time) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.clients[host]
+	if !ok {
+		return true
+	}
+	return min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate) >= 1
+}

@@ -26,6 +26,7 @@ import (
 	"attention/model/photo"
 	"attention/static"
 	"attention/templates"
+	"attention/web/classroom"
 )
 
 // Limits on what a request may carry.
@@ -92,6 +93,8 @@ type Config struct {
 	// them, checked before any pixel is decoded (default
 	// photo.DefaultLimits).
 	Image photo.Limits
+	// Classes shares decodes with a class (nil: classes are off).
+	Classes *classroom.Hub
 }
 
 // Server holds the dependencies of every handler.
@@ -109,6 +112,8 @@ type Server struct {
 	photoMem    *budget
 	image       photo.Limits
 	byLength    map[string]model.ByLength
+	classes     *classroom.Hub
+	joinFails   *limiter // class codes that did not work, per client address
 
 	liveMu sync.Mutex
 	live   map[*session]bool // open websocket sessions, for CloseSessions
@@ -148,7 +153,8 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{echo: echo.New(), log: cfg.Logger, translators: map[string]model.Translator{},
 		decodes: newQueue(cfg.MaxDecodes, cfg.MaxQueue), perAddr: newLimiter(cfg.AddrRate, cfg.AddrBurst),
-		conns: newConnLimits(cfg), msgWait: cfg.WSMessageWait, photoMem: &budget{max: cfg.PhotoMemory}, image: cfg.Image, byLength: cfg.ByLength}
+		conns: newConnLimits(cfg), msgWait: cfg.WSMessageWait, photoMem: &budget{max: cfg.PhotoMemory}, image: cfg.Image, byLength: cfg.ByLength,
+		classes: cfg.Classes, joinFails: newLimiter(joinFailRate, joinFailBurst)}
 	if len(cfg.AllowedHosts) > 0 && !slices.Contains(cfg.AllowedHosts, "*") {
 		s.hosts = map[string]bool{}
 		for _, h := range cfg.AllowedHosts {
@@ -190,6 +196,7 @@ func (s *Server) routes() {
 	e.POST("/api/v1/translate/alignment", s.alignment)
 	e.POST("/api/v1/translate/inspect", s.translateInspect)
 	e.GET("/ws", s.websocket)
+	get("/join", s.joinPage)
 	get("/static/*", s.staticFile)
 }
 
@@ -336,11 +343,16 @@ func pageLang(c echo.Context) templates.Lang {
 
 // render writes a page in lang.
 func (s *Server) render(c echo.Context, lang templates.Lang, comp templ.Component) error {
+	return s.renderStatus(c, http.StatusOK, lang, comp)
+}
+
+// renderStatus writes a page in lang with status.
+func (s *Server) renderStatus(c echo.Context, status int, lang templates.Lang, comp templ.Component) error {
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	h.Add("Vary", "Accept-Language")
 	h.Set("Content-Language", string(lang))
-	c.Response().WriteHeader(http.StatusOK)
+	c.Response().WriteHeader(status)
 	return comp.Render(templates.WithLang(c.Request().Context(), lang), c.Response())
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ import (
 
 	"attention/model"
 	"attention/model/vocab"
+	"attention/web/classroom"
 )
 
 // Websocket timing, as in gorilla's chat example.
@@ -143,6 +145,14 @@ type session struct {
 	}
 	closeMsg []byte // the close frame to send, once the session is closing
 	decodes  sync.WaitGroup
+
+	origin    string // scheme://host the client reached, for join links
+	viewLimit bucket // a teacher's view messages
+	// class is this session's part in a class, if any (under mu).
+	class struct {
+		teacher  *classroom.Teacher
+		follower *classroom.Follower
+	}
 }
 
 func (s *Server) websocket(c echo.Context) error {
@@ -159,7 +169,8 @@ func (s *Server) websocket(c echo.Context) error {
 	}
 	defer s.conns.closeSession(addr)
 	ctx, cancel := context.WithCancel(context.Background())
-	ss := &session{s: s, conn: conn, send: make(chan []byte, sendBuffer), ctx: ctx, cancel: cancel, addr: addr}
+	ss := &session{s: s, conn: conn, send: make(chan []byte, sendBuffer), ctx: ctx, cancel: cancel, addr: addr,
+		origin: c.Scheme() + "://" + c.Request().Host}
 	s.liveMu.Lock()
 	if s.live == nil {
 		s.live = map[*session]bool{}
@@ -179,6 +190,7 @@ func (s *Server) websocket(c echo.Context) error {
 	ss.readPump()
 	cancel()
 	ss.decodes.Wait()
+	ss.endClass("")
 	<-writerDone
 	conn.Close()
 	return nil
@@ -281,6 +293,7 @@ type message struct {
 	translate TranslateRequest
 	caption   CaptionRequest
 	inspect   InspectRequest
+	class     ClassRequest
 	release   func() // gives back the photo's memory; nil if none is held
 }
 
@@ -332,7 +345,7 @@ func (p *parser) envelope(sc *scanner, m *message) error {
 		case "type", "v":
 			raw, err := sc.raw(64)
 			if errors.Is(err, errValueTooLarge) {
-				return Errorf(EBadMessage, "unknown message type; expected translate, caption, inspect or cancel")
+				return Errorf(EBadMessage, "unknown message type; expected translate, caption, inspect, cancel or a class_ message")
 			} else if err != nil {
 				return clientErr(err)
 			}
@@ -407,9 +420,10 @@ func (p *parser) check(typ string, v int) *Error {
 		return Errorf(EBadMessage, "unsupported protocol version; this server speaks v=1")
 	}
 	switch typ {
-	case MsgTranslate, MsgCaption, MsgInspect, MsgCancel:
+	case MsgTranslate, MsgCaption, MsgInspect, MsgCancel,
+		MsgClassOpen, MsgClassResume, MsgClassView, MsgClassClose, MsgClassJoin, MsgClassLeave:
 	default:
-		return Errorf(EBadMessage, "unknown message type; expected translate, caption, inspect or cancel")
+		return Errorf(EBadMessage, "unknown message type; expected translate, caption, inspect, cancel or a class_ message")
 	}
 	if p.admit != nil {
 		return p.admit(typ)
@@ -454,6 +468,17 @@ func (p *parser) payload(sc *scanner, m *message) error {
 			return Errorf(EBadMessage, "bad inspect payload: %s", jsonProblem(err))
 		}
 		m.id = m.inspect.ID
+		return nil
+	case MsgClassOpen, MsgClassResume, MsgClassView, MsgClassClose, MsgClassJoin, MsgClassLeave:
+		raw, err := sc.raw(4096)
+		if errors.Is(err, errValueTooLarge) {
+			return Errorf(ETooLarge, "%s message too large: the limit is 4 KiB", m.typ)
+		} else if err != nil {
+			return clientErr(err)
+		}
+		if err := strictDecode(raw, &m.class); err != nil {
+			return Errorf(EBadMessage, "bad %s payload: %s", m.typ, jsonProblem(err))
+		}
 		return nil
 	}
 	raw, err := sc.raw(4096) // cancel
@@ -571,8 +596,8 @@ const maxRefused = 64
 
 // admit applies the rate limits to a request, before its payload is read.
 func (ss *session) admit(typ string) *Error {
-	if typ == MsgCancel {
-		return nil
+	if typ == MsgCancel || typ == MsgClassView || typ == MsgClassLeave {
+		return nil // cancels and leaves free resources; views have their own limit
 	}
 	now := time.Now()
 	if ss.limit.take(wsRate, wsBurst, now) && ss.s.perAddr.allow(ss.addr, now) {
@@ -594,6 +619,8 @@ func (ss *session) handle(m *message) {
 		ss.cancelRequest(m.id)
 	case MsgInspect:
 		ss.startInspect(m.inspect)
+	case MsgClassOpen, MsgClassResume, MsgClassView, MsgClassClose, MsgClassJoin, MsgClassLeave:
+		ss.handleClass(m.typ, m.class, "")
 	case MsgTranslate:
 		req := m.translate
 		t, e := ss.s.check(req)
@@ -679,7 +706,7 @@ func (ss *session) startDecode(j job) {
 		start := time.Now()
 		pp, e := j.prepare()
 		if e != nil {
-			ss.post(MsgError, ErrorPayload{ID: j.id, Code: e.Code, Message: e.Message})
+			ss.emit(MsgError, ErrorPayload{ID: j.id, Code: e.Code, Message: e.Message})
 			return
 		}
 		ss.mu.Lock()
@@ -687,17 +714,17 @@ func (ss *session) startDecode(j job) {
 		ss.mu.Unlock()
 		src := SourcePayload{ID: j.id, Model: j.info.ID, Source: pp.p.Source()}
 		src.Image = pp.cropURL
-		if !ss.post(MsgSource, src) {
+		if !ss.emit(MsgSource, src) {
 			return
 		}
 		var words []string
 		opts := j.opts
 		if opts.Beam > 1 {
-			opts.Tree = func(l model.TreeLevel) { ss.post(MsgTree, TreePayload{ID: j.id, Level: l}) }
+			opts.Tree = func(l model.TreeLevel) { ss.emit(MsgTree, TreePayload{ID: j.id, Level: l}) }
 		}
 		for st, err := range pp.p.Decode(ctx, opts) {
 			if e := decodeError(err); e != nil {
-				ss.post(MsgError, ErrorPayload{ID: j.id, Code: e.Code, Message: e.Message})
+				ss.emit(MsgError, ErrorPayload{ID: j.id, Code: e.Code, Message: e.Message})
 				return
 			}
 			if err != nil {
@@ -709,11 +736,11 @@ func (ss *session) startDecode(j job) {
 				sp.Heat = ss.s.heatLayer(st, src.Source)
 				sp.Object = pp.objects.look(st, src.Source, ss.s.log)
 			}
-			if !ss.post(MsgStep, sp) {
+			if !ss.emit(MsgStep, sp) {
 				return
 			}
 		}
-		ss.post(MsgDone, DonePayload{ID: j.id, Text: vocab.Detokenize(words, j.info.TgtLang), Steps: len(words),
+		ss.emit(MsgDone, DonePayload{ID: j.id, Text: vocab.Detokenize(words, j.info.TgtLang), Steps: len(words),
 			ElapsedMS: time.Since(start).Milliseconds()})
 	}()
 }
@@ -766,11 +793,32 @@ func (ss *session) startInspect(req InspectRequest) {
 // queue is full is not reading: it is closed (with a close frame saying
 // so) rather than allowed to hold a decode slot.
 func (ss *session) post(typ string, payload any) bool {
-	b, err := json.Marshal(outEnvelope{Type: typ, V: ProtocolVersion, Payload: payload})
+	b, err := json.Marshal(payload)
 	if err != nil {
 		ss.s.log.Error("websocket: encoding message", "type", typ, "err", err)
 		return false
 	}
+	return ss.postRaw(typ, b)
+}
+
+// emit posts a decode's message and, when this session runs a class,
+// sends it to the class: the class's copy of the one decode.
+func (ss *session) emit(typ string, payload any) bool {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		ss.s.log.Error("websocket: encoding message", "type", typ, "err", err)
+		return false
+	}
+	if !ss.postRaw(typ, b) {
+		return false
+	}
+	ss.publish(typ, b)
+	return true
+}
+
+// postRaw is post with the payload's JSON.
+func (ss *session) postRaw(typ string, payload []byte) bool {
+	b := envelope(typ, payload)
 	select {
 	case <-ss.ctx.Done():
 		return false
@@ -784,6 +832,18 @@ func (ss *session) post(typ string, payload any) bool {
 		ss.closeWith(websocket.ClosePolicyViolation, "the client is not reading its messages")
 		return false
 	}
+}
+
+// envelope wraps a payload's JSON as a message of type typ.
+func envelope(typ string, payload []byte) []byte {
+	b := make([]byte, 0, len(payload)+len(typ)+32)
+	b = append(b, `{"type":`...)
+	b = strconv.AppendQuote(b, typ)
+	b = append(b, `,"v":`...)
+	b = strconv.AppendInt(b, ProtocolVersion, 10)
+	b = append(b, `,"payload":`...)
+	b = append(b, payload...)
+	return append(b, '}')
 }
 
 // reply queues the answer to a client's message. The reader waits for

@@ -27,6 +27,7 @@ import (
 	"attention/model/segment"
 	"attention/model/trained"
 	"attention/web"
+	"attention/web/classroom"
 )
 
 func main() {
@@ -43,6 +44,10 @@ func main() {
 	flag.IntVar(&m.Limits.MaxSessionsPerAddr, "max-sessions-per-addr", 512, "live websocket sessions at most from one client address")
 	flag.DurationVar(&m.Limits.WSMessageWait, "ws-message-wait", web.DefaultWSMessageWait, "time one websocket message may take to arrive whole (pongs do not extend it)")
 	flag.StringVar(&m.SegWeights, "seg-weights", "", "the segmentation network, "+segFile+", for the caption page's \"where is the object?\" check (default: the user cache directory, if it is there)")
+	flag.BoolVar(&m.Classes, "classes", true, "run classes: a teacher's decoding followed live by students who join with a code")
+	flag.StringVar(&m.NATS, "nats", "", "NATS server URL for classes shared by several replicas (default: NATS in process, no port opened)")
+	flag.StringVar(&m.NATSListen, "nats-listen", "", "without -nats: host:port where the in-process NATS accepts other replicas (default: no port)")
+	flag.DurationVar(&m.ClassIdle, "class-idle", 2*time.Hour, "a class ends after this long without its teacher")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -67,6 +72,13 @@ type Main struct {
 	SegWeights     string // the DeepLabV3 file; "" looks in the cache
 	AllowedHosts   string // comma-separated; "" is the listen host, loopback and this machine's names and addresses
 	MemLimitMB     int64  // soft memory limit; 0 leaves the runtime's
+	// Classes runs classes over NATS: NATS's URL, or "" for one in
+	// process (accepting other replicas at NATSListen, if set); a class
+	// ends after ClassIdle without its teacher (0: 2 hours).
+	Classes    bool
+	NATS       string
+	NATSListen string
+	ClassIdle  time.Duration
 	// Limits: the caps on connections and sessions, and the websocket
 	// message deadline (web.Config's fields of those names; zero values
 	// take web's defaults).
@@ -76,6 +88,7 @@ type Main struct {
 	ln       net.Listener
 	srv      *http.Server
 	web      *web.Server
+	classes  *classroom.Hub
 	fetching sync.WaitGroup // a background download of the encoder
 	stopMem  context.CancelFunc
 }
@@ -100,6 +113,16 @@ func (m *Main) Run(ctx context.Context) error {
 	for _, t := range models.Translators {
 		cfg.Translators = append(cfg.Translators, t)
 	}
+	if m.Classes {
+		m.classes, err = classroom.Start(classroom.Config{URL: m.NATS, Listen: m.NATSListen, Idle: m.ClassIdle}, m.Logger)
+		if err != nil {
+			return err
+		}
+		cfg.Classes = m.classes
+		if u := m.classes.URL(); u != "" {
+			m.Logger.Info("classes: NATS in process, accepting other replicas", "url", u)
+		}
+	}
 	if len(cfg.Translators) == 0 {
 		m.Logger.Warn("no translation models found", "dir", m.ModelDir)
 	}
@@ -109,6 +132,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.startSegmenter(handler)
 	ln, err := net.Listen("tcp", m.Addr)
 	if err != nil {
+		m.closeClasses()
 		return err
 	}
 	m.ln = handler.Listener(ln)
@@ -313,5 +337,13 @@ func (m *Main) Close() error {
 	err := m.srv.Shutdown(ctx)
 	m.stopMem()
 	m.fetching.Wait()
+	m.closeClasses()
 	return err
+}
+
+func (m *Main) closeClasses() {
+	if m.classes != nil {
+		m.classes.Close()
+		m.classes = nil
+	}
 }
