@@ -5,10 +5,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
 	"github.com/skip2/go-qrcode"
 
@@ -205,6 +209,12 @@ func (ss *session) handleClass(typ string, req ClassRequest, id string) {
 		ss.mu.Lock()
 		ss.class.follower = f
 		ss.mu.Unlock()
+		// A follower's backlog is bounded in the kernel too (64 KiB
+		// rather than megabytes), so one that stops reading is found
+		// out within a few sentences.
+		if tc, ok := ss.conn.UnderlyingConn().(*net.TCPConn); ok {
+			tc.SetWriteBuffer(followerSocketBuffer)
+		}
 		ss.reply(MsgClassState, st)
 		f.Start()
 	case MsgClassLeave:
@@ -212,9 +222,24 @@ func (ss *session) handleClass(typ string, req ClassRequest, id string) {
 	}
 }
 
+// followerLag is how many messages a follower's queue may hold before it
+// counts as not keeping up: it is dropped from the class (its page
+// reconnects and joins again at the current step), so it holds no one up.
+const followerLag = 64
+
+// followerSocketBuffer is a follower's kernel send buffer.
+const followerSocketBuffer = 64 << 10
+
 // classEvent sends a class's event to a follower; false when the
 // follower is not keeping up (its session is then closed).
 func (ss *session) classEvent(ev []byte) bool {
+		fmt.Fprintln(os.Stderr, "queue", len(ss.send))
+	}
+	if len(ss.send) > followerLag {
+		ss.s.log.Warn("classroom: dropping a follower that is not keeping up")
+		ss.closeWith(websocket.ClosePolicyViolation, "fell behind the class; join again to catch up")
+		return false
+	}
 	return ss.postRaw(MsgClassEvent, ev)
 }
 

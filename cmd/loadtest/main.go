@@ -13,6 +13,12 @@
 //	go run ./cmd/loadtest -scenario conn-flood -n 25000
 //	go run ./cmd/loadtest -scenario fragment-hold
 //	go run ./cmd/loadtest -scenario burst
+//
+// -scenario class opens a class: one teacher translating and stepping
+// through the words, -n followers (-slow of them never reading), and
+// reports how long the teacher's words and steps take to reach them:
+//
+//	go run ./cmd/loadtest -scenario class -n 300 -rounds 5 -slow 10 -max-p99 200ms
 package main
 
 import (
@@ -76,11 +82,17 @@ func run() error {
 		every   = flag.Int("caption-every", 10, "every k-th session captions a photo instead of translating (0: none)")
 		photo   = flag.String("image", filepath.Join("static", "examples", "chelsea.jpg"), "photo the captioning sessions send")
 		encPath = flag.String("encoder-weights", filepath.Join("..", "shared", "data", "weights", mobilenet.WeightsFile), "the image encoder, for the in-process server")
-		scen    = flag.String("scenario", "stream", "stream (the sessions above), or an attack: big-rejected, conn-flood, fragment-hold, burst, image-bombs")
+		scen    = flag.String("scenario", "stream", "stream (the sessions above), class (a teacher and -n followers), or an attack: big-rejected, conn-flood, fragment-hold, burst, image-bombs")
 		pid     = flag.Int("pid", 0, "with -url and an attack scenario: the server's process id, to read its memory")
 		srvArgs = flag.String("server-args", "", "with an attack scenario and no -url: more flags for cmd/web, space-separated")
+		slow    = flag.Int("slow", 0, "class scenario: followers that never read")
+		pace    = flag.Duration("pace", 300*time.Millisecond, "class scenario: time between the teacher's steps through each translation")
+		maxP99  = flag.Duration("max-p99", 0, "class scenario: fail when a follower gets the teacher's step later than this (p99; 0: report only)")
 	)
 	flag.Parse()
+	if *scen == "class" {
+		return runClass(*target, *n, *slow, *rounds, *modelID, *maxP99, *pace)
+	}
 	if *scen != "stream" {
 		nSet := false
 		flag.Visit(func(f *flag.Flag) { nSet = nSet || f.Name == "n" })
