@@ -5,11 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -233,8 +231,6 @@ const followerSocketBuffer = 64 << 10
 // classEvent sends a class's event to a follower; false when the
 // follower is not keeping up (its session is then closed).
 func (ss *session) classEvent(ev []byte) bool {
-		fmt.Fprintln(os.Stderr, "queue", len(ss.send))
-	}
 	if len(ss.send) > followerLag {
 		ss.s.log.Warn("classroom: dropping a follower that is not keeping up")
 		ss.closeWith(websocket.ClosePolicyViolation, "fell behind the class; join again to catch up")

@@ -33,7 +33,7 @@ type classTest struct {
 	rounds        int
 	modelID       string
 	maxP99        time.Duration
-	pace          time.Duration // between the teacher's steps
+	pace          time.Duration   // between the teacher's steps
 	wordDelays    []time.Duration // teacher's client has the word -> a follower has it
 	viewDelays    []time.Duration // teacher sends a step -> a follower has it
 	mu            sync.Mutex
