@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"attention/internal/testenv"
+
 	"github.com/chromedp/chromedp"
 )
 
@@ -149,4 +151,50 @@ func TestBrowserClass(t *testing.T) {
 func jsString(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`)
 	return `'` + r.Replace(s) + `'`
+}
+
+// A class on the caption page: the student, sent there by the join link,
+// sees the photo as the model saw it (the crop) and the teacher's caption.
+func TestBrowserCaptionClass(t *testing.T) {
+	skipShort(t)
+	m := &Main{Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Offline: true, Classes: true,
+		EncoderWeights: filepath.Join(testenv.SharedData(t), "weights", "mobilenet_v2_1.0_224_quant.tflite")}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	teacher := browser(t)
+	student := studentBrowser(t)
+	err := chromedp.Do(teacher,
+		chromedp.Navigate(m.URL()+"/caption"),
+		chromedp.WaitReady(chromedp.ID("file")),
+		chromedp.Click(chromedp.ID("class-open")),
+		chromedp.Poll[chromedp.Void](`document.querySelector('#class-code').textContent.replace(/\s/g, '').length === 6`, chromedp.WithPollingTimeout(20*time.Second)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := chromedp.Run(teacher, chromedp.Text(chromedp.ID("class-code")))
+	// The QR code's link: the join page, which sends the student to the
+	// caption page.
+	err = chromedp.Do(student,
+		chromedp.Navigate(m.URL()+"/join?code="+strings.ReplaceAll(code, " ", "")),
+		chromedp.WaitReady(chromedp.ID("class-student")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A reload on the way: the teacher's page takes its class back.
+	uploadPhotoAt(t, teacher, m.URL()+"/caption", "3385593926_d3e9c21170.jpg")
+	words, err := chromedp.Run(teacher, chromedp.Evaluate[string](`[...document.querySelectorAll('#target .tgt-tok')].map(e => e.textContent).join(' ')`))
+	if err != nil || words == "" {
+		t.Fatalf("teacher's caption %q (%v)", words, err)
+	}
+	const seen = `[...document.querySelectorAll('#target .tgt-tok')].filter(e => !e.hidden).map(e => e.textContent).join(' ')`
+	err = chromedp.Do(student, chromedp.Poll[chromedp.Void](seen+` === `+jsString(words)+` && document.querySelector('#photo').src.startsWith('data:image/') && location.pathname === '/caption'`,
+		chromedp.WithPollingTimeout(30*time.Second)))
+	if err != nil {
+		got, _ := chromedp.Run(student, chromedp.Evaluate[string](seen))
+		t.Fatalf("the student's page shows %q, want %q with the photo (%v)", got, words, err)
+	}
 }
