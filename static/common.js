@@ -1049,7 +1049,7 @@ export class WhatIf {
     fig.dataset.which = which;
     const logp = steps.reduce((s, x) => s + Math.log(Math.max(x.prob, 1e-30)), 0);
     const title = h("figcaption", "version-title");
-    title.append(h("strong", "", t(`whatif.${which}`)), " ", h("span", "version-logp", t("whatif.logp", { v: logp.toFixed(2) })));
+    title.append(h("strong", "", which === "own" ? t("whatif.own") : t("whatif.changed")), " ", h("span", "version-logp", t("whatif.logp", { v: logp.toFixed(2) })));
     title.querySelector(".version-logp").dataset.logp = String(logp);
     fig.append(title, h("p", "version-words", steps.map(this.word).join(" ")), this.picture(steps));
     return fig;
@@ -1202,7 +1202,7 @@ export class Classroom {
   joined(st) {
     this.asked = "";
     if (this.elsewhere(st.page, st.lang)) return;
-    this.status("");
+    this.status(st.source ? "" : t("class.waiting", { code: st.code }));
     this.code = st.code;
     if (st.source) {
       this.p.feed("source", JSON.parse(JSON.stringify(st.source)));
@@ -1242,6 +1242,7 @@ export class Classroom {
         this.show();
         break;
       default:
+        if (ev.kind === "source") this.status("");
         this.p.feed(ev.kind, ev.data);
         if (ev.kind === "source" || ev.kind === "step") this.track();
     }
@@ -1296,7 +1297,7 @@ export class Classroom {
 
   show() {
     const teaching = this.role === "teacher" && !!this.code;
-    this.el("start").hidden = this.role !== null;
+    this.el("open").hidden = this.role !== null;
     this.el("teacher").hidden = !teaching;
     this.el("student").hidden = this.role !== "student";
     document.body.classList.toggle("is-teaching", teaching);
