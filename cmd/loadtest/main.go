@@ -87,7 +87,7 @@ func run() error {
 		srvArgs = flag.String("server-args", "", "with an attack scenario and no -url: more flags for cmd/web, space-separated")
 		slow    = flag.Int("slow", 0, "class scenario: followers that never read")
 		pace    = flag.Duration("pace", 300*time.Millisecond, "class scenario: time between the teacher's steps through each translation")
-		maxP99  = flag.Duration("max-p99", 0, "class scenario: fail when a follower gets the teacher's step later than this (p99; 0: report only)")
+		maxP99  = flag.Duration("max-p99", 0, "class scenario: fail when a follower gets the teacher's words or steps later than this (p99; 0: report only)")
 	)
 	flag.Parse()
 	if *scen == "class" {
