@@ -4,7 +4,7 @@
 // strip of one small heatmap per word. The websocket stream, the HTTP
 // fallback and replays share one rendering path.
 
-import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, responseError, errorText, t, GlassPanel, Inspects, TreePanel, topWhere, Baseline, WhatIf, heatCanvas, Classroom, Player, Socket, Status } from "./common.js";
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, responseError, errorText, t, GlassPanel, Inspects, TreePanel, topWhere, Baseline, WhatIf, heatCanvas, Classroom, followerFeed, Player, Socket, Status } from "./common.js";
 
 const els = {
   form: $("caption-form"),
@@ -675,22 +675,9 @@ function updateModelNote() {
 
 // ---------------------------------------------------------------- class
 
-// classFeed renders one of a class teacher's decode messages as if this
-// page had asked for it; the teacher's view, not the pacing, moves it on.
-function classFeed(kind, data) {
-  if (kind === "source") {
-    Object.assign(state, { reqId: data.id, via: "ws", file: null });
-    whatif.end();
-    tree.reset(false);
-  }
-  if (kind === "tree") tree.root.hidden = false;
-  handleMessage(kind, data);
-  player.following = false;
-}
-
 const classroom = new Classroom(sock, {
   page: "caption",
-  feed: classFeed,
+  feed: followerFeed({ adopt: (id) => Object.assign(state, { reqId: id, via: "ws", file: null }), handle: handleMessage, whatif, tree, player }),
   view: () => ({ step: player.cur, hover: state.hover, mode: els.view.value }),
   apply: (v) => {
     const k = Math.min(Number(v.step), state.steps.length - 1);

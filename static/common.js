@@ -1058,6 +1058,24 @@ export class WhatIf {
 
 // ---------------------------------------------------------------- classroom
 
+// followerFeed is a class follower's Classroom feed for a page: the
+// teacher's source is adopted as the page's own request (adopt(id)),
+// clearing its what-if and tree; every message then goes through the
+// page's handler (handle), and the teacher's view, not the page's pacing,
+// moves playback on.
+export function followerFeed({ adopt, handle, whatif, tree, player }) {
+  return (kind, data) => {
+    if (kind === "source") {
+      adopt(data.id);
+      whatif.end();
+      tree.reset(false);
+    }
+    if (kind === "tree") tree.root.hidden = false;
+    handle(kind, data);
+    player.following = false;
+  };
+}
+
 const CLASS_KEY = "attn-class"; // sessionStorage: the teacher's {code, secret}
 const VIEW_EVERY_MS = 100; // a teacher's view goes out at most this often
 

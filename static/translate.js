@@ -3,7 +3,7 @@
 // choices. The same rendering path serves the websocket stream, the HTTP
 // fallback and replays, so all three look identical.
 
-import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, errorText, t, GlassPanel, Inspects, TreePanel, topWhere, Baseline, WhatIf, miniGrid, Classroom, Player, Socket, Status } from "./common.js";
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, errorText, t, GlassPanel, Inspects, TreePanel, topWhere, Baseline, WhatIf, miniGrid, Classroom, followerFeed, Player, Socket, Status } from "./common.js";
 
 const els = {
   form: $("translate-form"),
@@ -784,22 +784,9 @@ function wireControls() {
 
 // ---------------------------------------------------------------- class
 
-// classFeed renders one of a class teacher's decode messages as if this
-// page had asked for it; the teacher's view, not the pacing, moves it on.
-function classFeed(kind, data) {
-  if (kind === "source") {
-    Object.assign(state, { reqId: data.id, via: "ws", pending: null });
-    whatif.end();
-    tree.reset(false);
-  }
-  if (kind === "tree") tree.root.hidden = false;
-  handleMessage(kind, data);
-  player.following = false;
-}
-
 const classroom = new Classroom(sock, {
   page: "translate",
-  feed: classFeed,
+  feed: followerFeed({ adopt: (id) => Object.assign(state, { reqId: id, via: "ws", pending: null }), handle: handleMessage, whatif, tree, player }),
   view: () => ({ step: player.cur, hover: state.hover }),
   apply: (v) => {
     const k = Math.min(Number(v.step), state.steps.length - 1);
