@@ -66,8 +66,10 @@ func TestBrowserAccessibility(t *testing.T) {
 				chromedp.Evaluate[chromedp.Void](`(() => { const p = document.querySelector('#pace'); p.value = 'live'; p.dispatchEvent(new Event('change')); })()`),
 				chromedp.SendKeys(chromedp.ID("text"), "A man is riding a red bicycle.\r"),
 				chromedp.Poll[chromedp.Void](`document.querySelector('#status')?.classList.contains('is-ok')`, chromedp.WithPollingTimeout(60*time.Second)),
-				// The search tree and the glass box open, with their contents.
+				// The search tree (a node open) and the glass box open,
+				// with their contents.
 				chromedp.Click(chromedp.CSS("#tree > summary")),
+				chromedp.Click(chromedp.CSS("#tree-view .tree-node-g.is-winner")),
 				chromedp.Click(chromedp.CSS("#glass > summary")),
 				chromedp.Poll[chromedp.Void](`document.querySelectorAll('#glass-body .glass-table tbody tr').length > 0`, chromedp.WithPollingTimeout(20*time.Second)),
 			)
@@ -88,6 +90,15 @@ func TestBrowserAccessibility(t *testing.T) {
 				t.Fatal(err)
 			}
 			runAxe(t, ctx, axe, "caption page ("+lang+")")
+		})
+		t.Run("join-"+lang, func(t *testing.T) {
+			classes := startClassroom(t)
+			ctx := browser(t)
+			err := chromedp.Do(ctx, chromedp.Navigate(classes.URL()+"/join?lang="+lang+"&code=AAAAAA"), chromedp.WaitVisible(chromedp.ID("code")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			runAxe(t, ctx, axe, "join page with an error ("+lang+")")
 		})
 	}
 }

@@ -132,6 +132,11 @@ func TestBrowserClass(t *testing.T) {
 	if hidden, _ := chromedp.Run(student, chromedp.Evaluate[bool](`getComputedStyle(document.querySelector('#translate-form')).display === 'none'`)); !hidden {
 		t.Error("the student's page offers its own input while following")
 	}
+	if os.Getenv("ATTN_AXE") != "" {
+		axe := testenv.Axe(t)
+		runAxe(t, teacher, axe, "translate page teaching a class")
+		runAxe(t, student, axe, "translate page following a class")
+	}
 	if dir := os.Getenv("ATTN_SCREENSHOTS"); dir != "" {
 		for name, ctx := range map[string]context.Context{"class-teacher.png": teacher, "class-student.png": student} {
 			if png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()); err == nil {
