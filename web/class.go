@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"time"
@@ -210,8 +209,8 @@ func (ss *session) handleClass(typ string, req ClassRequest, id string) {
 		// A follower's backlog is bounded in the kernel too (64 KiB
 		// rather than megabytes), so one that stops reading is found
 		// out within a few sentences.
-		if tc, ok := ss.conn.UnderlyingConn().(*net.TCPConn); ok {
-			tc.SetWriteBuffer(followerSocketBuffer)
+		if wb, ok := ss.conn.UnderlyingConn().(writeBufferSetter); ok {
+			wb.SetWriteBuffer(followerSocketBuffer)
 		}
 		ss.reply(MsgClassState, st)
 		f.Start()

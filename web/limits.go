@@ -170,6 +170,17 @@ func (c *countedConn) CloseWrite() error {
 	return nil
 }
 
+// SetWriteBuffer sizes the kernel's send buffer, as on a TCP connection.
+func (c *countedConn) SetWriteBuffer(bytes int) error {
+	if wb, ok := c.Conn.(writeBufferSetter); ok {
+		return wb.SetWriteBuffer(bytes)
+	}
+	return nil
+}
+
+// writeBufferSetter is a connection whose kernel send buffer can be sized.
+type writeBufferSetter interface{ SetWriteBuffer(bytes int) error }
+
 // refuse answers one request on a connection past the caps and closes it.
 func (l *connLimits) refuse(c net.Conn, reason string) {
 	l.mu.Lock()
