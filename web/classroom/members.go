@@ -179,17 +179,21 @@ func (t *Teacher) Publish(kind string, data json.RawMessage) error {
 		return err
 	}
 	// The state first: a follower joining now reads it and skips the
-	// event, one that joined before gets the event.
+	// event, one that joined before gets the event. A state that cannot be
+	// kept (too large for this NATS) costs late joiners this input, not
+	// the followers already there their event.
 	ctx, cancel := context.WithTimeout(context.Background(), natsWait)
 	defer cancel()
-	if len(b) <= MaxState {
-		if _, err := t.h.kv.Put(ctx, r.Code, b); err != nil {
-			return fmt.Errorf("classroom: storing class %s: %w", r.Code, err)
-		}
-	} else {
-		t.h.log.Warn("classroom: class state too large to keep; late joiners miss this input", "class", r.Code, "bytes", len(b))
+	var stored error
+	if len(b) > MaxState {
+		stored = fmt.Errorf("classroom: class %s: state of %d bytes is over %d; late joiners miss this input", r.Code, len(b), MaxState)
+	} else if _, err := t.h.kv.Put(ctx, r.Code, b); err != nil {
+		stored = fmt.Errorf("classroom: storing class %s: %w", r.Code, err)
 	}
-	return t.h.nc.Publish(subject(r.Code, "events"), ev)
+	if err := t.h.nc.Publish(subject(r.Code, "events"), ev); err != nil {
+		return err
+	}
+	return stored
 }
 
 // Leave stops teaching from this session; the class goes on (the teacher
