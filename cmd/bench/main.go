@@ -8,8 +8,10 @@
 //	CGO_LDFLAGS=-lopenblas go run -tags openblas ./cmd/bench   # training row as cmd/train runs
 //
 // Times are medians after a warm-up; ratios are ours/peer (lower is better).
-// It exits non-zero when a parity check or a peer fails; a peer that is not
-// installed is reported and skipped.
+// The table says which rows compared the peer's numbers with ours before
+// timing it. It exits non-zero when a parity check or a peer fails, and when
+// a peer is not installed, unless -allow-missing is given (the row is then
+// reported as skipped).
 package main
 
 import (
@@ -34,6 +36,7 @@ type options struct {
 	python, ortDir      string
 	seconds             float64
 	json, keep          bool
+	allowMissing        bool            // a peer that is not installed is not a failure
 	only                map[string]bool // row groups to run; empty: all
 	log                 io.Writer
 }
@@ -49,7 +52,26 @@ type row struct {
 	Floor       float64 `json:"floor,omitempty"`        // weights / 256 MB copy bandwidth
 	FloorCached float64 `json:"floor_cached,omitempty"` // weights / bandwidth of a copy their size
 	Note        string  `json:"note,omitempty"`
-	failed      bool
+	// Compared says what was checked against the peer before its time
+	// was taken: "yes" (its steps' probabilities and attention, or the
+	// encoder's features, within tolerance), "no" (nothing: timed only),
+	// "skipped" (no peer) or "FAILED".
+	Compared string `json:"compared"`
+	failed   bool
+}
+
+// status fills in Compared from how the row ended.
+func (r *row) status() {
+	switch {
+	case r.failed:
+		r.Compared = "FAILED"
+	case strings.HasPrefix(r.Note, "skipped") || strings.Contains(r.Note, "peer skipped"):
+		r.Compared = "skipped"
+	case strings.HasPrefix(r.Note, "parity"):
+		r.Compared = "yes"
+	default:
+		r.Compared = "no"
+	}
 }
 
 func main() {
@@ -64,6 +86,7 @@ func main() {
 	flag.Float64Var(&o.seconds, "seconds", 2, "timing budget per side and row, after warm-up")
 	flag.BoolVar(&o.json, "json", false, "print one JSON object per row instead of a table")
 	only := flag.String("only", "", "run only these row groups, comma-separated: translate, encoder, caption, train (default: all)")
+	flag.BoolVar(&o.allowMissing, "allow-missing", false, "report a peer that is not installed as skipped instead of failing")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory of exported weights and peer scripts, and print its path")
 	flag.Parse()
 	o.only = map[string]bool{}
@@ -141,15 +164,17 @@ func run(ctx context.Context, o options) error {
 		rows = append(rows, tr)
 	}
 
-	failed := false
+	failed, missing := false, false
 	for i := range rows {
 		r := &rows[i]
+		r.status()
 		if r.Peer > 0 && !r.failed {
 			r.Ratio = r.Ours / r.Peer
 		} else {
 			r.Peer = 0 // a peer that failed parity has no time worth comparing
 		}
 		failed = failed || r.failed
+		missing = missing || r.Compared == "skipped"
 		r.Ours, r.Peer, r.Floor, r.FloorCached = round(r.Ours, 1), round(r.Peer, 1), round(r.Floor, 1), round(r.FloorCached, 1)
 		r.Ratio = round(r.Ratio, 3)
 	}
@@ -165,6 +190,9 @@ func run(ctx context.Context, o options) error {
 	}
 	if failed {
 		return fmt.Errorf("a parity check or a peer failed (see the rows)")
+	}
+	if missing && !o.allowMissing {
+		return fmt.Errorf("a peer is not installed, so its rows compared nothing (see the notes; -allow-missing to accept that)")
 	}
 	return nil
 }
@@ -182,14 +210,14 @@ func printTable(w io.Writer, rows []row) {
 		}
 		return fmt.Sprintf("%.1f", v)
 	}
-	const format = "%-40s %9s %9s %5s %10s %12s %12s\n"
-	fmt.Fprintf(w, format, "row", "ours", "peer", "unit", "ours/peer", "floor(256MB)", "floor(cache)")
+	const format = "%-44s %9s %9s %5s %10s %12s %12s %9s\n"
+	fmt.Fprintf(w, format, "row", "ours", "peer", "unit", "ours/peer", "floor(256MB)", "floor(cache)", "compared")
 	for _, r := range rows {
 		ratio := "-"
 		if r.Ratio > 0 {
 			ratio = fmt.Sprintf("%.2fx", r.Ratio)
 		}
-		fmt.Fprintf(w, format, r.Name, num(r.Ours), num(r.Peer), r.Unit, ratio, num(r.Floor), num(r.FloorCached))
+		fmt.Fprintf(w, format, r.Name, num(r.Ours), num(r.Peer), r.Unit, ratio, num(r.Floor), num(r.FloorCached), r.Compared)
 	}
 	fmt.Fprintln(w)
 	for _, r := range rows {
