@@ -1260,7 +1260,11 @@ export class Classroom {
         this.show();
         break;
       default:
-        if (ev.kind === "source") this.status("");
+        if (ev.kind === "source") {
+          // A new input: where the teacher looked in the last one is moot.
+          this.status("");
+          this.last = null;
+        }
         this.p.feed(ev.kind, ev.data);
         if (ev.kind === "source" || ev.kind === "step") this.track();
     }
