@@ -497,9 +497,15 @@ function setHover(hv) {
   if (sameHover(hv, state.hover)) return;
   state.hover = hv;
   applyHighlight();
-  classroom.lookAround();
   classroom.changed();
 }
+
+// A follower looks around when they move the pointer or focus onto the
+// result: not when the page moves under a still pointer.
+let lastMove = 0;
+const looked = () => {
+  if (performance.now() - lastMove < 300) classroom.lookAround();
+};
 
 // The focused element wins when the pointer leaves, so keyboard users keep
 // their place.
@@ -510,9 +516,16 @@ function hoverFromFocus() {
 
 function wireHover() {
   const result = els.result;
-  result.addEventListener("mouseover", (e) => setHover(targetOf(e) || hoverFromFocus()));
+  result.addEventListener("pointermove", () => (lastMove = performance.now()));
+  result.addEventListener("mouseover", (e) => {
+    setHover(targetOf(e) || hoverFromFocus());
+    looked();
+  });
   result.addEventListener("mouseleave", () => setHover(hoverFromFocus()));
-  result.addEventListener("focusin", (e) => setHover(targetOf(e)));
+  result.addEventListener("focusin", (e) => {
+    setHover(targetOf(e));
+    classroom.lookAround();
+  });
   result.addEventListener("focusout", (e) => {
     const next = e.relatedTarget ? targetOf({ target: e.relatedTarget }) : null;
     setHover(next);

@@ -76,8 +76,9 @@ func TestBrowserClass(t *testing.T) {
 	}
 	code = strings.ReplaceAll(code, " ", "")
 
-	// The student types the code (in lower case, as people do).
+	// The student, on a phone, types the code (in lower case, as people do).
 	err = chromedp.Do(student,
+		chromedp.EmulateViewport(390, 844),
 		chromedp.Navigate(m.URL()+"/join"),
 		chromedp.WaitVisible(chromedp.ID("code")),
 		chromedp.SendKeys(chromedp.ID("code"), strings.ToLower(code)+"\r"),
@@ -138,8 +139,8 @@ func TestBrowserClass(t *testing.T) {
 		runAxe(t, student, axe, "translate page following a class")
 	}
 	if dir := os.Getenv("ATTN_SCREENSHOTS"); dir != "" {
-		for name, ctx := range map[string]context.Context{"class-teacher.png": teacher, "class-student.png": student} {
-			if png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()); err == nil {
+		for name, ctx := range map[string]context.Context{"class-teacher.png": teacher, "class-student-phone.png": student} {
+			if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
 				os.WriteFile(filepath.Join(dir, name), png, 0o644)
 			}
 		}
