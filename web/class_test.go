@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -115,7 +116,7 @@ func TestClassAcrossReplicas(t *testing.T) {
 		ev := classEvent(t, student)
 		var got web.StepPayload
 		json.Unmarshal(ev.Data, &got)
-		if ev.Kind != classroom.KindStep || got.Step.Token != want.Step.Token || !sameFloats(got.Step.Attention, want.Step.Attention) {
+		if ev.Kind != classroom.KindStep || got.Step.Token != want.Step.Token || !slices.Equal(got.Step.Attention, want.Step.Attention) {
 			t.Fatalf("step %d: the student got %s %+v, the teacher %+v", i, ev.Kind, got.Step, want.Step)
 		}
 	}
@@ -162,18 +163,6 @@ func TestClassAcrossReplicas(t *testing.T) {
 	if e := wsError(t, read(t, student)); e.Code != web.ENotFound {
 		t.Errorf("joining a closed class: %+v", e)
 	}
-}
-
-func sameFloats(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Every bad classroom message gets a clear error, and so does the join
