@@ -570,9 +570,6 @@ function setHover(i) {
   classroom.changed();
 }
 
-// A follower looks around when they move the pointer or focus onto the
-// result: not when the page moves under a still pointer.
-let lastMove = 0;
 
 function wire() {
   // While the glass box is open, clicking the photo's regions sets the
@@ -647,16 +644,9 @@ function wire() {
   });
   for (const which of Object.keys(exports)) els[which].addEventListener("click", () => download(which));
   els.undo.addEventListener("click", undoWhatIf);
-  els.result.addEventListener("pointermove", () => (lastMove = performance.now()));
-  els.result.addEventListener("mouseover", (e) => {
-    setHover(rowOf(e));
-    if (performance.now() - lastMove < 300) classroom.lookAround();
-  });
+  els.result.addEventListener("mouseover", (e) => setHover(rowOf(e)));
   els.result.addEventListener("mouseleave", () => setHover(null));
-  els.result.addEventListener("focusin", (e) => {
-    setHover(rowOf(e));
-    classroom.lookAround();
-  });
+  els.result.addEventListener("focusin", (e) => setHover(rowOf(e)));
   els.result.addEventListener("focusout", () => setHover(null));
   // Left/Right step through the words from anywhere except inputs and menus.
   document.addEventListener("keydown", (e) => {
@@ -700,6 +690,7 @@ const classroom = new Classroom(sock, {
   },
 });
 player.onUser = () => classroom.lookAround();
+classroom.watch(els.result);
 
 drawLegend(els.legendBar);
 wire();

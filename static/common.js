@@ -1283,6 +1283,18 @@ export class Classroom {
     }
   }
 
+  // watch makes moving the pointer onto el, or focusing in it, count as
+  // the student looking around; the page moving under a still pointer
+  // (new words, a new row) does not.
+  watch(el) {
+    let moved = 0;
+    el.addEventListener("pointermove", () => (moved = performance.now()));
+    el.addEventListener("mouseover", () => {
+      if (performance.now() - moved < 300) this.lookAround();
+    });
+    el.addEventListener("focusin", () => this.lookAround());
+  }
+
   // lookAround: the student moved on their own; the page stops tracking
   // the teacher until "follow the teacher".
   lookAround() {

@@ -500,13 +500,6 @@ function setHover(hv) {
   classroom.changed();
 }
 
-// A follower looks around when they move the pointer or focus onto the
-// result: not when the page moves under a still pointer.
-let lastMove = 0;
-const looked = () => {
-  if (performance.now() - lastMove < 300) classroom.lookAround();
-};
-
 // The focused element wins when the pointer leaves, so keyboard users keep
 // their place.
 function hoverFromFocus() {
@@ -516,16 +509,9 @@ function hoverFromFocus() {
 
 function wireHover() {
   const result = els.result;
-  result.addEventListener("pointermove", () => (lastMove = performance.now()));
-  result.addEventListener("mouseover", (e) => {
-    setHover(targetOf(e) || hoverFromFocus());
-    looked();
-  });
+  result.addEventListener("mouseover", (e) => setHover(targetOf(e) || hoverFromFocus()));
   result.addEventListener("mouseleave", () => setHover(hoverFromFocus()));
-  result.addEventListener("focusin", (e) => {
-    setHover(targetOf(e));
-    classroom.lookAround();
-  });
+  result.addEventListener("focusin", (e) => setHover(targetOf(e)));
   result.addEventListener("focusout", (e) => {
     const next = e.relatedTarget ? targetOf({ target: e.relatedTarget }) : null;
     setHover(next);
@@ -809,6 +795,7 @@ const classroom = new Classroom(sock, {
   },
 });
 player.onUser = () => classroom.lookAround();
+classroom.watch(els.result);
 
 drawLegend(els.legendBar);
 wirePresenter(() => sizeCells());
