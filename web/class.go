@@ -77,7 +77,7 @@ type (
 	}
 	ClassClosedPayload struct {
 		Code   string `json:"code"`
-		Reason string `json:"reason"` // closed, expired, left
+		Reason string `json:"reason"` // "closed": the teacher ended it
 	}
 )
 
@@ -150,10 +150,11 @@ func (ss *session) handleClass(typ string, req ClassRequest, id string) {
 			t, err = hub.Resume(ctx, req.Code, req.Secret, req.Page, req.Lang, followers)
 		}
 		if err != nil {
-			if !errors.Is(err, classroom.ErrBadCode) && !errors.Is(err, classroom.ErrNoClass) && !errors.Is(err, classroom.ErrNotYours) {
+			e := classErr(err)
+			if e.Code == EUnavailable {
 				ss.s.log.Error("classroom: opening a class", "err", err)
 			}
-			fail(classErr(err))
+			fail(e)
 			return
 		}
 		ss.mu.Lock()
@@ -195,12 +196,13 @@ func (ss *session) handleClass(typ string, req ClassRequest, id string) {
 		ss.endClass("")
 		f, st, err := hub.Join(ctx, req.Code, ss.classEvent)
 		if err != nil {
-			if errors.Is(err, classroom.ErrBadCode) || errors.Is(err, classroom.ErrNoClass) {
-				ss.s.joinFails.allow(ss.addr, now)
-			} else {
+			e := classErr(err)
+			if e.Code == EUnavailable {
 				ss.s.log.Error("classroom: joining a class", "err", err)
+			} else {
+				ss.s.joinFails.allow(ss.addr, now) // a code that named no class
 			}
-			fail(classErr(err))
+			fail(e)
 			return
 		}
 		ss.mu.Lock()

@@ -60,12 +60,6 @@ type Envelope struct {
 	Payload json.RawMessage `json:"payload"`
 }
 
-type outEnvelope struct {
-	Type    string `json:"type"`
-	V       int    `json:"v"`
-	Payload any    `json:"payload"`
-}
-
 // Payloads sent by the server.
 type (
 	SourcePayload struct {
@@ -793,27 +787,30 @@ func (ss *session) startInspect(req InspectRequest) {
 // queue is full is not reading: it is closed (with a close frame saying
 // so) rather than allowed to hold a decode slot.
 func (ss *session) post(typ string, payload any) bool {
-	b, err := json.Marshal(payload)
-	if err != nil {
-		ss.s.log.Error("websocket: encoding message", "type", typ, "err", err)
-		return false
-	}
-	return ss.postRaw(typ, b)
+	b, ok := ss.encode(typ, payload)
+	return ok && ss.postRaw(typ, b)
 }
 
 // emit posts a decode's message and, when this session runs a class,
 // sends it to the class: the class's copy of the one decode.
 func (ss *session) emit(typ string, payload any) bool {
-	b, err := json.Marshal(payload)
-	if err != nil {
-		ss.s.log.Error("websocket: encoding message", "type", typ, "err", err)
-		return false
-	}
-	if !ss.postRaw(typ, b) {
+	b, ok := ss.encode(typ, payload)
+	if !ok || !ss.postRaw(typ, b) {
 		return false
 	}
 	ss.publish(typ, b)
 	return true
+}
+
+// encode is a message's payload as JSON; a payload that cannot be encoded
+// (a fault here) is logged and not sent.
+func (ss *session) encode(typ string, payload any) ([]byte, bool) {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		ss.s.log.Error("websocket: encoding message", "type", typ, "err", err)
+		return nil, false
+	}
+	return b, true
 }
 
 // postRaw is post with the payload's JSON.
@@ -850,11 +847,11 @@ func envelope(typ string, payload []byte) []byte {
 // room, so a burst of messages is answered at the writer's pace; a
 // client that reads nothing for writeWait is closed.
 func (ss *session) reply(typ string, payload any) {
-	b, err := json.Marshal(outEnvelope{Type: typ, V: ProtocolVersion, Payload: payload})
-	if err != nil {
-		ss.s.log.Error("websocket: encoding message", "type", typ, "err", err)
+	p, ok := ss.encode(typ, payload)
+	if !ok {
 		return
 	}
+	b := envelope(typ, p)
 	t := time.NewTimer(writeWait)
 	defer t.Stop()
 	select {

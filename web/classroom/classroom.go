@@ -54,7 +54,6 @@ var (
 	ErrBadCode  = errors.New("a class code is 6 letters and digits (no I, L, O, 0 or 1), like K7P3QX")
 	ErrNoClass  = errors.New("there is no class with that code: it may have ended or expired")
 	ErrNotYours = errors.New("that class is not yours: the teacher's key does not match")
-	ErrClosed   = errors.New("the classroom service is shutting down")
 )
 
 // Config sets up a Hub.
@@ -251,19 +250,19 @@ const (
 	KindClosed = "closed" // the class has ended
 )
 
-func (h *Hub) get(ctx context.Context, code string) (*record, uint64, error) {
+func (h *Hub) get(ctx context.Context, code string) (*record, error) {
 	e, err := h.kv.Get(ctx, code)
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
-		return nil, 0, ErrNoClass
+		return nil, ErrNoClass
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("classroom: reading class %s: %w", code, err)
+		return nil, fmt.Errorf("classroom: reading class %s: %w", code, err)
 	}
 	var r record
 	if err := json.Unmarshal(e.Value(), &r); err != nil {
-		return nil, 0, fmt.Errorf("classroom: class %s: %w", code, err)
+		return nil, fmt.Errorf("classroom: class %s: %w", code, err)
 	}
-	return &r, e.Revision(), nil
+	return &r, nil
 }
 
 // Lookup says which page a class is on, for a join link.
@@ -272,7 +271,7 @@ func (h *Hub) Lookup(ctx context.Context, code string) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	r, _, err := h.get(ctx, code)
+	r, err := h.get(ctx, code)
 	if err != nil {
 		return State{}, err
 	}

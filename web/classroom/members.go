@@ -57,7 +57,7 @@ func (h *Hub) Resume(ctx context.Context, code, secret, page, lang string, follo
 	if err != nil {
 		return nil, err
 	}
-	r, _, err := h.get(ctx, code)
+	r, err := h.get(ctx, code)
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +254,7 @@ func (h *Hub) Join(ctx context.Context, code string, deliver func(ev []byte) boo
 	if f.sub, err = h.nc.Subscribe(subject(code, "events"), f.event); err != nil {
 		return nil, State{}, fmt.Errorf("classroom: following class %s: %w", code, err)
 	}
-	r, _, err := h.get(ctx, code)
+	r, err := h.get(ctx, code)
 	if err != nil {
 		f.sub.Unsubscribe()
 		return nil, State{}, err
@@ -322,7 +322,7 @@ func (f *Follower) beat() {
 		case <-tick.C:
 			f.say(true)
 			ctx, cancel := context.WithTimeout(context.Background(), natsWait)
-			_, _, err := f.h.get(ctx, f.code)
+			_, err := f.h.get(ctx, f.code)
 			cancel()
 			if err == ErrNoClass {
 				f.mu.Lock()
