@@ -172,18 +172,21 @@ func uploadPhoto(t *testing.T, ctx context.Context, url, name string) {
 }
 
 // uploadPhotoAt is uploadPhoto on the caption page at page (in the
-// language it names, say).
-func uploadPhotoAt(t *testing.T, ctx context.Context, page, name string) {
+// language it names, say); setup runs on the page before the upload (a
+// beam, a toggle).
+func uploadPhotoAt(t *testing.T, ctx context.Context, page, name string, setup ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	photo := filepath.Join(testenv.SharedData(t), "flickr8k", "images", name)
-	err := chromedp.Do(ctx,
+	actions := append([]chromedp.Action[chromedp.Void]{
 		chromedp.Navigate(page),
 		chromedp.WaitReady(chromedp.ID("file")),
 		chromedp.SetValue(chromedp.ID("pace"), "live"),
+	}, setup...)
+	err := chromedp.Do(ctx, append(actions,
 		chromedp.SetUploadFiles(chromedp.ID("file"), []string{photo}, chromedp.NodeReady),
 		chromedp.Poll[chromedp.Void](`document.querySelector('#status')?.classList.contains('is-ok')`,
 			chromedp.WithPollingTimeout(60*time.Second)),
-	)
+	)...)
 	if err != nil {
 		status, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("status")))
 		t.Fatalf("%v (status %q)", err, status)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"attention/internal/testenv"
 	"attention/model"
 	"attention/model/checkpoint"
 	"attention/model/trained"
@@ -116,14 +115,9 @@ func TestBrowserCaptionSideBySide(t *testing.T) {
 	skipShort(t)
 	m := startMain(t, true)
 	ctx := browser(t)
-	photo := filepath.Join(testenv.SharedData(t), "flickr8k", "images", "3385593926_d3e9c21170.jpg")
+	uploadPhotoAt(t, ctx, m.URL()+"/caption", "3385593926_d3e9c21170.jpg", chromedp.Click(chromedp.ID("compare")))
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(m.URL()+"/caption"),
-		chromedp.WaitReady(chromedp.ID("file")),
-		chromedp.Click(chromedp.ID("compare")),
-		chromedp.SetValue(chromedp.ID("pace"), "live"),
-		chromedp.SetUploadFiles(chromedp.ID("file"), []string{photo}, chromedp.NodeReady),
-		chromedp.Poll[chromedp.Void](`document.querySelector('#status').classList.contains('is-ok') && document.querySelectorAll('#baseline-words .tgt-tok:not([hidden])').length > 2`,
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#baseline-words .tgt-tok:not([hidden])').length > 2`,
 			chromedp.WithPollingTimeout(60*time.Second)),
 	)
 	if err != nil {

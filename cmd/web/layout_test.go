@@ -816,14 +816,8 @@ func TestBrowserCaptionSearchTree(t *testing.T) {
 	skipShort(t)
 	m := startMain(t, true)
 	ctx := browser(t)
-	photo := filepath.Join(testenv.SharedData(t), "flickr8k", "images", "3385593926_d3e9c21170.jpg")
+	uploadPhotoAt(t, ctx, m.URL()+"/caption", "3385593926_d3e9c21170.jpg", chromedp.SetValue(chromedp.ID("beam"), "3"))
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(m.URL()+"/caption"),
-		chromedp.WaitReady(chromedp.ID("file")),
-		chromedp.SetValue(chromedp.ID("pace"), "live"),
-		chromedp.SetValue(chromedp.ID("beam"), "3"),
-		chromedp.SetUploadFiles(chromedp.ID("file"), []string{photo}, chromedp.NodeReady),
-		chromedp.Poll[chromedp.Void](`document.querySelector('#status')?.classList.contains('is-ok')`, chromedp.WithPollingTimeout(60*time.Second)),
 		chromedp.Click(chromedp.CSS("#tree > summary")),
 		chromedp.Click(chromedp.CSS("#tree-view .tree-node-g.is-winner")),
 	)
