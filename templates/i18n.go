@@ -204,16 +204,20 @@ func langURL(ctx context.Context, path string) templ.SafeURL {
 	return templ.SafeURL(path + "?lang=" + string(LangOf(ctx)))
 }
 
-// switchURL is the page active ("translate" or "caption") in l.
+// switchURL is the page active ("translate", "caption" or "join") in l.
 func switchURL(active string, l Lang) templ.SafeURL {
-	path := "/"
-	switch active {
+	return templ.SafeURL(PagePath(active) + "?lang=" + string(l))
+}
+
+// PagePath is where page ("translate", "caption" or "join") is served.
+func PagePath(page string) string {
+	switch page {
 	case "caption":
-		path = "/caption"
+		return "/caption"
 	case "join":
-		path = "/join"
+		return "/join"
 	}
-	return templ.SafeURL(path + "?lang=" + string(l))
+	return "/"
 }
 
 // catalogue is ctx's language catalogue for the page's scripts; an

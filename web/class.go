@@ -300,12 +300,8 @@ func (s *Server) joinPage(c echo.Context) error {
 		cancel()
 		switch {
 		case err == nil:
-			target := "/"
-			if st.Page == "caption" {
-				target = "/caption"
-			}
 			q := url.Values{"class": {st.Code}, "lang": {st.Lang}}
-			return c.Redirect(http.StatusSeeOther, target+"?"+q.Encode())
+			return c.Redirect(http.StatusSeeOther, templates.PagePath(st.Page)+"?"+q.Encode())
 		case errors.Is(err, classroom.ErrBadCode):
 			s.joinFails.allow(addr, now)
 			status, props.Error = http.StatusBadRequest, "join.badCode"
