@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"html"
 	"image"
-	"image/color/palette"
-	"image/draw"
 	"image/gif"
 	"math"
 	"strings"
@@ -94,8 +92,7 @@ func Animation(photo image.Image, words []string, weights [][]float32, rows, col
 			return nil, err
 		}
 		paste(canvas, label, image.Pt(gap, b.Dy()+gap))
-		pal := image.NewPaletted(canvas.Bounds(), palette.Plan9)
-		draw.FloydSteinberg.Draw(pal, pal.Bounds(), canvas, image.Point{})
+		pal := ditherPlan9(canvas)
 		d := delay
 		if i == len(words)-1 {
 			d *= 3

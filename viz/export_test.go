@@ -78,3 +78,20 @@ func TestAnimation(t *testing.T) {
 		t.Fatal("two maps for three words: no error")
 	}
 }
+
+// BenchmarkAnimation448 draws a 15-word caption's animation over the
+// page's 448x448 crop, as the download does.
+func BenchmarkAnimation448(b *testing.B) {
+	words := strings.Fields("a black and white dog is running through the grass with a ball in its mouth")
+	w := make([][]float32, len(words))
+	for i := range w {
+		w[i] = hotGrid(7, 7, i%7, (i*3)%7, 0.6)
+	}
+	photo := testPhoto(448, 448)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Animation(photo, words, w, 7, 7, 80, Viridis); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
