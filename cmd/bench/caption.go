@@ -20,6 +20,7 @@ import (
 	"attention/model"
 	"attention/model/caption"
 	"attention/model/mobilenet"
+	"attention/model/vocab"
 	"attention/web"
 )
 
@@ -33,13 +34,24 @@ type capReq struct {
 	Pipeline *capPipeline   `json:"pipeline,omitempty"`
 }
 
-// capPipeline asks the peer to time photo file to caption.
+// capPipeline asks the peer to check its pipeline on our crop's pixels,
+// then to time photo file to caption.
 type capPipeline struct {
-	Image   string  `json:"image"`
-	Dir     string  `json:"dir"` // the exported MobileNetV2 (see encoderRow)
-	Size    int     `json:"size"`
-	Seconds float64 `json:"seconds"`
+	Image    string      `json:"image"`
+	Dir      string      `json:"dir"` // the exported MobileNetV2 (see encoderRow)
+	Size     int         `json:"size"`
+	MaxWords int         `json:"max_words"`
+	Seconds  float64     `json:"seconds"`
+	Pixels   string      `json:"pixels"` // our crop as raw RGB, in the caption directory
+	Check    []checkStep `json:"check"`  // our whole greedy caption of it
+	Last     int         `json:"last"`   // our last word, after which the peer must end
 }
+
+// pipeTol bounds the probability and attention differences of the
+// pipeline check: both sides start from the same pixels, but each runs its
+// own MobileNetV2, whose features agree within 1e-3 of their scale (the
+// encoder row), not 1e-4.
+const pipeTol = 1e-3
 
 type capResp struct {
 	Greedy      []peerStep `json:"greedy"`
@@ -48,6 +60,8 @@ type capResp struct {
 	FirstWordUS timing     `json:"first_word_us"`
 	CaptionUS   timing     `json:"caption_us"`
 	Words       []int      `json:"pipeline_words"`
+	PixelCheck  []peerStep `json:"pixel_check"`
+	PixelNext   int        `json:"pixel_next"`
 	Version     string     `json:"version"`
 	Threads     string     `json:"threads"`
 }
@@ -126,10 +140,24 @@ func captionRows(ctx context.Context, o options, work string) ([]row, error) {
 		req.ONNX = filepath.Join(dir, "onnx")
 	}
 	pipeSkip := ""
+	var whole []model.Step // our caption of the crop, for the pipeline check
+	var pipeWant [][]float32
 	if err := exec.Command(o.python, "-c", "import PIL").Run(); err != nil {
 		pipeSkip = "skipped: the PyTorch pipeline needs PIL (apt-get install -y python3-pil)"
 	} else {
-		req.Pipeline = &capPipeline{Image: imgPath, Dir: filepath.Join(work, "mobilenet"), Size: 224, Seconds: o.seconds * 2}
+		if whole, err = decodeSteps(e, model.Options{Beam: 1, MaxLen: caption.MaxWords}); err != nil {
+			return nil, err
+		}
+		chk, want := checksOf(dec.Words.ID, whole)
+		pipeWant = want
+		req.Pipeline = &capPipeline{Image: imgPath, Dir: filepath.Join(work, "mobilenet"), Size: 224, MaxWords: caption.MaxWords,
+			Seconds: o.seconds * 2, Pixels: "pixels.rgb", Check: chk, Last: vocab.BOS}
+		if len(whole) > 0 {
+			req.Pipeline.Last = whole[len(whole)-1].TokenID
+		}
+		if err := os.WriteFile(filepath.Join(dir, req.Pipeline.Pixels), rgbBytes(img), 0o644); err != nil {
+			return nil, err
+		}
 	}
 	if err := writeJSON(filepath.Join(dir, "req.json"), req); err != nil {
 		return nil, err
@@ -166,10 +194,16 @@ func captionRows(ctx context.Context, o options, work string) ([]row, error) {
 		if pipeSkip != "" {
 			firstRow.Note, wholeRow.Note = pipeSkip, pipeSkip
 		} else {
-			firstRow.Peer, wholeRow.Peer = cr.FirstWordUS.Median/1e3, cr.CaptionUS.Median/1e3
-			note := fmt.Sprintf("ours through the websocket (decode, crop, encode, decode, heat layers, JSON): %q; PyTorch (PIL, MobileNetV2, greedy): %q",
+			pp := comparePipelines(whole, pipeWant, cr, words, idsToWords(dec, cr.Words))
+			fmt.Fprintf(o.log, "  caption pipelines, %d words %q: %s\n", len(whole), tokens(whole), pp)
+			note := pp.String() + fmt.Sprintf("; ours through the websocket (decode, crop, encode, decode, heat layers, JSON): %q; PyTorch (PIL, MobileNetV2, greedy): %q",
 				strings.Join(words, " "), idsToWords(dec, cr.Words))
 			firstRow.Note, wholeRow.Note = note, note
+			if pp.ok() {
+				firstRow.Peer, wholeRow.Peer = cr.FirstWordUS.Median/1e3, cr.CaptionUS.Median/1e3
+			} else {
+				firstRow.failed, wholeRow.failed = true, true
+			}
 		}
 	}
 	if ortSkip == "" {
@@ -194,6 +228,42 @@ func captionRows(ctx context.Context, o options, work string) ([]row, error) {
 	stepRow.Ours, ortRow.Ours = median(steps), median(steps)
 	firstRow.Ours, wholeRow.Ours = median(firsts), median(wholes)
 	return []row{stepRow, ortRow, firstRow, wholeRow}, nil
+}
+
+// pipeParity is the pipeline check: the step check on our crop's pixels
+// (within pipeTol), the word the peer writes after our last, and whether
+// the two full pipelines wrote the same words from the photo file.
+type pipeParity struct {
+	parity
+	sameWords bool
+	ours      string
+	peer      string
+}
+
+func comparePipelines(whole []model.Step, want [][]float32, cr capResp, ourWords []string, peerWords string) pipeParity {
+	pp := pipeParity{parity: compareSteps(whole, want, cr.PixelCheck), ours: strings.Join(ourWords, " "), peer: peerWords}
+	pp.sameWords = pp.ours == pp.peer
+	if pp.Err == "" && len(whole) < caption.MaxWords && cr.PixelNext != vocab.EOS {
+		pp.Err = fmt.Sprintf("after our last word the peer wrote word %d, not the end", cr.PixelNext)
+	}
+	return pp
+}
+
+func (p pipeParity) ok() bool {
+	return p.Err == "" && p.Prob <= pipeTol && p.Att <= pipeTol && p.sameWords
+}
+
+func (p pipeParity) String() string {
+	s := fmt.Sprintf("parity on our crop's pixels: max|dp| %.1e, max|da| %.1e over the whole caption, and the same end", p.Prob, p.Att)
+	switch {
+	case p.Err != "":
+		return "PARITY FAILED on our crop's pixels: " + p.Err
+	case p.Prob > pipeTol || p.Att > pipeTol:
+		return fmt.Sprintf("PARITY FAILED (tolerance %.0e): %s", pipeTol, s)
+	case !p.sameWords:
+		return fmt.Sprintf("PARITY FAILED: from the photo file the pipelines wrote different captions (%s)", s)
+	}
+	return s + "; the same words from the photo file"
 }
 
 func idsToWords(m *caption.Model, ids []int) string {

@@ -263,15 +263,7 @@ func encoderRow(ctx context.Context, o options, work string) (row, error) {
 	if err := exportGraph(tfl, dir, &req); err != nil {
 		return r, err
 	}
-	b := img.Bounds()
-	rgb := make([]byte, 0, b.Dx()*b.Dy()*3)
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			p := img.Pix[img.PixOffset(x, y):]
-			rgb = append(rgb, p[0], p[1], p[2])
-		}
-	}
-	if err := os.WriteFile(filepath.Join(dir, req.Image), rgb, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, req.Image), rgbBytes(img), 0o644); err != nil {
 		return r, err
 	}
 	if err := writeJSON(filepath.Join(dir, "req.json"), req); err != nil {
@@ -345,4 +337,17 @@ func firstTestImage(data string) (string, error) {
 	}
 	name, _, _ := strings.Cut(strings.TrimSpace(string(list)), "\n")
 	return filepath.Join(data, "flickr8k", "images", strings.TrimSpace(name)), nil
+}
+
+// rgbBytes is img's pixels as raw RGB, row by row, as the peers read them.
+func rgbBytes(img *image.NRGBA) []byte {
+	b := img.Bounds()
+	rgb := make([]byte, 0, b.Dx()*b.Dy()*3)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			p := img.Pix[img.PixOffset(x, y):]
+			rgb = append(rgb, p[0], p[1], p[2])
+		}
+	}
+	return rgb
 }

@@ -17,7 +17,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-PAD, BOS, EOS = 0, 2, 3
+PAD, UNK, BOS, EOS = 0, 1, 2, 3
 
 
 def load(d, ref):
@@ -112,12 +112,15 @@ def lstm(gates, c):
     return torch.sigmoid(o) * torch.tanh(c), c
 
 
-def mask(p, t):
-    """model/search: no padding, no start token, no empty output."""
+def mask(p, t, no_unk=False):
+    """model/search: no padding, no start token, no empty output; and for
+    captions (no_unk), which have no source word to copy, no unknown word."""
     p[..., PAD] = 0
     p[..., BOS] = 0
     if t == 0:
         p[..., EOS] = 0
+    if no_unk:
+        p[..., UNK] = 0
 
 
 def lp(n):
@@ -368,14 +371,14 @@ class CaptionStep(torch.nn.Module):
         return probs.squeeze(0), a, h.squeeze(0), c.squeeze(0)
 
 
-def time_greedy(m, h0, c0, seconds):
+def time_greedy(m, h0, c0, seconds, no_unk=False):
     """Median time of one greedy step with the search's mask and top-5,
     restarting at the end of each output."""
     st = {"h": h0, "c": c0, "prev": BOS, "t": 0}
 
     def greedy_step():
         h, c, pr, a = m.step(st["h"], st["c"], st["prev"])
-        mask(pr, st["t"])
+        mask(pr, st["t"], no_unk)
         nxt = int(torch.topk(pr, 5).indices[0])
         if nxt == EOS or st["t"] >= 30:
             st.update(h=h0, c=c0, prev=BOS, t=0)
@@ -392,9 +395,9 @@ def caption(d, req):
     h, c, steps = m.h0, m.c0, []
     for t, chk in enumerate(req["greedy"]):
         h, c, pr, a = m.step(h, c, chk["prev"])
-        mask(pr, t)
+        mask(pr, t, True)
         steps.append((int(torch.argmax(pr)), pr, a))
-    res = {"greedy": report(steps, req["greedy"]), "step_us": time_greedy(m, m.h0, m.c0, req["seconds"])}
+    res = {"greedy": report(steps, req["greedy"]), "step_us": time_greedy(m, m.h0, m.c0, req["seconds"], True)}
     if req.get("onnx"):
         try:
             export_step(CaptionStep(m), m, m.c0, req["onnx"])
@@ -408,7 +411,10 @@ def caption(d, req):
 def pipeline(d, req, p):
     """Photo file to caption as a PyTorch user would run it: PIL decode,
     scale the short side to 224 (Lanczos) and crop the centre, MobileNetV2,
-    then greedy decoding. Times to the first word and to the whole caption."""
+    then greedy decoding. First the check: the same decoded, cropped pixels
+    as ours through this encoder and decoder, fed our words, for the
+    probabilities and attention of every step and the word after our last.
+    Then the times to the first word and to the whole caption."""
     from PIL import Image
 
     pl = req["pipeline"]
@@ -416,6 +422,19 @@ def pipeline(d, req, p):
         encoder = build_encoder(pl["dir"], json.load(f))
     cfg = req["config"]
     size = pl["size"]
+
+    def captioner(pix):
+        feat = encoder(pix)[0].permute(1, 2, 0).reshape(-1, cfg["Feat"])  # (R, F)
+        return Captioner(cfg, p, feat)
+
+    with open(os.path.join(d, pl["pixels"]), "rb") as f:
+        m = captioner(torch.frombuffer(bytearray(f.read()), dtype=torch.uint8))
+    h, c, steps = m.h0, m.c0, []
+    for t, chk in enumerate(pl["check"] + [{"prev": pl["last"], "ids": []}]):
+        h, c, pr, a = m.step(h, c, chk["prev"])
+        mask(pr, t, True)
+        steps.append((int(torch.argmax(pr)), pr, a))
+    check = report(steps, pl["check"])
 
     def run():
         t0 = time.perf_counter_ns()
@@ -425,13 +444,11 @@ def pipeline(d, req, p):
         img = img.resize((max(size, round(w * s)), max(size, round(h * s))), Image.LANCZOS)
         left, top = (img.width - size) // 2, (img.height - size) // 2
         img = img.crop((left, top, left + size, top + size))
-        pix = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8)
-        feat = encoder(pix)[0].permute(1, 2, 0).reshape(-1, cfg["Feat"])  # (R, F)
-        m = Captioner(cfg, p, feat)
+        m = captioner(torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8))
         h, c, prev, first, words = m.h0, m.c0, BOS, None, []
-        for t in range(30):
+        for t in range(pl["max_words"]):
             h, c, pr, a = m.step(h, c, prev)
-            mask(pr, t)
+            mask(pr, t, True)
             prev = int(torch.topk(pr, 5).indices[0])
             if prev == EOS:
                 break
@@ -452,14 +469,15 @@ def pipeline(d, req, p):
     totals.sort()
     return {"first_word_us": {"median": firsts[len(firsts) // 2] / 1e3, "n": len(firsts)},
             "caption_us": {"median": totals[len(totals) // 2] / 1e3, "n": len(totals)},
-            "pipeline_words": words}
+            "pipeline_words": words, "pixel_check": check, "pixel_next": steps[-1][0]}
 
 
 class Seq2Seq(torch.nn.Module):
     """The translation model as a PyTorch user would write it for training:
     nn.LSTM for the bidirectional encoder, an LSTMCell decoder whose step
     attends with h_{t-1} (Bahdanau), a tanh pre-output layer over [h; c; y],
-    dropout where ours has it."""
+    dropout where ours has it. train() holds the LSTMs' second bias vectors
+    at zero, so that it trains the same weights as ours."""
 
     def __init__(self, c):
         super().__init__()
@@ -495,28 +513,106 @@ class Seq2Seq(torch.nn.Module):
         return self.out(self.drop(pre))  # (B, T, V)
 
 
+def load_ours(m, p):
+    """Set the PyTorch model's weights from ours: nn.Linear and the LSTMs
+    hold (out, in) matrices where ours are (in, out); the LSTMs' second
+    bias is zero (ours has one)."""
+    with torch.no_grad():
+        m.src_emb.weight.copy_(p["src_emb"])
+        m.tgt_emb.weight.copy_(p["tgt_emb"])
+        for d, sfx in (("fwd", ""), ("bwd", "_reverse")):
+            getattr(m.enc, "weight_ih_l0" + sfx).copy_(p[f"enc_{d}_wx"].t())
+            getattr(m.enc, "weight_hh_l0" + sfx).copy_(p[f"enc_{d}_wh"].t())
+            getattr(m.enc, "bias_ih_l0" + sfx).copy_(p[f"enc_{d}_b"])
+            getattr(m.enc, "bias_hh_l0" + sfx).zero_().requires_grad_(False)
+        m.init.weight.copy_(p["init_w"].t())
+        m.init.bias.copy_(p["init_b"])
+        m.att_w.weight.copy_(p["att_w"].t())
+        m.att_u.weight.copy_(p["att_u"].t())
+        m.att_u.bias.copy_(p["att_b"])
+        m.att_v.weight.copy_(p["att_v"].reshape(1, -1))
+        m.dec.weight_ih.copy_(torch.cat((p["dec_wy"], p["dec_wc"]), 0).t())
+        m.dec.weight_hh.copy_(p["dec_wh"].t())
+        m.dec.bias_ih.copy_(p["dec_b"])
+        m.dec.bias_hh.zero_().requires_grad_(False)
+        m.pre.weight.copy_(torch.cat((p["pre_wh"], p["pre_wc"], p["pre_wy"]), 0).t())
+        m.pre.bias.copy_(p["pre_b"])
+        m.out.weight.copy_(p["out_w"].t())
+        m.out.bias.copy_(p["out_b"])
+
+
+def grads_as_ours(m, c):
+    """The gradients in our weights' names and layouts."""
+    E, K, D = c["emb"], c["dec_hidden"], 2 * c["enc_hidden"]
+    g = {"src_emb": m.src_emb.weight.grad, "tgt_emb": m.tgt_emb.weight.grad}
+    for d, sfx in (("fwd", ""), ("bwd", "_reverse")):
+        g[f"enc_{d}_wx"] = getattr(m.enc, "weight_ih_l0" + sfx).grad.t()
+        g[f"enc_{d}_wh"] = getattr(m.enc, "weight_hh_l0" + sfx).grad.t()
+        g[f"enc_{d}_b"] = getattr(m.enc, "bias_ih_l0" + sfx).grad
+    g["init_w"], g["init_b"] = m.init.weight.grad.t(), m.init.bias.grad
+    g["att_w"], g["att_u"], g["att_b"] = m.att_w.weight.grad.t(), m.att_u.weight.grad.t(), m.att_u.bias.grad
+    g["att_v"] = m.att_v.weight.grad.reshape(-1)
+    wi = m.dec.weight_ih.grad.t()
+    g["dec_wy"], g["dec_wc"], g["dec_wh"], g["dec_b"] = wi[:E], wi[E:], m.dec.weight_hh.grad.t(), m.dec.bias_ih.grad
+    wp = m.pre.weight.grad.t()
+    g["pre_wh"], g["pre_wc"], g["pre_wy"], g["pre_b"] = wp[:K], wp[K:K + D], wp[K + D:], m.pre.bias.grad
+    g["out_w"], g["out_b"] = m.out.weight.grad.t(), m.out.bias.grad
+    return g
+
+
 def train(d, req):
-    """Training throughput: target tokens a second for full batches of
-    random sentences of the requested shape."""
+    """Training parity, then throughput. From our exported weights and on
+    our batch, with dropout off: the loss and every gradient (written to DIR
+    in our layouts), then the losses of req["adam_steps"] Adam steps. Then
+    target tokens a second for full batches of random sentences of the same
+    shape, dropout on, as cmd/train runs."""
     c = req["config"]
-    B, S, T = req["batch"], req["src_len"], req["tgt_len"]
+    src, tgt_in, tgt_out = (torch.tensor(req[k]) for k in ("src", "tgt_in", "tgt_out"))
+    B, T = tgt_in.shape
     torch.manual_seed(0)
     m = Seq2Seq(c)
-    opt = torch.optim.Adam(m.parameters(), lr=1e-3)
-    src = torch.randint(4, c["src_vocab"], (B, S))
+    load_ours(m, {r["name"]: load(d, r) for r in req["tensors"]})
+    params = [q for q in m.parameters() if q.requires_grad]
+    opt = torch.optim.Adam(params, lr=req["lr"])
+
+    def loss_of():
+        logits = m(src, tgt_in)
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1))
+
+    m.eval()  # dropout off for the check
+    opt.zero_grad()
+    loss = loss_of()
+    loss.backward()
+    grads, files = grads_as_ours(m, c), []
+    for r in req["tensors"]:
+        f = r["name"] + ".grad.f32"
+        with open(os.path.join(d, f), "wb") as out:
+            out.write(grads[r["name"]].contiguous().numpy().tobytes())
+        files.append(f)
+    losses = []
+    for _ in range(req["adam_steps"]):
+        opt.zero_grad()
+        l = loss_of()
+        l.backward()
+        torch.nn.utils.clip_grad_norm_(params, req["clip"])
+        opt.step()
+        losses.append(l.item())
+
+    m.train()
+    src = torch.randint(4, c["src_vocab"], src.shape)
     tgt = torch.randint(4, c["tgt_vocab"], (B, T + 1))
 
     def step():
         opt.zero_grad()
         logits = m(src, tgt[:, :-1])
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt[:, 1:].reshape(-1))
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(m.parameters(), 5.0)
+        l = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt[:, 1:].reshape(-1))
+        l.backward()
+        torch.nn.utils.clip_grad_norm_(params, req["clip"])
         opt.step()
 
     t = timed(step, req["seconds"], warmup=2)
-    params = sum(q.numel() for q in m.parameters())
-    return {"step_us": t, "tok_per_s": B * T / (t["median"] / 1e6), "params": params}
+    return {"loss": loss.item(), "grads": files, "losses": losses,
+            "step_us": t, "tok_per_s": B * T / (t["median"] / 1e6), "params": sum(q.numel() for q in params)}
 
 
 def main():

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"attention/internal/openblas"
 	"attention/model/train"
 	"attention/model/translate"
+	"attention/model/vocab"
 )
 
 // Training shape for the throughput row: a full batch of sentences as
@@ -54,6 +56,12 @@ func trainingRow(ctx context.Context, o options, work string) (row, error) {
 		}
 		batch[i] = ex
 	}
+	// Parity first, at the weights both sides start from: one step's loss
+	// and gradients, then the losses of trainAdamSteps Adam updates.
+	check, err := trainParity(st, p, batch, work)
+	if err != nil {
+		return r, err
+	}
 	step := func() (float64, error) {
 		t := time.Now()
 		_, _, err := st.Step(batch, 1e-3, 0.3)
@@ -80,22 +88,169 @@ func trainingRow(ctx context.Context, o options, work string) (row, error) {
 		r.Note += "; PyTorch peer skipped: " + why
 		return r, nil
 	}
-	req := map[string]any{"config": c, "batch": trainBatch, "src_len": trainSrc, "tgt_len": trainTgt, "seconds": o.seconds * 2}
-	if err := writeJSON(filepath.Join(work, "req.json"), req); err != nil {
+	check.req["config"] = c
+	check.req["seconds"] = o.seconds * 2
+	if err := writeJSON(filepath.Join(work, "req.json"), check.req); err != nil {
 		return r, err
 	}
-	var tr struct {
-		StepUS  timing  `json:"step_us"`
-		TokPerS float64 `json:"tok_per_s"`
-		Params  int     `json:"params"`
-		Threads string  `json:"threads"`
-	}
+	var tr trainResp
 	if err := runPeer(ctx, torchEnv, &tr, o.python, filepath.Join(work, "peer_torch.py"), "train", work); err != nil {
 		r.failed, r.Note = true, r.Note+"; PyTorch: "+err.Error()
 		return r, nil
 	}
+	par, err := check.compare(tr, work)
+	if err != nil {
+		return r, err
+	}
+	fmt.Fprintf(o.log, "  training: %s\n", par)
+	r.Note = par.String() + "; " + r.Note
+	if r.failed = !par.ok(); r.failed {
+		return r, nil
+	}
 	r.Peer = tr.StepUS.Median / 1e3
-	r.Note += fmt.Sprintf(", PyTorch %.0f tok/s (%s; %d vs our %d parameters: PyTorch's LSTMs carry two bias vectors)",
+	r.Note += fmt.Sprintf(", PyTorch %.0f tok/s (%s; it trains %d weights, ours %d: its LSTMs' second bias vectors are held at zero)",
 		tr.TokPerS, tr.Threads, tr.Params, p.Count())
 	return r, nil
+}
+
+// trainAdamSteps is how many Adam updates both sides take from the same
+// weights on the same batch before their losses are compared.
+const trainAdamSteps = 20
+
+// Training parity tolerances: the first loss and each parameter's gradient
+// (the largest difference over the tensor, over the L2 norm of ours), and
+// the losses after each Adam step.
+const (
+	trainLossTol  = 1e-4
+	trainGradTol  = 1e-3
+	trainTrackTol = 1e-4
+)
+
+// trainCheck is what the peer must reproduce: our exported weights, the
+// batch, our loss and gradients, and our losses over trainAdamSteps steps.
+type trainCheck struct {
+	req    map[string]any
+	names  []string
+	loss   float32
+	grads  [][]float32
+	losses []float32
+}
+
+type trainResp struct {
+	Loss    float32   `json:"loss"`
+	Grads   []string  `json:"grads"` // files in the work directory, in the order of the weights sent
+	Losses  []float32 `json:"losses"`
+	StepUS  timing    `json:"step_us"`
+	TokPerS float64   `json:"tok_per_s"`
+	Params  int       `json:"params"`
+	Threads string    `json:"threads"`
+}
+
+// trainParity exports p, computes our loss and gradients on batch with
+// dropout off, then takes trainAdamSteps Adam steps (lr 1e-3, clipping at
+// 5, dropout off) on the same batch, recording each loss.
+func trainParity(st *train.Stepper, p *translate.Params, batch []translate.Example, work string) (*trainCheck, error) {
+	ch := &trainCheck{req: map[string]any{}}
+	var refs []tensorRef
+	for _, q := range p.List() {
+		ref, err := writeF32(work, q.Name, q.Shape, q.Data)
+		if err != nil {
+			return nil, err
+		}
+		refs = append(refs, ref)
+		ch.names = append(ch.names, q.Name)
+	}
+	// The batch as the graph sees it: <s> then the target words in, the
+	// target words then </s> out.
+	src, tin, tout := make([][]int, len(batch)), make([][]int, len(batch)), make([][]int, len(batch))
+	for i, ex := range batch {
+		src[i] = ex.Src
+		tin[i] = append([]int{vocab.BOS}, ex.Tgt...)
+		tout[i] = append(append([]int(nil), ex.Tgt...), vocab.EOS)
+	}
+	ch.req["tensors"], ch.req["src"], ch.req["tgt_in"], ch.req["tgt_out"] = refs, src, tin, tout
+	ch.req["adam_steps"], ch.req["lr"], ch.req["clip"] = trainAdamSteps, 1e-3, 5.0
+	var err error
+	if ch.loss, ch.grads, err = st.Gradients(batch); err != nil {
+		return nil, err
+	}
+	for range trainAdamSteps {
+		loss, _, err := st.Step(batch, 1e-3, 0)
+		if err != nil {
+			return nil, err
+		}
+		ch.losses = append(ch.losses, loss)
+	}
+	return ch, nil
+}
+
+// trainParityResult is how far the peer's training numbers are from ours.
+type trainParityResult struct {
+	Loss      float64 // |Δloss| / loss at the start
+	Grad      float64 // the largest over the weights of max|Δg| / ‖g‖
+	GradName  string  // the weight it was found in
+	Track     float64 // the largest |Δloss| / loss over the Adam steps
+	TrackStep int
+	First     [2]float32 // the losses at the start, ours and the peer's
+	Last      [2]float32 // after the last step
+	Err       string
+}
+
+func (t trainParityResult) ok() bool {
+	return t.Err == "" && t.Loss <= trainLossTol && t.Grad <= trainGradTol && t.Track <= trainTrackTol
+}
+
+func (t trainParityResult) String() string {
+	if t.Err != "" {
+		return "PARITY FAILED: " + t.Err
+	}
+	s := fmt.Sprintf("parity loss %.4f vs %.4f (relative %.1e), gradients max|Δg|/‖g‖ %.1e (%s), after %d Adam steps %.4f vs %.4f (largest relative gap %.1e, step %d)",
+		t.First[0], t.First[1], t.Loss, t.Grad, t.GradName, trainAdamSteps, t.Last[0], t.Last[1], t.Track, t.TrackStep)
+	if !t.ok() {
+		return fmt.Sprintf("PARITY FAILED (tolerances: loss %.0e, gradients %.0e, losses over the steps %.0e): %s", trainLossTol, trainGradTol, trainTrackTol, s)
+	}
+	return s
+}
+
+// compare reads the peer's gradients from work and measures the gaps.
+func (ch *trainCheck) compare(tr trainResp, work string) (trainParityResult, error) {
+	res := trainParityResult{First: [2]float32{ch.loss, tr.Loss}}
+	if len(tr.Grads) != len(ch.grads) || len(tr.Losses) != len(ch.losses) {
+		res.Err = fmt.Sprintf("the peer sent %d gradients and %d losses for our %d and %d", len(tr.Grads), len(tr.Losses), len(ch.grads), len(ch.losses))
+		return res, nil
+	}
+	res.Loss = math.Abs(float64(ch.loss-tr.Loss)) / math.Abs(float64(ch.loss))
+	for i, ours := range ch.grads {
+		theirs, err := readF32(filepath.Join(work, tr.Grads[i]))
+		if err != nil {
+			return res, err
+		}
+		if ours == nil {
+			ours = make([]float32, len(theirs)) // a weight our graph does not use has no gradient
+		}
+		if len(theirs) != len(ours) {
+			res.Err = fmt.Sprintf("%s: the peer's gradient has %d values, ours %d", ch.names[i], len(theirs), len(ours))
+			return res, nil
+		}
+		var norm, worst float64
+		for j, g := range ours {
+			norm += float64(g) * float64(g)
+			worst = math.Max(worst, math.Abs(float64(g)-float64(theirs[j])))
+		}
+		if norm = math.Sqrt(norm); norm > 0 {
+			worst /= norm
+		} else if worst > 0 {
+			worst = math.Inf(1)
+		}
+		if worst > res.Grad || res.GradName == "" {
+			res.Grad, res.GradName = worst, ch.names[i]
+		}
+	}
+	for i, l := range ch.losses {
+		if gap := math.Abs(float64(l-tr.Losses[i])) / math.Abs(float64(l)); gap > res.Track || i == 0 {
+			res.Track, res.TrackStep = gap, i+1
+		}
+	}
+	res.Last = [2]float32{ch.losses[len(ch.losses)-1], tr.Losses[len(tr.Losses)-1]}
+	return res, nil
 }

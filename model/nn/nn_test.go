@@ -307,6 +307,36 @@ func BenchmarkDenseBatch(b *testing.B) {
 	})
 }
 
+// Adam is Algorithm 1 of Kingma and Ba, PyTorch's form: ε is added to
+// the bias-corrected sqrt(v̂). A gradient of 1e-8 tells the two forms
+// apart (the other adds ε to sqrt(v)): here the first update is lr·0.76
+// instead of lr·0.03. Both the vector kernel (length 16) and the scalar
+// tail (length 3) are checked against the formula in float64.
+func TestAdamAlgorithm1(t *testing.T) {
+	for _, n := range []int{3, 16} {
+		p := NewParam("p", n)
+		opt := NewAdam([]*Param{p})
+		const lr, b1, b2, eps = 1e-3, 0.9, 0.999, 1e-8
+		w, m, v := make([]float64, n), make([]float64, n), make([]float64, n)
+		for step := 1; step <= 3; step++ {
+			g := make([]float32, n)
+			for j := range g {
+				g[j] = float32(1e-8 * float64(j%4+1) * float64(step))
+			}
+			opt.Step([]*Param{p}, [][]float32{g}, lr, 0)
+			for j := range w {
+				m[j] = b1*m[j] + (1-b1)*float64(g[j])
+				v[j] = b2*v[j] + (1-b2)*float64(g[j])*float64(g[j])
+				mh, vh := m[j]/(1-math.Pow(b1, float64(step))), v[j]/(1-math.Pow(b2, float64(step)))
+				w[j] -= lr * mh / (math.Sqrt(vh) + eps)
+				if d := math.Abs(float64(p.Data[j]) - w[j]); d > 1e-3*math.Abs(w[j]) {
+					t.Fatalf("length %d, step %d: w[%d] = %.6g, Algorithm 1 gives %.6g", n, step, j, p.Data[j], w[j])
+				}
+			}
+		}
+	}
+}
+
 // Adam's vector kernel (and the gradient norm's) give what the scalar
 // loop gives, over several steps with clipping, on lengths with tails.
 func TestAdamVector(t *testing.T) {

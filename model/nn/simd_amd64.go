@@ -93,7 +93,7 @@ func strip16F16x5(xs *[6]*float32, in int, w *uint16, ys *[6]*float32)
 func strip16F16x6(xs *[6]*float32, in int, w *uint16, ys *[6]*float32)
 
 //go:noescape
-func adamAVX2(g, m, v, w []float32, scale, step float32)
+func adamAVX2(g, m, v, w []float32, scale, step, eps float32)
 
 //go:noescape
 func sumSquaresAVX2(x []float32) float64

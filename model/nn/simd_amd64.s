@@ -1019,20 +1019,12 @@ DATA vadam<>+112(SB)/4, $0x3a83126f
 DATA vadam<>+116(SB)/4, $0x3a83126f
 DATA vadam<>+120(SB)/4, $0x3a83126f
 DATA vadam<>+124(SB)/4, $0x3a83126f
-DATA vadam<>+128(SB)/4, $0x322bcc77
-DATA vadam<>+132(SB)/4, $0x322bcc77
-DATA vadam<>+136(SB)/4, $0x322bcc77
-DATA vadam<>+140(SB)/4, $0x322bcc77
-DATA vadam<>+144(SB)/4, $0x322bcc77
-DATA vadam<>+148(SB)/4, $0x322bcc77
-DATA vadam<>+152(SB)/4, $0x322bcc77
-DATA vadam<>+156(SB)/4, $0x322bcc77
-GLOBL vadam<>(SB), RODATA|NOPTR, $160
+GLOBL vadam<>(SB), RODATA|NOPTR, $128
 
-// func adamAVX2(g, m, v, w []float32, scale, step float32)
+// func adamAVX2(g, m, v, w []float32, scale, step, eps float32)
 // For i < len(g)&^7, with x = g[i]·scale: m = 0.9m + 0.1x,
-// v = 0.999v + 0.001x², w -= step·m/(sqrt(v) + 1e-8).
-TEXT ·adamAVX2(SB), NOSPLIT, $0-104
+// v = 0.999v + 0.001x², w -= step·m/(sqrt(v) + eps).
+TEXT ·adamAVX2(SB), NOSPLIT, $0-108
 	MOVQ         g_base+0(FP), SI
 	MOVQ         g_len+8(FP), CX
 	MOVQ         m_base+24(FP), DI
@@ -1040,6 +1032,7 @@ TEXT ·adamAVX2(SB), NOSPLIT, $0-104
 	MOVQ         w_base+72(FP), R8
 	VBROADCASTSS scale+96(FP), Y14
 	VBROADCASTSS step+100(FP), Y15
+	VBROADCASTSS eps+104(FP), Y13
 	SHRQ         $3, CX
 	JZ           adamdone
 
@@ -1055,7 +1048,7 @@ adamloop:
 	VFMADD231PS vadam<>+96(SB), Y2, Y3
 	VMOVUPS     Y3, (DX)
 	VSQRTPS     Y3, Y3
-	VADDPS      vadam<>+128(SB), Y3, Y3
+	VADDPS      Y13, Y3, Y3
 	VDIVPS      Y3, Y1, Y1
 	VMOVUPS     (R8), Y4
 	VFNMADD231PS Y15, Y1, Y4

@@ -28,6 +28,8 @@ func strip16F16(n int, xs *[6]*float32, in int, w *uint16, ys *[6]*float32) {
 	panic("nn: no F16C on this architecture")
 }
 
-func adamAVX2(g, m, v, w []float32, scale, step float32) { panic("nn: no AVX2 on this architecture") }
+func adamAVX2(g, m, v, w []float32, scale, step, eps float32) {
+	panic("nn: no AVX2 on this architecture")
+}
 
 func sumSquaresAVX2(x []float32) float64 { panic("nn: no AVX2 on this architecture") }

@@ -35,6 +35,25 @@ func (s *Stepper) Step(batch []translate.Example, lr, dropout float64) (float32,
 	return trainStep(s.g, s.c, s.p, s.opt, s.grads, batch, lr, dropout, 5, s.rng)
 }
 
+// Gradients computes the loss on batch and every parameter's gradient
+// without dropout and without updating anything: what a parity check
+// compares with another implementation. The gradients are copies, in
+// Params.List order (nil for a parameter the model does not use).
+func (s *Stepper) Gradients(batch []translate.Example) (float32, [][]float32, error) {
+	s.g.fill(s.c, batch, 0, s.rng)
+	loss, err := s.g.run()
+	if err != nil {
+		return 0, nil, err
+	}
+	grads := make([][]float32, len(s.p.List()))
+	for i := range grads {
+		if g := s.g.grad(i); g != nil {
+			grads[i] = append([]float32(nil), g...)
+		}
+	}
+	return loss, grads, nil
+}
+
 // trainStep is one update: fill, forward, backward, Adam.
 func trainStep(g *trGraph, c translate.Config, p *translate.Params, opt *nn.Adam, grads [][]float32, batch []translate.Example, lr, dropout, clip float64, rng *rand.Rand) (float32, int, error) {
 	ntok := g.fill(c, batch, dropout, rng)
