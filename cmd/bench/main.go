@@ -162,6 +162,10 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 		rows = append(rows, tr)
+		if tr, err = captionTrainingRow(ctx, o, work); err != nil {
+			return err
+		}
+		rows = append(rows, tr)
 	}
 
 	failed, missing := false, false

@@ -1,7 +1,7 @@
 """PyTorch peer for cmd/bench: the same model, written the way a PyTorch user
 would write it for CPU inference, fed the weights that cmd/bench exported.
 
-Usage: peer_torch.py translate|caption|mobilenet|train DIR. DIR holds req.json and raw
+Usage: peer_torch.py translate|caption|mobilenet|train|train_caption DIR. DIR holds req.json and raw
 little-endian float32 tensors; one JSON object goes to stdout.
 
 Shapes: S source length, E embedding, D = 2H encoder output, K decoder
@@ -560,34 +560,23 @@ def grads_as_ours(m, c):
     return g
 
 
-def train(d, req):
-    """Training parity, then throughput. From our exported weights and on
-    our batch, with dropout off: the loss and every gradient (written to DIR
-    in our layouts), then the losses of req["adam_steps"] Adam steps. Then
-    target tokens a second for full batches of random sentences of the same
-    shape, dropout on, as cmd/train runs."""
-    c = req["config"]
-    src, tgt_in, tgt_out = (torch.tensor(req[k]) for k in ("src", "tgt_in", "tgt_out"))
-    B, T = tgt_in.shape
-    torch.manual_seed(0)
-    m = Seq2Seq(c)
-    load_ours(m, {r["name"]: load(d, r) for r in req["tensors"]})
-    params = [q for q in m.parameters() if q.requires_grad]
+def check_and_time(d, req, m, params, loss_of, grads, new_batch):
+    """Training parity, then throughput, for model m whose trained weights
+    are params. With dropout off: loss_of() and every gradient (grads()
+    maps them to our names and layouts; written to DIR), then the losses
+    of req["adam_steps"] Adam steps on the same batch. Then the time of a
+    step, dropout on, on a fresh random batch of the same shape
+    (new_batch() makes it and returns the loss function for it)."""
     opt = torch.optim.Adam(params, lr=req["lr"])
-
-    def loss_of():
-        logits = m(src, tgt_in)
-        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1))
-
     m.eval()  # dropout off for the check
     opt.zero_grad()
     loss = loss_of()
     loss.backward()
-    grads, files = grads_as_ours(m, c), []
+    g, files = grads(), []
     for r in req["tensors"]:
         f = r["name"] + ".grad.f32"
         with open(os.path.join(d, f), "wb") as out:
-            out.write(grads[r["name"]].contiguous().numpy().tobytes())
+            out.write(g[r["name"]].contiguous().numpy().tobytes())
         files.append(f)
     losses = []
     for _ in range(req["adam_steps"]):
@@ -599,20 +588,134 @@ def train(d, req):
         losses.append(l.item())
 
     m.train()
-    src = torch.randint(4, c["src_vocab"], src.shape)
-    tgt = torch.randint(4, c["tgt_vocab"], (B, T + 1))
+    timed_loss = new_batch()
 
     def step():
         opt.zero_grad()
-        logits = m(src, tgt[:, :-1])
-        l = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt[:, 1:].reshape(-1))
-        l.backward()
+        timed_loss().backward()
         torch.nn.utils.clip_grad_norm_(params, req["clip"])
         opt.step()
 
-    t = timed(step, req["seconds"], warmup=2)
     return {"loss": loss.item(), "grads": files, "losses": losses,
-            "step_us": t, "tok_per_s": B * T / (t["median"] / 1e6), "params": sum(q.numel() for q in params)}
+            "step_us": timed(step, req["seconds"], warmup=2), "params": sum(q.numel() for q in params)}
+
+
+def train(d, req):
+    """The translation model's training step: see check_and_time."""
+    c = req["config"]
+    src, tgt_in, tgt_out = (torch.tensor(req[k]) for k in ("src", "tgt_in", "tgt_out"))
+    torch.manual_seed(0)
+    m = Seq2Seq(c)
+    load_ours(m, {r["name"]: load(d, r) for r in req["tensors"]})
+
+    def xent(src, tgt_in, tgt_out):
+        logits = m(src, tgt_in)
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1))
+
+    def new_batch():
+        B, T = tgt_in.shape
+        s, t = torch.randint(4, c["src_vocab"], src.shape), torch.randint(4, c["tgt_vocab"], (B, T + 1))
+        return lambda: xent(s, t[:, :-1], t[:, 1:])
+
+    params = [q for q in m.parameters() if q.requires_grad]
+    return check_and_time(d, req, m, params, lambda: xent(src, tgt_in, tgt_out), lambda: grads_as_ours(m, c), new_batch)
+
+
+class ShowAttendTell(torch.nn.Module):
+    """The caption model as a PyTorch user would write it for training: a
+    projection of the regions, h_0 and c_0 from their mean (or from biases
+    alone with a constant start), soft attention with the gate β, an
+    LSTMCell over [emb; z], the deep output emb + L_h h + L_z z, dropout on
+    the embeddings and the deep output. forward returns the logits and the
+    attention of every step."""
+
+    def __init__(self, c):
+        super().__init__()
+        F_, D, E, K, A, V = c["Feat"], c["Proj"], c["Emb"], c["Hidden"], c["Att"], c["Vocab"]
+        self.const_start = c.get("const_start", False)
+        self.proj = torch.nn.Linear(F_, D)
+        self.init_h, self.init_c = torch.nn.Linear(D, K), torch.nn.Linear(D, K)
+        self.att_w = torch.nn.Linear(K, A, bias=False)
+        self.att_u = torch.nn.Linear(D, A)
+        self.att_v = torch.nn.Linear(A, 1, bias=False)
+        self.gate = torch.nn.Linear(K, 1)
+        self.emb = torch.nn.Embedding(V, E)
+        self.dec = torch.nn.LSTMCell(E + D, K)
+        self.out_h = torch.nn.Linear(K, E, bias=False)
+        self.out_z = torch.nn.Linear(D, E, bias=False)
+        self.out = torch.nn.Linear(E, V)
+        self.drop = torch.nn.Dropout(0.3)
+
+    def forward(self, feat, words_in):
+        x = self.proj(feat)  # (B, R, D)
+        start = torch.zeros_like(x[:, 0]) if self.const_start else x.mean(1)
+        h, c = torch.tanh(self.init_h(start)), torch.tanh(self.init_c(start))
+        ux = self.att_u(x)  # (B, R, A)
+        y = self.drop(self.emb(words_in))  # (B, T, E)
+        hs, zs, alphas = [], [], []
+        for t in range(y.shape[1]):
+            a = torch.softmax(self.att_v(torch.tanh(ux + self.att_w(h).unsqueeze(1))).squeeze(2), 1)  # (B, R)
+            z = torch.sigmoid(self.gate(h)) * torch.bmm(a.unsqueeze(1), x).squeeze(1)  # β_t Σ α_ti x_i  (B, D)
+            h, c = self.dec(torch.cat((y[:, t], z), 1), (h, c))
+            hs.append(h)
+            zs.append(z)
+            alphas.append(a)
+        pre = self.drop(y + self.out_h(torch.stack(hs, 1)) + self.out_z(torch.stack(zs, 1)))
+        return self.out(pre), torch.stack(alphas, 1)  # (B, T, V), (B, T, R)
+
+
+def train_caption(d, req):
+    """The caption model's training step, with the doubly stochastic
+    regulariser λ/B Σ_b Σ_i (τ_b - Σ_t α_bti)², τ_b = (words + 1)/R (every
+    caption of the batch has the same length): see check_and_time."""
+    c = req["config"]
+    feat = load(d, req["feat"])
+    w_in, w_out = torch.tensor(req["words_in"]), torch.tensor(req["words_out"])
+    torch.manual_seed(0)
+    m = ShowAttendTell(c)
+    p = {r["name"]: load(d, r) for r in req["tensors"]}
+    with torch.no_grad():
+        for lin, w, b in ((m.proj, "proj_w", "proj_b"), (m.init_h, "init_h_w", "init_h_b"), (m.init_c, "init_c_w", "init_c_b"),
+                          (m.att_u, "att_u", "att_b"), (m.gate, "gate_w", "gate_b"), (m.out, "out_w", "out_b"),
+                          (m.att_w, "att_w", None), (m.out_h, "out_lh", None), (m.out_z, "out_lz", None)):
+            lin.weight.copy_(p[w].t())
+            if b:
+                lin.bias.copy_(p[b])
+        m.att_v.weight.copy_(p["att_v"].reshape(1, -1))
+        m.emb.weight.copy_(p["emb"])
+        m.dec.weight_ih.copy_(torch.cat((p["dec_wy"], p["dec_wz"]), 0).t())
+        m.dec.weight_hh.copy_(p["dec_wh"].t())
+        m.dec.bias_ih.copy_(p["dec_b"])
+        m.dec.bias_hh.zero_().requires_grad_(False)
+    lam = req["lambda"]
+
+    def loss_of(feat, w_in, w_out):
+        logits, alphas = m(feat, w_in)
+        tau = w_in.shape[1] / alphas.shape[2]
+        reg = lam / w_in.shape[0] * ((tau - alphas.sum(1)) ** 2).sum()
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), w_out.reshape(-1)) + reg
+
+    def grads():
+        g = {}
+        for lin, w, b in ((m.proj, "proj_w", "proj_b"), (m.init_h, "init_h_w", "init_h_b"), (m.init_c, "init_c_w", "init_c_b"),
+                          (m.att_u, "att_u", "att_b"), (m.gate, "gate_w", "gate_b"), (m.out, "out_w", "out_b"),
+                          (m.att_w, "att_w", None), (m.out_h, "out_lh", None), (m.out_z, "out_lz", None)):
+            g[w] = lin.weight.grad.t()
+            if b:
+                g[b] = lin.bias.grad
+        g["att_v"], g["emb"] = m.att_v.weight.grad.reshape(-1), m.emb.weight.grad
+        wi = m.dec.weight_ih.grad.t()
+        E = c["Emb"]
+        g["dec_wy"], g["dec_wz"], g["dec_wh"], g["dec_b"] = wi[:E], wi[E:], m.dec.weight_hh.grad.t(), m.dec.bias_ih.grad
+        return g
+
+    def new_batch():
+        f = feat[torch.randperm(feat.shape[0])]
+        t = torch.randint(4, c["Vocab"], (w_in.shape[0], w_in.shape[1] + 1))
+        return lambda: loss_of(f, t[:, :-1], t[:, 1:])
+
+    params = [q for q in m.parameters() if q.requires_grad]
+    return check_and_time(d, req, m, params, lambda: loss_of(feat, w_in, w_out), grads, new_batch)
 
 
 def main():
@@ -622,6 +725,8 @@ def main():
         req = json.load(f)
     if task == "train":
         res = train(d, req)
+    elif task == "train_caption":
+        res = train_caption(d, req)
     else:
         with torch.inference_mode():
             res = {"translate": translate, "caption": caption, "mobilenet": mobilenet}[task](d, req)

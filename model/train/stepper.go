@@ -3,6 +3,7 @@ package train
 import (
 	"math/rand/v2"
 
+	"attention/model/caption"
 	"attention/model/nn"
 	"attention/model/translate"
 )
@@ -45,13 +46,18 @@ func (s *Stepper) Gradients(batch []translate.Example) (float32, [][]float32, er
 	if err != nil {
 		return 0, nil, err
 	}
-	grads := make([][]float32, len(s.p.List()))
+	return loss, copyGrads(s.g.grad, len(s.p.List())), nil
+}
+
+// copyGrads copies the n gradients grad returns (nil stays nil).
+func copyGrads(grad func(int) []float32, n int) [][]float32 {
+	grads := make([][]float32, n)
 	for i := range grads {
-		if g := s.g.grad(i); g != nil {
+		if g := grad(i); g != nil {
 			grads[i] = append([]float32(nil), g...)
 		}
 	}
-	return loss, grads, nil
+	return grads
 }
 
 // trainStep is one update: fill, forward, backward, Adam.
@@ -66,4 +72,55 @@ func trainStep(g *trGraph, c translate.Config, p *translate.Params, opt *nn.Adam
 	}
 	opt.Step(p.List(), grads, lr, clip)
 	return loss, ntok, nil
+}
+
+// CaptionStepper runs caption training steps for one batch shape, as
+// Caption does (clipping at 5): forward, backward and an Adam update.
+// Benchmarks time it.
+type CaptionStepper struct {
+	c     caption.Config
+	p     *caption.Params
+	reg   Reg
+	g     *capGraph
+	opt   *nn.Adam
+	grads [][]float32
+	rng   *rand.Rand
+}
+
+// NewCaptionStepper unrolls the caption training graph for batch B and T
+// steps (the words and </s>) over p, with the regulariser reg.
+func NewCaptionStepper(c caption.Config, p *caption.Params, reg Reg, B, T int) (*CaptionStepper, error) {
+	g, err := buildCaptionGraph(c, p, reg, B, T)
+	if err != nil {
+		return nil, err
+	}
+	return &CaptionStepper{c: c, p: p, reg: reg, g: g, opt: nn.NewAdam(p.List()), grads: make([][]float32, len(p.List())),
+		rng: rand.New(rand.NewPCG(1, 2))}, nil
+}
+
+// Step trains on batch, whose captions must fit the stepper's shape, and
+// returns the loss and the number of target words.
+func (s *CaptionStepper) Step(batch []caption.Example, lr, dropout float64) (float32, int, error) {
+	ntok := s.g.fill(s.c, s.reg, batch, dropout, s.rng)
+	loss, _, _, _, err := s.g.run()
+	if err != nil {
+		return 0, 0, err
+	}
+	for i := range s.grads {
+		s.grads[i] = s.g.grad(i)
+	}
+	s.opt.Step(s.p.List(), s.grads, lr, 5)
+	return loss, ntok, nil
+}
+
+// Gradients is Stepper.Gradients for captions: the loss (likelihood and
+// regulariser) and every parameter's gradient without dropout, updating
+// nothing.
+func (s *CaptionStepper) Gradients(batch []caption.Example) (float32, [][]float32, error) {
+	s.g.fill(s.c, s.reg, batch, 0, s.rng)
+	loss, _, _, _, err := s.g.run()
+	if err != nil {
+		return 0, nil, err
+	}
+	return loss, copyGrads(s.g.grad, len(s.p.List())), nil
 }
