@@ -114,7 +114,6 @@ var lenAlpha = map[string]float64{
 // trainedOn describes the data of the models trained before checkpoints
 // said so themselves (their runs are in docs/MODELS.md).
 var trainedOn = map[string]string{
-	"en-fr":   "everyday sentences only (Tatoeba, 136,879 pairs)",
 	"caption": "Flickr8k: 6,000 photos with 5 captions each",
 }
 
