@@ -85,7 +85,7 @@ func main() {
 	flag.StringVar(&o.ortDir, "ort", filepath.Join("runs", "ort"), "directory where onnxruntime-node is installed (holds node_modules)")
 	flag.Float64Var(&o.seconds, "seconds", 2, "timing budget per side and row, after warm-up")
 	flag.BoolVar(&o.json, "json", false, "print one JSON object per row instead of a table")
-	only := flag.String("only", "", "run only these row groups, comma-separated: translate, encoder, caption, train (default: all)")
+	only := flag.String("only", "", "run only these row groups, comma-separated: translate, encoder, caption, scale, train (default: all)")
 	flag.BoolVar(&o.allowMissing, "allow-missing", false, "report a peer that is not installed as skipped instead of failing")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory of exported weights and peer scripts, and print its path")
 	flag.Parse()
@@ -155,6 +155,13 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 		rows = append(rows, caps...)
+	}
+	if want("scale") {
+		sc, err := scaleRow(ctx, o, work)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, sc)
 	}
 	if want("train") {
 		tr, err := trainingRow(ctx, o, work)

@@ -1,7 +1,7 @@
 """PyTorch peer for cmd/bench: the same model, written the way a PyTorch user
 would write it for CPU inference, fed the weights that cmd/bench exported.
 
-Usage: peer_torch.py translate|caption|mobilenet|train|train_caption DIR. DIR holds req.json and raw
+Usage: peer_torch.py translate|caption|mobilenet|train|train_caption|serve DIR. DIR holds req.json and raw
 little-endian float32 tensors; one JSON object goes to stdout.
 
 Shapes: S source length, E embedding, D = 2H encoder output, K decoder
@@ -43,24 +43,8 @@ def timed(fn, seconds, warmup=20):
 class Translator:
     def __init__(self, cfg, p, src_ids):
         self.cfg = cfg
-        E, H, K = cfg["emb"], cfg["enc_hidden"], cfg["dec_hidden"]
-        self.K = K
-        # Encoder (run once per sentence; not timed).
-        emb = p["src_emb"][torch.tensor(src_ids)]  # (S, E)
-        S = emb.shape[0]
-        outs = []
-        for d, order in (("fwd", range(S)), ("bwd", range(S - 1, -1, -1))):
-            xs = emb @ p[f"enc_{d}_wx"] + p[f"enc_{d}_b"]  # (S, 4H)
-            h, c = torch.zeros(H), torch.zeros(H)
-            out = torch.zeros(S, H)
-            for t in order:
-                h, c = lstm(xs[t] + h @ p[f"enc_{d}_wh"], c)
-                out[t] = h
-            outs.append(out)
-        self.x = torch.cat(outs, 1).contiguous()  # (S, D)
-        self.xT = self.x.t().contiguous()  # (D, S)
-        self.ux = (self.x @ p["att_u"] + p["att_b"]).contiguous()  # (S, A)
-        self.h0 = torch.tanh(self.x.mean(0) @ p["init_w"] + p["init_b"])  # (K)
+        self.K = cfg["dec_hidden"]
+        self.encode(p, src_ids)
 
         self.emb = p["tgt_emb"]  # (V, E)
         self.v = p["att_v"]  # (A)
@@ -77,6 +61,25 @@ class Translator:
         self.outW = p["out_w"]  # (O, V)
         self.outWt = self.outW.t().contiguous()  # (V, O)
         self.outB = p["out_b"]
+
+    def encode(self, p, src_ids):
+        """Runs the encoder over a sentence: x, its projections and h_0."""
+        E, H = self.cfg["emb"], self.cfg["enc_hidden"]
+        emb = p["src_emb"][torch.tensor(src_ids)]  # (S, E)
+        S = emb.shape[0]
+        outs = []
+        for d, order in (("fwd", range(S)), ("bwd", range(S - 1, -1, -1))):
+            xs = emb @ p[f"enc_{d}_wx"] + p[f"enc_{d}_b"]  # (S, 4H)
+            h, c = torch.zeros(H), torch.zeros(H)
+            out = torch.zeros(S, H)
+            for t in order:
+                h, c = lstm(xs[t] + h @ p[f"enc_{d}_wh"], c)
+                out[t] = h
+            outs.append(out)
+        self.x = torch.cat(outs, 1).contiguous()  # (S, D)
+        self.xT = self.x.t().contiguous()  # (D, S)
+        self.ux = (self.x @ p["att_u"] + p["att_b"]).contiguous()  # (S, A)
+        self.h0 = torch.tanh(self.x.mean(0) @ p["init_w"] + p["init_b"])  # (K)
 
     def step(self, h, c, prev):
         """One decoder step at batch 1: h, c (K); prev an int."""
@@ -718,6 +721,48 @@ def train_caption(d, req):
     return check_and_time(d, req, m, params, lambda: loss_of(feat, w_in, w_out), grads, new_batch)
 
 
+def serve(d, req):
+    """A websocket translation server as a PyTorch user would write one
+    with asyncio: one process, each session's request decoded greedily one
+    step at a time, every word sent as it is chosen (with its probability,
+    top 5 and attention) and the loop given back between steps so that the
+    sessions take turns. Prints {"port": N} when it listens."""
+    import asyncio
+    import copy
+
+    import websockets
+
+    cfg = req["config"]
+    p = {r["name"]: load(d, r) for r in req["tensors"]}
+    base = Translator(cfg, p, [BOS])  # the stacked weights, shared
+
+    async def handler(ws):
+        async for raw in ws:
+            pl = json.loads(raw)["payload"]
+            m = copy.copy(base)  # this request's encoding; the weights stay shared
+            m.encode(p, pl["src_ids"])
+            h, c, prev = m.h0, torch.zeros(m.K), BOS
+            for t in range(80):
+                h, c, pr, a = m.step(h, c, prev)
+                mask(pr, t)
+                top = torch.topk(pr, 5)
+                prev = int(top.indices[0])
+                if prev == EOS:
+                    break
+                step = {"index": t, "token_id": prev, "prob": float(pr[prev]), "attention": a.tolist(),
+                        "top_k": [{"id": int(i), "prob": float(v)} for v, i in zip(top.values, top.indices)]}
+                await ws.send(json.dumps({"type": "step", "v": 1, "payload": {"id": pl["id"], "step": step}}))
+                await asyncio.sleep(0)
+            await ws.send(json.dumps({"type": "done", "v": 1, "payload": {"id": pl["id"]}}))
+
+    async def run():
+        async with websockets.serve(handler, "127.0.0.1", 0, max_queue=None) as server:
+            print(json.dumps({"port": server.sockets[0].getsockname()[1]}), flush=True)
+            await asyncio.Future()
+
+    asyncio.run(run())
+
+
 def main():
     task, d = sys.argv[1], sys.argv[2]
     torch.set_num_threads(int(os.environ.get("BENCH_TORCH_THREADS", "1")))
@@ -727,6 +772,10 @@ def main():
         res = train(d, req)
     elif task == "train_caption":
         res = train_caption(d, req)
+    elif task == "serve":
+        with torch.inference_mode():
+            serve(d, req)
+        return
     else:
         with torch.inference_mode():
             res = {"translate": translate, "caption": caption, "mobilenet": mobilenet}[task](d, req)
