@@ -26,10 +26,10 @@ import (
 )
 
 // The scale row: scaleSessions websocket sessions, each translating one
-// sentence after another, for scaleSeconds (after scaleWarm of warm-up).
+// sentence after another, for scaleWindow (after scaleWarm of warm-up).
 const (
 	scaleSessions = 200
-	scaleSeconds  = 10 * time.Second
+	scaleWindow  = 10 * time.Second
 	scaleWarm     = 2 * time.Second
 )
 
@@ -166,11 +166,11 @@ func scaleRow(ctx context.Context, o options, work string) (row, error) {
 		r.failed, r.Note = true, "FAILED: the PyTorch server under load: "+lp.err.Error()
 		return r, nil
 	}
-	perWord := func(l scaleLoad) float64 { return scaleSeconds.Seconds() * 1e3 / float64(max(l.words, 1)) }
+	perWord := func(l scaleLoad) float64 { return scaleWindow.Seconds() * 1e3 / float64(max(l.words, 1)) }
 	r.Ours, r.Peer = perWord(lo), perWord(lp)
-	rate := func(l scaleLoad) float64 { return float64(l.words) / scaleSeconds.Seconds() }
+	rate := func(l scaleLoad) float64 { return float64(l.words) / scaleWindow.Seconds() }
 	r.Note = fmt.Sprintf("parity: the same greedy words for the %d sentences, attention max|da| %.1e; ours %.0f words/s, gap between two words %s, request to first word %s; PyTorch asyncio server %.0f words/s, gap %s, first word %s (%d sessions, %s after %s of warm-up)",
-		len(scaleSentences), worst, rate(lo), gapPct(lo.gaps), gapPct(lo.firsts), rate(lp), gapPct(lp.gaps), gapPct(lp.firsts), scaleSessions, scaleSeconds, scaleWarm)
+		len(scaleSentences), worst, rate(lo), gapPct(lo.gaps), gapPct(lo.firsts), rate(lp), gapPct(lp.gaps), gapPct(lp.firsts), scaleSessions, scaleWindow, scaleWarm)
 	return r, nil
 }
 
@@ -241,7 +241,7 @@ func scaleTranslate(url string, msg []byte) ([]scaleStep, error) {
 // and counts what arrives inside the window.
 func scaleLoadRun(url string, msg func(id string, s int) []byte) scaleLoad {
 	from := time.Now().Add(scaleWarm)
-	until := from.Add(scaleSeconds)
+	until := from.Add(scaleWindow)
 	var mu sync.Mutex
 	var all scaleLoad
 	var wg sync.WaitGroup
