@@ -29,7 +29,7 @@ import (
 // sentence after another, for scaleWindow (after scaleWarm of warm-up).
 const (
 	scaleSessions = 200
-	scaleWindow  = 10 * time.Second
+	scaleWindow   = 10 * time.Second
 	scaleWarm     = 2 * time.Second
 )
 
