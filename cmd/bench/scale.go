@@ -65,11 +65,7 @@ type scaleLoad struct {
 // and the gaps between two words that a client sees.
 func scaleRow(ctx context.Context, o options, work string) (row, error) {
 	r := row{Name: fmt.Sprintf("%d sessions translating, time per word", scaleSessions), Unit: "ms"}
-	data, err := os.ReadFile(o.ckpt)
-	if err != nil {
-		return r, err
-	}
-	m, err := translate.Load(strings.TrimSuffix(filepath.Base(o.ckpt), ".ckpt"), data)
+	m, _, err := loadTranslator(o)
 	if err != nil {
 		return r, err
 	}

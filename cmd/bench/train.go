@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"attention/internal/openblas"
@@ -31,11 +30,7 @@ const (
 // cmd/train runs) against the same architecture in PyTorch.
 func trainingRow(ctx context.Context, o options, work string) (row, error) {
 	r := row{Name: fmt.Sprintf("training step, translation B%d S%d T%d", trainBatch, trainSrc, trainTgt), Unit: "ms"}
-	data, err := os.ReadFile(o.ckpt)
-	if err != nil {
-		return r, err
-	}
-	m, err := translate.Load(strings.TrimSuffix(filepath.Base(o.ckpt), ".ckpt"), data)
+	m, _, err := loadTranslator(o)
 	if err != nil {
 		return r, err
 	}

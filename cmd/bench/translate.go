@@ -239,14 +239,21 @@ func median(x []float64) float64 {
 	return s[len(s)/2]
 }
 
+// loadTranslator reads the translation checkpoint -ckpt names, and
+// returns its bytes too.
+func loadTranslator(o options) (*translate.Model, []byte, error) {
+	data, err := os.ReadFile(o.ckpt)
+	if err != nil {
+		return nil, nil, fmt.Errorf("translation checkpoint: %w (see -ckpt)", err)
+	}
+	m, err := translate.Load(strings.TrimSuffix(filepath.Base(o.ckpt), ".ckpt"), data)
+	return m, data, err
+}
+
 // translationRows benchmarks the decode step and the beam step against
 // PyTorch, and the decode step against onnxruntime.
 func translationRows(ctx context.Context, o options, work string) ([]row, error) {
-	data, err := os.ReadFile(o.ckpt)
-	if err != nil {
-		return nil, fmt.Errorf("translation checkpoint: %w (see -ckpt)", err)
-	}
-	m, err := translate.Load(strings.TrimSuffix(filepath.Base(o.ckpt), ".ckpt"), data)
+	m, data, err := loadTranslator(o)
 	if err != nil {
 		return nil, err
 	}
