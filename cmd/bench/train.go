@@ -73,12 +73,13 @@ type trainStepper[E any] interface {
 
 // trainRow checks a training step against the PyTorch peer's task, then
 // times both: ours first, then the peer (whose answer carries its time).
-// req describes the batch and the model to the peer; tokens is the number
-// of target words a step trains on.
+// req describes the batch and the model to the peer (its files are in
+// work/task); tokens is the number of target words a step trains on.
 func trainRow[E any](ctx context.Context, o options, work string, r row, task string, st trainStepper[E], params []*nn.Param, batch []E, req map[string]any, tokens int) (row, error) {
+	dir := filepath.Join(work, task)
 	// Parity first, at the weights both sides start from: one step's loss
 	// and gradients, then the losses of trainAdamSteps Adam updates.
-	check, err := trainParity(st, params, batch, work)
+	check, err := trainParity(st, params, batch, dir)
 	if err != nil {
 		return r, err
 	}
@@ -112,15 +113,15 @@ func trainRow[E any](ctx context.Context, o options, work string, r row, task st
 		check.req[k] = v
 	}
 	check.req["seconds"] = o.seconds * 2
-	if err := writeJSON(filepath.Join(work, "req.json"), check.req); err != nil {
+	if err := writeJSON(filepath.Join(dir, "req.json"), check.req); err != nil {
 		return r, err
 	}
 	var tr trainResp
-	if err := runPeer(ctx, torchEnv, &tr, o.python, filepath.Join(work, "peer_torch.py"), task, work); err != nil {
+	if err := runPeer(ctx, torchEnv, &tr, o.python, filepath.Join(work, "peer_torch.py"), task, dir); err != nil {
 		r.failed, r.Note = true, r.Note+"; PyTorch: "+err.Error()
 		return r, nil
 	}
-	par, err := check.compare(tr, work)
+	par, err := check.compare(tr, dir)
 	if err != nil {
 		return r, err
 	}
@@ -170,11 +171,14 @@ type trainResp struct {
 // trainParity exports params, computes our loss and gradients on batch
 // with dropout off, then takes trainAdamSteps Adam steps (lr 1e-3,
 // clipping at 5, dropout off) on the same batch, recording each loss.
-func trainParity[E any](st trainStepper[E], params []*nn.Param, batch []E, work string) (*trainCheck, error) {
+func trainParity[E any](st trainStepper[E], params []*nn.Param, batch []E, dir string) (*trainCheck, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
 	ch := &trainCheck{req: map[string]any{}}
 	var refs []tensorRef
 	for _, q := range params {
-		ref, err := writeF32(work, q.Name, q.Shape, q.Data)
+		ref, err := writeF32(dir, q.Name, q.Shape, q.Data)
 		if err != nil {
 			return nil, err
 		}
@@ -224,8 +228,8 @@ func (t trainParityResult) String() string {
 	return s
 }
 
-// compare reads the peer's gradients from work and measures the gaps.
-func (ch *trainCheck) compare(tr trainResp, work string) (trainParityResult, error) {
+// compare reads the peer's gradients from dir and measures the gaps.
+func (ch *trainCheck) compare(tr trainResp, dir string) (trainParityResult, error) {
 	res := trainParityResult{First: [2]float32{ch.loss, tr.Loss}}
 	if len(tr.Grads) != len(ch.grads) || len(tr.Losses) != len(ch.losses) {
 		res.Err = fmt.Sprintf("the peer sent %d gradients and %d losses for our %d and %d", len(tr.Grads), len(tr.Losses), len(ch.grads), len(ch.losses))
@@ -233,7 +237,7 @@ func (ch *trainCheck) compare(tr trainResp, work string) (trainParityResult, err
 	}
 	res.Loss = math.Abs(float64(ch.loss-tr.Loss)) / math.Abs(float64(ch.loss))
 	for i, ours := range ch.grads {
-		theirs, err := readF32(filepath.Join(work, tr.Grads[i]))
+		theirs, err := readF32(filepath.Join(dir, tr.Grads[i]))
 		if err != nil {
 			return res, err
 		}
@@ -315,7 +319,11 @@ func captionTrainingRow(ctx context.Context, o options, work string) (row, error
 		in[i] = append([]int{vocab.BOS}, words...)
 		out[i] = append(append([]int(nil), words...), vocab.EOS)
 	}
-	ref, err := writeF32(work, "batch_feat", []int{capTrainBatch, R, F}, feat)
+	dir := filepath.Join(work, "train_caption") // trainRow's directory for this task
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return r, err
+	}
+	ref, err := writeF32(dir, "batch_feat", []int{capTrainBatch, R, F}, feat)
 	if err != nil {
 		return r, err
 	}
