@@ -677,10 +677,12 @@ def train_caption(d, req):
     torch.manual_seed(0)
     m = ShowAttendTell(c)
     p = {r["name"]: load(d, r) for r in req["tensors"]}
+    # Each nn.Linear with our names for its weight (transposed) and bias.
+    linears = ((m.proj, "proj_w", "proj_b"), (m.init_h, "init_h_w", "init_h_b"), (m.init_c, "init_c_w", "init_c_b"),
+               (m.att_u, "att_u", "att_b"), (m.gate, "gate_w", "gate_b"), (m.out, "out_w", "out_b"),
+               (m.att_w, "att_w", None), (m.out_h, "out_lh", None), (m.out_z, "out_lz", None))
     with torch.no_grad():
-        for lin, w, b in ((m.proj, "proj_w", "proj_b"), (m.init_h, "init_h_w", "init_h_b"), (m.init_c, "init_c_w", "init_c_b"),
-                          (m.att_u, "att_u", "att_b"), (m.gate, "gate_w", "gate_b"), (m.out, "out_w", "out_b"),
-                          (m.att_w, "att_w", None), (m.out_h, "out_lh", None), (m.out_z, "out_lz", None)):
+        for lin, w, b in linears:
             lin.weight.copy_(p[w].t())
             if b:
                 lin.bias.copy_(p[b])
@@ -700,9 +702,7 @@ def train_caption(d, req):
 
     def grads():
         g = {}
-        for lin, w, b in ((m.proj, "proj_w", "proj_b"), (m.init_h, "init_h_w", "init_h_b"), (m.init_c, "init_c_w", "init_c_b"),
-                          (m.att_u, "att_u", "att_b"), (m.gate, "gate_w", "gate_b"), (m.out, "out_w", "out_b"),
-                          (m.att_w, "att_w", None), (m.out_h, "out_lh", None), (m.out_z, "out_lz", None)):
+        for lin, w, b in linears:
             g[w] = lin.weight.grad.t()
             if b:
                 g[b] = lin.bias.grad
