@@ -149,16 +149,8 @@ func Caption(c caption.Config, words *vocab.Vocab, train []caption.Example, dev 
 			if err != nil {
 				return 0, 0, err
 			}
-			ntok := g.fill(c, o.Reg, b, o.Dropout, dropRng)
-			loss, _, _, _, err := g.run()
-			if err != nil {
-				return 0, 0, err
-			}
-			for i := range grads {
-				grads[i] = g.grad(i)
-			}
-			opt.Step(p.List(), grads, lr, o.Clip)
-			return float64(loss), ntok, nil
+			loss, ntok, err := captionStep(g, c, o.Reg, p, opt, grads, b, lr, o.Dropout, o.Clip, dropRng)
+			return float64(loss), ntok, err
 		},
 		Evaluate: func() (float64, string) {
 			s, _ := caption.Evaluate(&caption.Model{Cfg: c, P: evalP, Words: words}, dev, model.Options{Beam: max(o.DevBeam, 1), MaxLen: 30})

@@ -101,15 +101,20 @@ func NewCaptionStepper(c caption.Config, p *caption.Params, reg Reg, B, T int) (
 // Step trains on batch, whose captions must fit the stepper's shape, and
 // returns the loss and the number of target words.
 func (s *CaptionStepper) Step(batch []caption.Example, lr, dropout float64) (float32, int, error) {
-	ntok := s.g.fill(s.c, s.reg, batch, dropout, s.rng)
-	loss, _, _, _, err := s.g.run()
+	return captionStep(s.g, s.c, s.reg, s.p, s.opt, s.grads, batch, lr, dropout, 5, s.rng)
+}
+
+// captionStep is one caption update: fill, forward, backward, Adam.
+func captionStep(g *capGraph, c caption.Config, reg Reg, p *caption.Params, opt *nn.Adam, grads [][]float32, batch []caption.Example, lr, dropout, clip float64, rng *rand.Rand) (float32, int, error) {
+	ntok := g.fill(c, reg, batch, dropout, rng)
+	loss, _, _, _, err := g.run()
 	if err != nil {
 		return 0, 0, err
 	}
-	for i := range s.grads {
-		s.grads[i] = s.g.grad(i)
+	for i := range grads {
+		grads[i] = g.grad(i)
 	}
-	s.opt.Step(s.p.List(), s.grads, lr, 5)
+	opt.Step(p.List(), grads, lr, clip)
 	return loss, ntok, nil
 }
 
