@@ -570,7 +570,6 @@ function setHover(i) {
   classroom.changed();
 }
 
-
 function wire() {
   // While the glass box is open, clicking the photo's regions sets the
   // attention by hand.

@@ -121,12 +121,8 @@ func captionRows(ctx context.Context, o options, work string) ([]row, error) {
 		return nil, err
 	}
 	req := capReq{Config: c, Greedy: gChk, Seconds: o.seconds}
-	for _, p := range dec.P.List() {
-		ref, err := writeF32(dir, p.Name, p.Shape, p.Data)
-		if err != nil {
-			return nil, err
-		}
-		req.Tensors = append(req.Tensors, ref)
+	if req.Tensors, err = writeParams(dir, dec.P.List()); err != nil {
+		return nil, err
 	}
 	if req.Feat, err = writeF32(dir, "feat", []int{c.R(), c.Feat}, feat); err != nil {
 		return nil, err
@@ -197,7 +193,7 @@ func captionRows(ctx context.Context, o options, work string) ([]row, error) {
 			pp := comparePipelines(whole, pipeWant, cr, words, idsToWords(dec, cr.Words))
 			fmt.Fprintf(o.log, "  caption pipelines, %d words %q: %s\n", len(whole), tokens(whole), pp)
 			note := pp.String() + fmt.Sprintf("; ours through the websocket (decode, crop, encode, decode, heat layers, JSON): %q; PyTorch (PIL, MobileNetV2, greedy): %q",
-				strings.Join(words, " "), idsToWords(dec, cr.Words))
+				pp.ours, pp.peer)
 			firstRow.Note, wholeRow.Note = note, note
 			if pp.ok() {
 				firstRow.Peer, wholeRow.Peer = cr.FirstWordUS.Median/1e3, cr.CaptionUS.Median/1e3

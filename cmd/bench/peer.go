@@ -12,6 +12,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"attention/model/nn"
 )
 
 // The peers are small scripts kept beside the command and written to the
@@ -45,6 +47,19 @@ func writeF32(dir, name string, shape []int, data []float32) (tensorRef, error) 
 	}
 	file := name + ".f32"
 	return tensorRef{Name: name, Shape: shape, File: file}, os.WriteFile(filepath.Join(dir, file), buf, 0o644)
+}
+
+// writeParams stores every weight of ps with writeF32, under its name.
+func writeParams(dir string, ps []*nn.Param) ([]tensorRef, error) {
+	refs := make([]tensorRef, 0, len(ps))
+	for _, q := range ps {
+		ref, err := writeF32(dir, q.Name, q.Shape, q.Data)
+		if err != nil {
+			return nil, err
+		}
+		refs = append(refs, ref)
+	}
+	return refs, nil
 }
 
 func readF32(path string) ([]float32, error) {

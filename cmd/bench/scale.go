@@ -101,17 +101,11 @@ func scaleRow(ctx context.Context, o options, work string) (row, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return r, err
 	}
-	req := map[string]any{"config": m.Cfg}
-	var refs []tensorRef
-	for _, q := range m.P.List() {
-		ref, err := writeF32(dir, q.Name, q.Shape, q.Data)
-		if err != nil {
-			return r, err
-		}
-		refs = append(refs, ref)
+	refs, err := writeParams(dir, m.P.List())
+	if err != nil {
+		return r, err
 	}
-	req["tensors"] = refs
-	if err := writeJSON(filepath.Join(dir, "req.json"), req); err != nil {
+	if err := writeJSON(filepath.Join(dir, "req.json"), map[string]any{"config": m.Cfg, "tensors": refs}); err != nil {
 		return r, err
 	}
 	peer, stop, err := startPeerServer(ctx, o.python, filepath.Join(work, "peer_torch.py"), dir)

@@ -65,6 +65,9 @@ func trainingRow(ctx context.Context, o options, work string) (row, error) {
 	return trainRow(ctx, o, work, r, "train", st, p.List(), batch, req, trainBatch*trainTgt)
 }
 
+// trainDir is where trainRow keeps a task's files for the peer.
+func trainDir(work, task string) string { return filepath.Join(work, task) }
+
 // trainStepper is a model's training step, for trainRow.
 type trainStepper[E any] interface {
 	Gradients(batch []E) (float32, [][]float32, error)
@@ -76,7 +79,7 @@ type trainStepper[E any] interface {
 // req describes the batch and the model to the peer (its files are in
 // work/task); tokens is the number of target words a step trains on.
 func trainRow[E any](ctx context.Context, o options, work string, r row, task string, st trainStepper[E], params []*nn.Param, batch []E, req map[string]any, tokens int) (row, error) {
-	dir := filepath.Join(work, task)
+	dir := trainDir(work, task)
 	// Parity first, at the weights both sides start from: one step's loss
 	// and gradients, then the losses of trainAdamSteps Adam updates.
 	check, err := trainParity(st, params, batch, dir)
@@ -175,18 +178,14 @@ func trainParity[E any](st trainStepper[E], params []*nn.Param, batch []E, dir s
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	ch := &trainCheck{req: map[string]any{}}
-	var refs []tensorRef
+	refs, err := writeParams(dir, params)
+	if err != nil {
+		return nil, err
+	}
+	ch := &trainCheck{req: map[string]any{"tensors": refs, "adam_steps": trainAdamSteps, "lr": 1e-3, "clip": 5.0}}
 	for _, q := range params {
-		ref, err := writeF32(dir, q.Name, q.Shape, q.Data)
-		if err != nil {
-			return nil, err
-		}
-		refs = append(refs, ref)
 		ch.names = append(ch.names, q.Name)
 	}
-	ch.req["tensors"], ch.req["adam_steps"], ch.req["lr"], ch.req["clip"] = refs, trainAdamSteps, 1e-3, 5.0
-	var err error
 	if ch.loss, ch.grads, err = st.Gradients(batch); err != nil {
 		return nil, err
 	}
@@ -319,7 +318,7 @@ func captionTrainingRow(ctx context.Context, o options, work string) (row, error
 		in[i] = append([]int{vocab.BOS}, words...)
 		out[i] = append(append([]int(nil), words...), vocab.EOS)
 	}
-	dir := filepath.Join(work, "train_caption") // trainRow's directory for this task
+	dir := trainDir(work, "train_caption")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return r, err
 	}

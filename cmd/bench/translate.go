@@ -280,12 +280,8 @@ func translationRows(ctx context.Context, o options, work string) ([]row, error)
 		return nil, err
 	}
 	req := transReq{Config: m.Cfg, SrcIDs: m.Src.IDs(words), Greedy: gChk, Beam: beamWidth, BeamCheck: bChk, Seconds: o.seconds}
-	for _, p := range m.P.List() {
-		ref, err := writeF32(dir, p.Name, p.Shape, p.Data)
-		if err != nil {
-			return nil, err
-		}
-		req.Tensors = append(req.Tensors, ref)
+	if req.Tensors, err = writeParams(dir, m.P.List()); err != nil {
+		return nil, err
 	}
 	ortModule, err := filepath.Abs(filepath.Join(o.ortDir, "node_modules", "onnxruntime-node"))
 	if err != nil {
