@@ -1183,7 +1183,7 @@ export class Classroom {
         return true;
       case "class_closed":
         this.endTeaching();
-        this.status(t("class.closed"));
+        this.status(t(p.reason === "expired" ? "class.expiredIdle" : "class.closed"));
         return true;
       case "error":
         // An answer to a class message has no request id.
@@ -1209,6 +1209,7 @@ export class Classroom {
     this.el("code").setAttribute("aria-label", [...p.code].join(" "));
     const url = p.join_url.replace(/\?code=.*$/, "");
     this.el("url").textContent = t("class.codeLabel", { url });
+    this.el("loopback").hidden = !p.loopback;
     this.el("qr").src = p.qr;
     this.el("qr").alt = t("class.qrAlt", { code: p.code });
     this.el("count").textContent = t("class.count", { n: p.followers || 0 });
@@ -1224,6 +1225,7 @@ export class Classroom {
     this.code = st.code;
     if (st.source) {
       this.p.feed("source", JSON.parse(JSON.stringify(st.source)));
+      for (const tr of st.trees || []) this.p.feed("tree", tr);
       for (const s of st.steps || []) this.p.feed("step", s);
       if (st.done) this.p.feed(st.done.code ? "error" : "done", st.done);
     }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"time"
@@ -65,8 +66,11 @@ type (
 	ClassOpenedPayload struct {
 		Code string `json:"code"`
 		// Secret resumes the class from another connection; only on open.
-		Secret    string `json:"secret,omitempty"`
-		JoinURL   string `json:"join_url"`
+		Secret  string `json:"secret,omitempty"`
+		JoinURL string `json:"join_url"`
+		// Loopback: the join URL names this machine only (the teacher
+		// opened the page at localhost), so students cannot open it.
+		Loopback  bool   `json:"loopback,omitempty"`
 		QR        string `json:"qr"` // the join URL as a QR code, PNG data: URL
 		IdleS     int    `json:"idle_s"`
 		Followers int    `json:"followers"`
@@ -77,7 +81,7 @@ type (
 	}
 	ClassClosedPayload struct {
 		Code   string `json:"code"`
-		Reason string `json:"reason"` // "closed": the teacher ended it
+		Reason string `json:"reason"` // "closed": the teacher ended it; "expired": idle too long
 	}
 )
 
@@ -88,8 +92,6 @@ func classErr(err error) *Error {
 		return Errorf(EInvalid, "%s", err.Error())
 	case errors.Is(err, classroom.ErrNoClass):
 		return Errorf(ENotFound, "%s", err.Error())
-	case errors.Is(err, classroom.ErrNotYours):
-		return Errorf(EForbidden, "%s", err.Error())
 	}
 	return Errorf(EUnavailable, "the classroom service is not answering; try again in a moment")
 }
@@ -105,10 +107,29 @@ func validLang(l string) bool {
 	return false
 }
 
-// joinURL is where a student joins class code, as the teacher's browser
-// reached this server.
+// joinURL is where a student joins class code: at the server's public
+// address if it has one, else as the teacher's browser reached it.
 func (ss *session) joinURL(code string) string {
-	return ss.origin + "/join?code=" + url.QueryEscape(code)
+	base := ss.origin
+	if ss.s.publicURL != "" {
+		base = ss.s.publicURL
+	}
+	return base + "/join?code=" + url.QueryEscape(code)
+}
+
+// loopbackOnly reports whether a join URL names this machine only
+// (localhost, 127.0.0.1, ::1): no student's phone can open it.
+func loopbackOnly(joinURL string) bool {
+	u, err := url.Parse(joinURL)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 func qrDataURL(s string) string {
@@ -144,10 +165,23 @@ func (ss *session) handleClass(typ string, req ClassRequest, id string) {
 		var t *classroom.Teacher
 		var secret string
 		var err error
+		now := time.Now()
 		if typ == MsgClassOpen {
 			t, secret, err = hub.Open(ctx, req.Page, req.Lang, followers)
 		} else {
+			// A code and key that do not match count as a join code that
+			// did not work, and a wrong key is answered as a code that
+			// names no class: resuming is no way to find codes in use.
+			if !ss.s.joinFails.peek(ss.addr, now) {
+				fail(Errorf(ERateLimited, "too many class codes that did not work; wait a minute and check the code"))
+				return
+			}
 			t, err = hub.Resume(ctx, req.Code, req.Secret, req.Page, req.Lang, followers)
+			if errors.Is(err, classroom.ErrNotYours) || errors.Is(err, classroom.ErrNoClass) {
+				ss.s.joinFails.allow(ss.addr, now)
+				fail(Errorf(ENotFound, "there is no class with that code and key: it may have ended or expired"))
+				return
+			}
 		}
 		if err != nil {
 			e := classErr(err)
@@ -161,7 +195,7 @@ func (ss *session) handleClass(typ string, req ClassRequest, id string) {
 		ss.class.teacher = t
 		ss.mu.Unlock()
 		u := ss.joinURL(t.Code())
-		ss.reply(MsgClassOpened, ClassOpenedPayload{Code: t.Code(), Secret: secret, JoinURL: u, QR: qrDataURL(u),
+		ss.reply(MsgClassOpened, ClassOpenedPayload{Code: t.Code(), Secret: secret, JoinURL: u, Loopback: loopbackOnly(u), QR: qrDataURL(u),
 			IdleS: int(hub.Idle().Seconds()), Followers: t.Followers()})
 	case MsgClassView:
 		t := ss.teacher()
@@ -176,9 +210,7 @@ func (ss *session) handleClass(typ string, req ClassRequest, id string) {
 		if !ss.viewLimit.take(viewRate, viewBurst, time.Now()) {
 			return
 		}
-		if err := t.Publish(classroom.KindView, req.View); err != nil {
-			ss.s.log.Warn("classroom: publishing a view", "class", t.Code(), "err", err)
-		}
+		ss.published(t, classroom.KindView, t.Publish(classroom.KindView, req.View))
 	case MsgClassClose:
 		t := ss.teacher()
 		if t == nil {
@@ -275,8 +307,18 @@ func (ss *session) publish(typ string, payload []byte) {
 	if t == nil {
 		return
 	}
-	if err := t.Publish(typ, payload); err != nil {
-		ss.s.log.Warn("classroom: publishing", "class", t.Code(), "type", typ, "err", err)
+	ss.published(t, typ, t.Publish(typ, payload))
+}
+
+// published handles the outcome of a teacher's event: a class that has
+// expired ends on this connection, and the teacher is told why.
+func (ss *session) published(t *classroom.Teacher, kind string, err error) {
+	switch {
+	case errors.Is(err, classroom.ErrNoClass):
+		ss.endClass("")
+		ss.post(MsgClassClosed, ClassClosedPayload{Code: t.Code(), Reason: "expired"})
+	case err != nil:
+		ss.s.log.Warn("classroom: publishing", "class", t.Code(), "kind", kind, "err", err)
 	}
 }
 

@@ -1,7 +1,10 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -9,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -194,9 +198,11 @@ func TestClassErrors(t *testing.T) {
 	send(t, teacher, `{"type":"class_open","v":1,"payload":{"page":"caption","lang":"ko"}}`)
 	var opened web.ClassOpenedPayload
 	json.Unmarshal(next(t, teacher, web.MsgClassOpened), &opened)
+	// A wrong key is answered as a code that names no class, so resuming
+	// tells no one which codes are in use.
 	send(t, c, `{"type":"class_resume","v":1,"payload":{"code":"`+opened.Code+`","secret":"guess","page":"caption","lang":"ko"}}`)
-	if e := wsError(t, read(t, c)); e.Code != web.EForbidden {
-		t.Errorf("resume without the secret: %+v", e)
+	if e := wsError(t, read(t, c)); e.Code != web.ENotFound || !strings.Contains(e.Message, "no class with that code and key") {
+		t.Errorf("resume without the secret: %+v, want not_found", e)
 	}
 	send(t, teacher, `{"type":"class_view","v":1,"payload":{"view":{"pad":"`+strings.Repeat("x", 1100)+`"}}}`)
 	if e := wsError(t, wsMsg{Type: web.MsgError, V: 1, Payload: next(t, teacher, web.MsgError)}); e.Code != web.EInvalid || !strings.Contains(e.Message, "1024") {
@@ -246,6 +252,47 @@ func TestClassErrors(t *testing.T) {
 	if e := wsError(t, read(t, c2)); e.Code != web.ERateLimited || !strings.Contains(e.Message, "codes that did not work") {
 		t.Errorf("a good code after 25 wrong ones: %+v, want rate_limited", e)
 	}
+	send(t, c2, `{"type":"class_resume","v":1,"payload":{"code":"`+opened.Code+`","secret":"guess","page":"caption","lang":"ko"}}`)
+	if e := wsError(t, read(t, c2)); e.Code != web.ERateLimited {
+		t.Errorf("a resume after 25 wrong codes: %+v, want rate_limited", e)
+	}
+}
+
+// A whole class joins from one address (a school's network) at once: the
+// per-address request limit does not turn students away.
+func TestClassJoinsFromOneAddress(t *testing.T) {
+	hub := startHub(t, classroom.Config{})
+	t.Cleanup(hub.Close)
+	srv := newServerWith(t, web.Config{Classes: hub, AddrRate: 1, AddrBurst: 2})
+	teacher := dial(t, srv)
+	send(t, teacher, `{"type":"class_open","v":1,"payload":{"page":"translate","lang":"en"}}`)
+	var opened web.ClassOpenedPayload
+	json.Unmarshal(next(t, teacher, web.MsgClassOpened), &opened)
+	for i := range 12 {
+		c := dial(t, srv)
+		send(t, c, `{"type":"class_join","v":1,"payload":{"code":"`+opened.Code+`"}}`)
+		if m := read(t, c); m.Type != web.MsgClassState {
+			t.Fatalf("student %d of 12 from one address: %s %s, want class_state", i+1, m.Type, m.Payload)
+		}
+	}
+	// Decoding is still held to the address's limit.
+	c := dial(t, srv)
+	limited := false
+	for i := range 6 {
+		send(t, c, fmt.Sprintf(`{"type":"translate","v":1,"payload":{"id":"r%d","text":"A dog runs.","model":"en-de"}}`, i))
+	}
+	for range 6 {
+		m := read(t, c)
+		for m.Type != web.MsgError && m.Type != web.MsgDone {
+			m = read(t, c)
+		}
+		if m.Type == web.MsgError && wsError(t, m).Code == web.ERateLimited {
+			limited = true
+		}
+	}
+	if !limited {
+		t.Error("six translations at once from an address allowed two: none was refused")
+	}
 }
 
 // Without classes the messages say so, and the join page too.
@@ -264,5 +311,66 @@ func TestClassesOff(t *testing.T) {
 	res.Body.Close()
 	if !strings.Contains(string(body), "does not run classes") {
 		t.Errorf("join page without classes: %d %.200s", res.StatusCode, body)
+	}
+}
+
+// A class left idle past its limit ends: the teacher's next move is
+// answered by class_closed "expired", and the code does not come back.
+func TestClassExpiredTellsTeacher(t *testing.T) {
+	hub := startHub(t, classroom.Config{Idle: time.Second})
+	t.Cleanup(hub.Close)
+	srv := newServerWith(t, web.Config{Classes: hub})
+	teacher := dial(t, srv)
+	send(t, teacher, `{"type":"class_open","v":1,"payload":{"page":"translate","lang":"en"}}`)
+	var opened web.ClassOpenedPayload
+	json.Unmarshal(next(t, teacher, web.MsgClassOpened), &opened)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := hub.Lookup(context.Background(), opened.Code); errors.Is(err, classroom.ErrNoClass) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the class did not expire")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	send(t, teacher, `{"type":"class_view","v":1,"payload":{"view":{"step":2}}}`)
+	var closed web.ClassClosedPayload
+	json.Unmarshal(next(t, teacher, web.MsgClassClosed), &closed)
+	if closed.Code != opened.Code || closed.Reason != "expired" {
+		t.Errorf("class_closed %+v, want %s expired", closed, opened.Code)
+	}
+	if _, err := hub.Lookup(context.Background(), opened.Code); !errors.Is(err, classroom.ErrNoClass) {
+		t.Errorf("the expired class came back: %v", err)
+	}
+	// The connection teaches nothing now.
+	send(t, teacher, `{"type":"class_view","v":1,"payload":{"view":{"step":3}}}`)
+	if e := wsError(t, wsMsg{Type: web.MsgError, V: 1, Payload: next(t, teacher, web.MsgError)}); e.Code != web.EInvalid {
+		t.Errorf("a view after the class expired: %+v", e)
+	}
+}
+
+// The join link and QR code use the server's public address when it has
+// one; a link that names this machine only (loopback) is flagged, so the
+// page can say that students' phones cannot open it.
+func TestClassJoinURL(t *testing.T) {
+	hub := startHub(t, classroom.Config{})
+	t.Cleanup(hub.Close)
+	for _, tc := range []struct {
+		public, prefix string
+		loopback       bool
+	}{
+		{"", "http://127.0.0.1:", true},
+		{"http://192.168.1.20:8080/", "http://192.168.1.20:8080/join?code=", false},
+		{"https://attention.example", "https://attention.example/join?code=", false},
+	} {
+		srv := newServerWith(t, web.Config{Classes: hub, PublicURL: tc.public})
+		c := dial(t, srv)
+		send(t, c, `{"type":"class_open","v":1,"payload":{"page":"translate","lang":"en"}}`)
+		var opened web.ClassOpenedPayload
+		json.Unmarshal(next(t, c, web.MsgClassOpened), &opened)
+		if !strings.HasPrefix(opened.JoinURL, tc.prefix) || !strings.HasSuffix(opened.JoinURL, "/join?code="+opened.Code) || opened.Loopback != tc.loopback {
+			t.Errorf("public URL %q: join_url %q loopback %v, want %q... loopback %v", tc.public, opened.JoinURL, opened.Loopback, tc.prefix, tc.loopback)
+		}
 	}
 }

@@ -95,6 +95,10 @@ type Config struct {
 	Image photo.Limits
 	// Classes shares decodes with a class (nil: classes are off).
 	Classes *classroom.Hub
+	// PublicURL is where students reach this server ("scheme://host:port"),
+	// for a class's join link and QR code; "" uses the address the
+	// teacher's browser used.
+	PublicURL string
 }
 
 // Server holds the dependencies of every handler.
@@ -114,6 +118,7 @@ type Server struct {
 	byLength    map[string]model.ByLength
 	classes     *classroom.Hub
 	joinFails   *limiter // class codes that did not work, per client address
+	publicURL   string
 
 	liveMu sync.Mutex
 	live   map[*session]bool // open websocket sessions, for CloseSessions
@@ -154,7 +159,7 @@ func New(cfg Config) *Server {
 	s := &Server{echo: echo.New(), log: cfg.Logger, translators: map[string]model.Translator{},
 		decodes: newQueue(cfg.MaxDecodes, cfg.MaxQueue), perAddr: newLimiter(cfg.AddrRate, cfg.AddrBurst),
 		conns: newConnLimits(cfg), msgWait: cfg.WSMessageWait, photoMem: &budget{max: cfg.PhotoMemory}, image: cfg.Image, byLength: cfg.ByLength,
-		classes: cfg.Classes, joinFails: newLimiter(joinFailRate, joinFailBurst)}
+		classes: cfg.Classes, joinFails: newLimiter(joinFailRate, joinFailBurst), publicURL: strings.TrimRight(cfg.PublicURL, "/")}
 	if len(cfg.AllowedHosts) > 0 && !slices.Contains(cfg.AllowedHosts, "*") {
 		s.hosts = map[string]bool{}
 		for _, h := range cfg.AllowedHosts {

@@ -594,7 +594,10 @@ func (ss *session) admit(typ string) *Error {
 		return nil // cancels and leaves free resources; views have their own limit
 	}
 	now := time.Now()
-	if ss.limit.take(wsRate, wsBurst, now) && ss.s.perAddr.allow(ss.addr, now) {
+	// A class joins from one address when its students share a school's
+	// network: joins are held to the session's rate and to the limit on
+	// codes that did not work (joinFails), not to the address's.
+	if ss.limit.take(wsRate, wsBurst, now) && (typ == MsgClassJoin || ss.s.perAddr.allow(ss.addr, now)) {
 		ss.refused = 0
 		return nil
 	}

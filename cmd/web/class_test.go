@@ -70,6 +70,9 @@ func TestBrowserClass(t *testing.T) {
 		t.Fatal(err)
 	}
 	poll(teacher, "the class's code on the teacher's page", `document.querySelector('#class-code').textContent.replace(/\s/g, '').length === 6 && document.querySelector('#class-qr').naturalWidth > 0`)
+	// The page was opened at 127.0.0.1: the teacher is told that phones
+	// cannot open that address.
+	poll(teacher, "the loopback notice", `!document.querySelector('#class-loopback').hidden && /cannot open/.test(document.querySelector('#class-loopback').textContent)`)
 	code, err := chromedp.Run(teacher, chromedp.Text(chromedp.ID("class-code")))
 	if err != nil {
 		t.Fatal(err)

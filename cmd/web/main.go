@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -48,6 +49,7 @@ func main() {
 	flag.StringVar(&m.NATS, "nats", "", "NATS server URL for classes shared by several replicas (default: NATS in process, no port opened)")
 	flag.StringVar(&m.NATSListen, "nats-listen", "", "without -nats: host:port where the in-process NATS accepts other replicas (default: no port)")
 	flag.DurationVar(&m.ClassIdle, "class-idle", 2*time.Hour, "a class ends after this long without its teacher")
+	flag.StringVar(&m.PublicURL, "public-url", "", "where students reach this server, e.g. http://192.168.1.20:8080, for a class's join link and QR code (default: the address the teacher's browser used)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -79,6 +81,9 @@ type Main struct {
 	NATS       string
 	NATSListen string
 	ClassIdle  time.Duration
+	// PublicURL is where students reach the server, for join links and
+	// QR codes ("" : the address the teacher's browser used).
+	PublicURL string
 	// Limits: the caps on connections and sessions, and the websocket
 	// message deadline (web.Config's fields of those names; zero values
 	// take web's defaults).
@@ -102,11 +107,15 @@ func (m *Main) Run(ctx context.Context) error {
 		debug.SetMemoryLimit(m.MemLimitMB << 20)
 		m.Logger.Info("soft memory limit", "MB", m.MemLimitMB)
 	}
+	public, err := publicURL(m.PublicURL)
+	if err != nil {
+		return err
+	}
 	models, err := trained.Load(m.ModelDir)
 	if err != nil {
 		return err
 	}
-	cfg := web.Config{Logger: m.Logger, AllowedHosts: m.allowedHosts(),
+	cfg := web.Config{Logger: m.Logger, AllowedHosts: m.allowedHosts(), PublicURL: public,
 		MaxConns: m.Limits.MaxConns, MaxConnsPerAddr: m.Limits.MaxConnsPerAddr,
 		MaxSessions: m.Limits.MaxSessions, MaxSessionsPerAddr: m.Limits.MaxSessionsPerAddr,
 		WSMessageWait: m.Limits.WSMessageWait, ByLength: models.ByLength}
@@ -246,14 +255,31 @@ func (m *Main) startSegmenter(srv *web.Server) {
 	srv.SetSegmenter(net)
 }
 
+// publicURL checks -public-url: an http or https address with a host and
+// nothing after it.
+func publicURL(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("-public-url %q: give the address students open, like http://192.168.1.20:8080 (http or https, a host, no path)", s)
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
 // allowedHosts are the host names requests may use: -allowed-hosts, or by
 // default the listen address's host, the loopback names, this machine's
-// name and its addresses (students on a classroom network type the IP).
+// name and its addresses (students on a classroom network type the IP),
+// and -public-url's host.
 func (m *Main) allowedHosts() []string {
 	if m.AllowedHosts != "" {
 		return strings.Split(m.AllowedHosts, ",")
 	}
 	hosts := []string{"localhost", "127.0.0.1", "::1"}
+	if u, err := url.Parse(m.PublicURL); err == nil && u.Hostname() != "" {
+		hosts = append(hosts, u.Hostname())
+	}
 	if h, _, err := net.SplitHostPort(m.Addr); err == nil && h != "" && h != "0.0.0.0" && h != "::" {
 		hosts = append(hosts, h)
 	}

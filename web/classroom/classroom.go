@@ -220,6 +220,7 @@ type State struct {
 	Seq    uint64            `json:"seq"`  // the last event it includes
 	Source json.RawMessage   `json:"source,omitempty"`
 	Steps  []json.RawMessage `json:"steps"`
+	Trees  []json.RawMessage `json:"trees,omitempty"` // the beam search's tree, level by level
 	Done   json.RawMessage   `json:"done,omitempty"`
 	View   json.RawMessage   `json:"view,omitempty"`
 	Opened time.Time         `json:"opened"`
@@ -250,19 +251,20 @@ const (
 	KindClosed = "closed" // the class has ended
 )
 
-func (h *Hub) get(ctx context.Context, code string) (*record, error) {
+// get reads a class's record and its revision in the bucket.
+func (h *Hub) get(ctx context.Context, code string) (*record, uint64, error) {
 	e, err := h.kv.Get(ctx, code)
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
-		return nil, ErrNoClass
+		return nil, 0, ErrNoClass
 	}
 	if err != nil {
-		return nil, fmt.Errorf("classroom: reading class %s: %w", code, err)
+		return nil, 0, fmt.Errorf("classroom: reading class %s: %w", code, err)
 	}
 	var r record
 	if err := json.Unmarshal(e.Value(), &r); err != nil {
-		return nil, fmt.Errorf("classroom: class %s: %w", code, err)
+		return nil, 0, fmt.Errorf("classroom: class %s: %w", code, err)
 	}
-	return &r, nil
+	return &r, e.Revision(), nil
 }
 
 // Lookup says which page a class is on, for a join link.
@@ -271,7 +273,7 @@ func (h *Hub) Lookup(ctx context.Context, code string) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	r, err := h.get(ctx, code)
+	r, _, err := h.get(ctx, code)
 	if err != nil {
 		return State{}, err
 	}

@@ -92,7 +92,10 @@ func TestClassLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	publish(KindSource, `{"id":"r1"}`)
+	publish(KindSource, `{"id":"r0"}`)
+	publish(KindTree, `{"level":0,"old":true}`)
+	publish(KindSource, `{"id":"r1"}`) // a new input: the old one's tree goes
+	publish(KindTree, `{"level":0}`)
 	publish(KindStep, `{"i":0}`)
 
 	got := make(events, 16)
@@ -102,7 +105,8 @@ func TestClassLifecycle(t *testing.T) {
 	}
 	defer f.Leave()
 	f.Start()
-	if st.Code != code || st.Page != "translate" || st.Seq != 2 || string(st.Source) != `{"id":"r1"}` || len(st.Steps) != 1 {
+	if st.Code != code || st.Page != "translate" || st.Seq != 5 || string(st.Source) != `{"id":"r1"}` || len(st.Steps) != 1 ||
+		len(st.Trees) != 1 || string(st.Trees[0]) != `{"level":0}` {
 		t.Fatalf("state on joining: %+v", st)
 	}
 	if n := <-counts; n != 1 {
@@ -110,10 +114,10 @@ func TestClassLifecycle(t *testing.T) {
 	}
 	publish(KindStep, `{"i":1}`)
 	publish(KindView, `{"step":1}`)
-	if ev := got.next(t); ev.Seq != 3 || ev.Kind != KindStep || string(ev.Data) != `{"i":1}` {
+	if ev := got.next(t); ev.Seq != 6 || ev.Kind != KindStep || string(ev.Data) != `{"i":1}` {
 		t.Errorf("first event after joining: %+v", ev)
 	}
-	if ev := got.next(t); ev.Seq != 4 || ev.Kind != KindView {
+	if ev := got.next(t); ev.Seq != 7 || ev.Kind != KindView {
 		t.Errorf("second event: %+v", ev)
 	}
 
@@ -164,6 +168,43 @@ func TestClassExpires(t *testing.T) {
 			t.Fatalf("class still there after its idle limit: %v", err)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	// The teacher's next event does not open it again under the same code.
+	if err := teacher.Publish(KindView, json.RawMessage(`{"step":1}`)); !errors.Is(err, ErrNoClass) {
+		t.Errorf("publishing to an expired class: %v, want ErrNoClass", err)
+	}
+	if _, err := h.Lookup(ctx, teacher.Code()); !errors.Is(err, ErrNoClass) {
+		t.Errorf("the expired class came back: %v", err)
+	}
+}
+
+// A teacher who reloaded (a second Teacher on the same class) and the old
+// connection can both still write: the newest state wins, nothing fails.
+func TestResumedTeacherWrites(t *testing.T) {
+	h := start(t, Config{})
+	ctx := context.Background()
+	first, secret, err := h.Open(ctx, "translate", "en", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Leave()
+	second, err := h.Resume(ctx, first.Code(), secret, "translate", "en", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Leave()
+	for i, tc := range []*Teacher{second, first, second} {
+		view := json.RawMessage(fmt.Sprintf(`{"step":%d}`, i))
+		if err := tc.Publish(KindView, view); err != nil {
+			t.Fatalf("publish %d: %v", i, err)
+		}
+		st, err := h.Lookup(ctx, first.Code())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(st.View) != string(view) {
+			t.Errorf("after publish %d the class's view is %s, want %s", i, st.View, view)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -16,9 +17,10 @@ import (
 // Teacher runs a class from one websocket session: what it publishes is
 // kept as the class's state and sent to every follower, on any replica.
 type Teacher struct {
-	h  *Hub
-	mu sync.Mutex
-	r  record
+	h   *Hub
+	mu  sync.Mutex
+	r   record
+	rev uint64 // the bucket's revision of r, as this teacher last wrote or read it
 
 	presence  *nats.Subscription
 	seen      map[string]time.Time // follower id -> last heard
@@ -42,10 +44,11 @@ func (h *Hub) Open(ctx context.Context, page, lang string, followers func(n int)
 		if err != nil {
 			return nil, "", err
 		}
-		if _, err := h.kv.Create(ctx, r.Code, b); err != nil {
+		rev, err := h.kv.Create(ctx, r.Code, b)
+		if err != nil {
 			continue // taken (or the store failed: tried again, then reported)
 		}
-		return h.teach(r, followers), secret, nil
+		return h.teach(r, rev, followers), secret, nil
 	}
 	return nil, "", fmt.Errorf("classroom: no free class code could be stored")
 }
@@ -57,14 +60,14 @@ func (h *Hub) Resume(ctx context.Context, code, secret, page, lang string, follo
 	if err != nil {
 		return nil, err
 	}
-	r, err := h.get(ctx, code)
+	r, rev, err := h.get(ctx, code)
 	if err != nil {
 		return nil, err
 	}
 	if !equalHash(r.Secret, hash(secret)) {
 		return nil, ErrNotYours
 	}
-	t := h.teach(*r, followers)
+	t := h.teach(*r, rev, followers)
 	if r.Page != page || r.Lang != lang {
 		t.mu.Lock()
 		t.r.Page, t.r.Lang = page, lang
@@ -78,8 +81,8 @@ func (h *Hub) Resume(ctx context.Context, code, secret, page, lang string, follo
 	return t, nil
 }
 
-func (h *Hub) teach(r record, followers func(int)) *Teacher {
-	t := &Teacher{h: h, r: r, seen: map[string]time.Time{}, followers: followers, stop: make(chan struct{})}
+func (h *Hub) teach(r record, rev uint64, followers func(int)) *Teacher {
+	t := &Teacher{h: h, r: r, rev: rev, seen: map[string]time.Time{}, followers: followers, stop: make(chan struct{})}
 	sub, err := h.nc.Subscribe(subject(r.Code, "presence"), t.heard)
 	if err != nil {
 		h.log.Warn("classroom: following presence", "class", r.Code, "err", err)
@@ -154,14 +157,18 @@ func (t *Teacher) Followers() int {
 }
 
 // Publish records an event in the class's state and sends it to the
-// followers. data is the event's JSON.
+// followers. data is the event's JSON. A class that has expired (idle
+// longer than the hub allows) is not brought back: Publish then sends
+// nothing and returns ErrNoClass.
 func (t *Teacher) Publish(kind string, data json.RawMessage) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	r := &t.r
 	switch kind {
 	case KindSource:
-		r.Source, r.Steps, r.Done = data, []json.RawMessage{}, nil
+		r.Source, r.Steps, r.Trees, r.Done = data, []json.RawMessage{}, nil, nil
+	case KindTree:
+		r.Trees = append(r.Trees, data)
 	case KindStep:
 		r.Steps = append(r.Steps, data)
 	case KindDone, KindError:
@@ -187,13 +194,35 @@ func (t *Teacher) Publish(kind string, data json.RawMessage) error {
 	var stored error
 	if len(b) > MaxState {
 		stored = fmt.Errorf("classroom: class %s: state of %d bytes is over %d; late joiners miss this input", r.Code, len(b), MaxState)
-	} else if _, err := t.h.kv.Put(ctx, r.Code, b); err != nil {
+	} else if err := t.store(ctx, b); errors.Is(err, ErrNoClass) {
+		return err
+	} else if err != nil {
 		stored = fmt.Errorf("classroom: storing class %s: %w", r.Code, err)
 	}
 	if err := t.h.nc.Publish(subject(r.Code, "events"), ev); err != nil {
 		return err
 	}
 	return stored
+}
+
+// store writes the class's state over the revision this teacher knows, so
+// that a class the bucket has let expire stays gone (a plain put would
+// open it again under the same code). When another connection of the
+// same teacher wrote in between (a reload that resumed the class), the
+// newest state is this one's.
+func (t *Teacher) store(ctx context.Context, b []byte) error {
+	rev, err := t.h.kv.Update(ctx, t.r.Code, b, t.rev)
+	if err != nil {
+		_, cur, gerr := t.h.get(ctx, t.r.Code)
+		if gerr != nil {
+			return gerr // ErrNoClass once the class has expired
+		}
+		if rev, err = t.h.kv.Update(ctx, t.r.Code, b, cur); err != nil {
+			return err
+		}
+	}
+	t.rev = rev
+	return nil
 }
 
 // Leave stops teaching from this session; the class goes on (the teacher
@@ -254,7 +283,7 @@ func (h *Hub) Join(ctx context.Context, code string, deliver func(ev []byte) boo
 	if f.sub, err = h.nc.Subscribe(subject(code, "events"), f.event); err != nil {
 		return nil, State{}, fmt.Errorf("classroom: following class %s: %w", code, err)
 	}
-	r, err := h.get(ctx, code)
+	r, _, err := h.get(ctx, code)
 	if err != nil {
 		f.sub.Unsubscribe()
 		return nil, State{}, err
@@ -322,7 +351,7 @@ func (f *Follower) beat() {
 		case <-tick.C:
 			f.say(true)
 			ctx, cancel := context.WithTimeout(context.Background(), natsWait)
-			_, err := f.h.get(ctx, f.code)
+			_, _, err := f.h.get(ctx, f.code)
 			cancel()
 			if err == ErrNoClass {
 				f.mu.Lock()
