@@ -183,6 +183,12 @@ type Captioner interface {
 	CropSize() int
 }
 
+// Vocabulary is a model whose output words can be listed: OutputWords()[id]
+// is the word with that id (the ids Options.Force takes).
+type Vocabulary interface {
+	OutputWords() []string
+}
+
 // Segmenter finds objects in a photo: a class id per pixel (w x h,
 // row-major), the ids of the PASCAL VOC classes in ObjectClasses order.
 type Segmenter interface {

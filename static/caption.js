@@ -30,6 +30,7 @@ const els = {
   target: $("target"),
   readout: $("readout"),
   topk: $("topk"),
+  glassBody: $("glass-body"),
   topkTitle: $("topk-title"),
   undo: $("undo"),
   step: $("step"),
@@ -136,6 +137,25 @@ const mine = new Set();
 
 function paintMine() {
   cells.forEach((c, i) => c.classList.toggle("is-mine", mine.has(i)));
+  els.glassBody.querySelectorAll(".glass-here").forEach((box) => (box.checked = mine.has(Number(box.dataset.region))));
+}
+
+// regionEditor is the glass box's way to choose region i from the
+// keyboard: a box to tick, kept in step with the regions on the photo.
+function regionEditor(i) {
+  const label = h("label", "glass-edit");
+  const box = h("input", "glass-here");
+  box.type = "checkbox";
+  box.dataset.region = String(i);
+  box.checked = mine.has(i);
+  box.setAttribute("aria-label", t("glass.hereLabel", { where: t("glass.regionAt", { r: Math.floor(i / state.source.cols) + 1, c: (i % state.source.cols) + 1 }) }));
+  box.addEventListener("change", () => {
+    if (box.checked) mine.add(i);
+    else mine.delete(i);
+    paintMine();
+  });
+  label.append(box, h("span", "", t("glass.here")));
+  return label;
 }
 
 const baseline = new Baseline({
@@ -179,6 +199,7 @@ const glass = new GlassPanel({
   gate: true,
   inspect: (prefix, weights) => inspects.ask(state.via === "ws" ? state.reqId : "", prefix, weights),
   label: (i) => t("glass.regionAt", { r: Math.floor(i / state.source.cols) + 1, c: (i % state.source.cols) + 1 }),
+  editor: regionEditor,
   mine: () => (mine.size ? cells.map((_, i) => (mine.has(i) ? 1 / mine.size : 0)) : null),
   clearMine: () => {
     mine.clear();
@@ -335,7 +356,7 @@ function paint() {
   paintCells(s ? (els.view.value === "coverage" ? s.step.coverage : s.step.attention) : null, els.view.value === "coverage");
   renderReadout(i);
   paintObject(s);
-  renderTopK(els.topk, els.topkTitle, state.steps.map((x) => x.step), i, state.done ? forceAt : null);
+  renderTopK(els.topk, els.topkTitle, state.steps.map((x) => x.step), i, state.done ? forceAt : null, state.model);
 }
 
 // The region grid: each cell coloured by its weight relative to the word's
@@ -371,7 +392,7 @@ function renderReadout(i) {
   });
   const even = pct(1 / (att.length || 1));
   // exp(entropy): how many regions the weights amount to
-  const spread = Number.isFinite(step.entropy) ? " " + t("caption.spread", { k: Math.exp(step.entropy).toFixed(1), n: att.length }) : "";
+  const spread = Number.isFinite(step.entropy) ? " " + t("caption.spread", { k: Math.exp(step.entropy).toFixed(1), n: att.length, h: step.entropy.toFixed(2) }) : "";
   els.readout.textContent = att.length
     ? t("caption.readout", {
         word: wordOf(step),
@@ -571,18 +592,40 @@ function setHover(i) {
 }
 
 function wire() {
-  // While the glass box is open, clicking the photo's regions sets the
-  // attention by hand.
+  // While the glass box is open, the photo's regions take the attention
+  // by hand: press and drag across them. A stroke that starts on a chosen
+  // region takes regions away; any other adds them.
   const glassRoot = $("glass");
   glassRoot.addEventListener("toggle", () => els.stage.classList.toggle("is-painting", glassRoot.open));
-  els.cells.addEventListener("click", (e) => {
-    const c = glassRoot.open && e.target instanceof Element ? e.target.closest("[data-region]") : null;
-    if (!c) return;
-    const i = Number(c.dataset.region);
-    if (mine.has(i)) mine.delete(i);
-    else mine.add(i);
+  let adding = null; // during a stroke: whether it adds regions
+  const regionAt = (el) => {
+    const c = el instanceof Element ? el.closest("[data-region]") : null;
+    return c && els.cells.contains(c) ? Number(c.dataset.region) : null;
+  };
+  const touch = (i) => {
+    if (adding) mine.add(i);
+    else mine.delete(i);
     paintMine();
+  };
+  els.cells.addEventListener("pointerdown", (e) => {
+    const i = glassRoot.open ? regionAt(e.target) : null;
+    if (i === null) return;
+    e.preventDefault();
+    adding = !mine.has(i);
+    touch(i);
   });
+  document.addEventListener("pointermove", (e) => {
+    if (adding === null) return;
+    const i = regionAt(document.elementFromPoint(e.clientX, e.clientY));
+    if (i !== null && mine.has(i) !== adding) touch(i);
+  });
+  const end = () => {
+    if (adding === null) return;
+    adding = null;
+    if (glass.glass) glass.tryMine();
+  };
+  document.addEventListener("pointerup", end);
+  document.addEventListener("pointercancel", end);
   els.camera.addEventListener("change", () => {
     caption(els.camera.files[0]);
     els.camera.value = "";

@@ -104,12 +104,86 @@ export const SPECIAL = {
 
 // ---------------------------------------------------------------- top-k
 
+// vocabularies holds each model's words (GET /api/v1/models/ID/words) as
+// word -> id, fetched once when a word is first typed.
+const vocabularies = new Map();
+
+// findWord looks word up among the words model can write, as typed or
+// with its first letter's case changed ("hund" finds "Hund"); it resolves
+// to {id, token}, or to {n} (the vocabulary's size) when it is not there.
+export async function findWord(model, word) {
+  if (!vocabularies.has(model)) {
+    const load = fetch(`/api/v1/models/${encodeURIComponent(model)}/words`)
+      .then((res) => (res.ok ? res.json() : Promise.reject(new Error(t("status.answered", { status: res.status })))))
+      .then((body) => new Map(body.words.map((w, id) => [w, id])));
+    vocabularies.set(model, load);
+    load.catch(() => vocabularies.delete(model));
+  }
+  const ids = await vocabularies.get(model);
+  const first = word.charAt(0);
+  for (const w of [word, first.toUpperCase() + word.slice(1), first.toLowerCase() + word.slice(1)]) {
+    if (ids.has(w) && !SPECIAL[w]) return { id: ids.get(w), token: w };
+  }
+  return { n: ids.size };
+}
+
+// forceBox is the form under the top choices where a word of one's own is
+// typed to force it at the step shown.
+const forceBox = {
+  cur: null,
+  wired: false,
+  at(cur) {
+    const form = document.getElementById("topk-force");
+    if (!form) return;
+    if (!this.wired) this.wire(form);
+    const moved = !cur || !this.cur || cur.i !== this.cur.i;
+    this.cur = cur;
+    form.hidden = !cur;
+    if (moved) document.getElementById("topk-force-msg").textContent = "";
+    document.getElementById("topk-force-label").textContent = cur ? t("topk.typeLabelAt", { i: cur.i + 1 }) : t("topk.typeLabel");
+  },
+  wire(form) {
+    this.wired = true;
+    const input = document.getElementById("topk-force-word");
+    const msg = document.getElementById("topk-force-msg");
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const cur = this.cur;
+      const word = input.value.trim();
+      if (!cur) return;
+      if (!word) {
+        msg.textContent = t("topk.typeEmpty");
+        input.focus();
+        return;
+      }
+      msg.textContent = t("topk.typeLoading");
+      let hit;
+      try {
+        hit = await findWord(cur.model, word);
+      } catch (err) {
+        msg.textContent = err.message || String(err);
+        return;
+      }
+      if (!this.cur || this.cur.i !== cur.i) return; // the page moved on meanwhile
+      if (hit.token === undefined) {
+        msg.textContent = t("topk.typeUnknown", { word, n: hit.n });
+        return;
+      }
+      msg.textContent = "";
+      input.value = "";
+      cur.onPick(cur.i, hit);
+    });
+  },
+};
+
 // renderTopK fills list with the alternatives at step i (null: none).
 // With onPick, every other word the model could have written here is a
 // button: onPick(i, alt) asks what the model would write next had it
-// chosen that word.
-export function renderTopK(list, title, steps, i, onPick) {
+// chosen that word; and under the list a word can be typed (looked up in
+// model's words) to ask the same of it.
+export function renderTopK(list, title, steps, i, onPick, model) {
   list.textContent = "";
+  forceBox.at(onPick && i !== null && i >= 0 && steps[i] ? { i, onPick, model } : null);
   if (i === null || i < 0 || !steps[i]) {
     title.textContent = t("topk.title");
     return;
@@ -644,7 +718,7 @@ export class GlassPanel {
       tr.append(h("td", "glass-label", this.label(i)), h("td", "num", fmt(g.scores[i])), h("td", "num", fmt(g.weights[i])));
       const td = h("td", "glass-mine");
       if (this.editor) td.append(this.editor(i));
-      else td.textContent = with_ ? fmt(with_.used[i]) : "";
+      if (with_) td.append(h("span", "glass-used", fmt(with_.used[i])));
       tr.append(td);
       table.tBodies[0].append(tr);
     }

@@ -316,7 +316,7 @@ async function download(which) {
   if (!p || !state.done) return;
   const button = els[which];
   button.disabled = true;
-  const body = JSON.stringify({ text: p.text, model: p.model, beam: p.beam, force: p.force });
+  const body = JSON.stringify({ text: p.text, model: p.model, beam: p.beam, force: p.force, override: p.override });
   const request = () => fetch(exports[which].path, { method: "POST", headers: { "Content-Type": "application/json" }, body });
   const err = await exportFile(request, exports[which].name);
   button.disabled = false;
@@ -435,7 +435,7 @@ function applyHighlight() {
   els.grid.classList.toggle("has-col", col !== null);
 
   renderReadout(row, col, hv !== null);
-  renderTopK(els.topk, els.topkTitle, state.steps, row !== null ? row : player.cur, state.done ? forceAt : null);
+  renderTopK(els.topk, els.topkTitle, state.steps, row !== null ? row : player.cur, state.done ? forceAt : null, state.pending && state.pending.model);
 }
 
 // ---------------------------------------------------------------- what if
@@ -473,7 +473,7 @@ function renderReadout(row, col, hovering) {
       text = text.charAt(0).toUpperCase() + text.slice(1);
       // exp(entropy): how many words the weights amount to
       const h = state.steps[row].entropy;
-      if (Number.isFinite(h)) text += " " + t("translate.readSpread", { k: Math.exp(h).toFixed(1), n: att.length });
+      if (Number.isFinite(h)) text += " " + t("translate.readSpread", { k: Math.exp(h).toFixed(1), n: att.length, h: h.toFixed(2) });
     }
   } else if (col !== null) {
     text = t("translate.readColumn", { in: tok[col] });
@@ -672,16 +672,69 @@ function weightEditor(i) {
   input.addEventListener("input", () => {
     mine = mine || state.source.tokens.map(() => 0);
     mine[i] = Math.max(0, Number(input.value) || 0);
+    markMine();
   });
   const all = h("button", "btn btn-small glass-all", t("glass.allHere"));
   all.type = "button";
   all.addEventListener("click", () => {
-    mine = state.source.tokens.map((_, j) => (j === i ? 1 : 0));
-    els.glassBody.querySelectorAll(".glass-input").forEach((el, j) => (el.value = String(mine[j])));
+    setMine(new Set([i]));
     glass.tryMine();
   });
   wrap.append(input, all);
   return wrap;
+}
+
+// setMine puts the attention on the words at cols, in equal shares, and
+// shows it in the weight editors and on the words.
+function setMine(cols) {
+  mine = state.source.tokens.map((_, j) => (cols.has(j) ? 1 / cols.size : 0));
+  els.glassBody.querySelectorAll(".glass-input").forEach((el, j) => (el.value = String(Number(mine[j].toFixed(3)))));
+  markMine();
+}
+
+// markMine outlines the input words that hold attention set by hand.
+function markMine() {
+  const on = (j) => Boolean(mine && mine[j] > 0);
+  srcChips.forEach((chip, j) => chip.classList.toggle("is-mine", on(j)));
+  colHeads.forEach((th, j) => th.classList.toggle("is-mine", on(j)));
+}
+
+// wirePaint: while the step's numbers are open, the input words (above the
+// grid, and the grid's column heads) take the attention by hand. Press on
+// a word and drag across others: every word the stroke touches gets an
+// equal share, and the step is recomputed when the stroke ends.
+function wirePaint() {
+  const glassRoot = $("glass");
+  let stroke = null; // the columns this stroke has touched
+  const colAt = (el) => {
+    const c = el instanceof Element ? el.closest("[data-col]") : null;
+    if (!c || !(els.source.contains(c) || c.classList.contains("col-head"))) return null;
+    return Number(c.dataset.col);
+  };
+  const ready = () => glassRoot.open && state.done && glass.glass && state.source;
+  glassRoot.addEventListener("toggle", () => els.result.classList.toggle("is-painting", glassRoot.open));
+  els.result.addEventListener("pointerdown", (e) => {
+    const j = ready() ? colAt(e.target) : null;
+    if (j === null) return;
+    e.preventDefault();
+    stroke = new Set([j]);
+    setMine(stroke);
+  });
+  document.addEventListener("pointermove", (e) => {
+    if (!stroke) return;
+    const j = colAt(document.elementFromPoint(e.clientX, e.clientY));
+    if (j !== null && !stroke.has(j)) {
+      stroke.add(j);
+      setMine(stroke);
+    }
+  });
+  const end = () => {
+    if (!stroke) return;
+    stroke = null;
+    glass.tryMine();
+  };
+  document.addEventListener("pointerup", end);
+  document.addEventListener("pointercancel", end);
 }
 
 const inspects = new Inspects(sock, (req) =>
@@ -722,6 +775,7 @@ const glass = new GlassPanel({
   },
   clearMine: () => {
     mine = null;
+    markMine();
   },
   onContinue: (step, prefix, weights) => {
     const text = state.pending ? state.pending.text : els.text.value;
@@ -802,5 +856,6 @@ wirePresenter(() => sizeCells());
 wireControls();
 wireHover();
 wireGridKeys();
+wirePaint();
 updateModelNote();
 sock.connect();

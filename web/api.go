@@ -33,6 +33,40 @@ func (s *Server) listModels(c echo.Context) error {
 	return c.JSON(http.StatusOK, resp)
 }
 
+// WordsResponse is a model's output vocabulary: Words[id] is the word
+// with that id, the ids a decode's "force" takes.
+type WordsResponse struct {
+	Model string   `json:"model"`
+	Words []string `json:"words"`
+}
+
+// modelWords is GET /api/v1/models/:model/words: the words a model can
+// write, for forcing a word typed by hand.
+func (s *Server) modelWords(c echo.Context) error {
+	id := c.Param("model")
+	var m any
+	if t, ok := s.translators[id]; ok {
+		m = t
+	} else {
+		caps, _ := s.caps.get()
+		for _, cm := range caps {
+			if cm.Info().ID == id {
+				m = cm
+			}
+		}
+	}
+	if m == nil {
+		return Errorf(ENotFound, "unknown model %q", clip(id, 40))
+	}
+	v, ok := m.(model.Vocabulary)
+	if !ok {
+		return Errorf(EUnsupported, "model %q cannot list its words", clip(id, 40))
+	}
+	// The same for as long as the server runs; a restart may load others.
+	c.Response().Header().Set("Cache-Control", "private, max-age=3600")
+	return c.JSON(http.StatusOK, WordsResponse{Model: id, Words: v.OutputWords()})
+}
+
 // TranslateRequest is the body of POST /api/v1/translate and the payload of
 // a websocket "translate" message.
 type TranslateRequest struct {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -154,5 +155,126 @@ func TestCaptionInspectHTTP(t *testing.T) {
 	code, body = upload(t, srv.URL, map[string]string{"override": `{"step": -1, "weights": [1]}`}, "p.jpg", photo)
 	if code != 400 || !strings.Contains(string(body), "step must be") {
 		t.Fatalf("override at step -1: %d %s", code, body)
+	}
+}
+
+// The beam search's tree, over the websocket (a level at a time, before
+// the words) and over HTTP (the reply's "tree"): the winner's path from
+// the root is the translation the decode wrote, on the real en-de.
+func TestTreeWinnerIsTheTranslation(t *testing.T) {
+	srv := newServer(t)
+	const text = "Two young children are playing with a ball in the park."
+	// path follows the winner's parents back to the root: its words.
+	path := func(levels []model.TreeLevel) []string {
+		t.Helper()
+		nodes := map[int]model.TreeNode{}
+		winner := -1
+		for _, l := range levels {
+			for _, n := range l.Nodes {
+				nodes[n.ID] = n
+			}
+			if l.Winner >= 0 && len(l.Nodes) == 0 {
+				winner = l.Winner
+			}
+		}
+		var words []string
+		for id := winner; id >= 0; id = nodes[id].Parent {
+			n, ok := nodes[id]
+			if !ok {
+				t.Fatalf("the tree names node %d, which no level holds", id)
+			}
+			words = append([]string{n.Token}, words...)
+		}
+		if len(words) > 0 && words[len(words)-1] == "</s>" {
+			words = words[:len(words)-1]
+		}
+		return words
+	}
+	tokens := func(steps []model.Step) []string {
+		var out []string
+		for _, s := range steps {
+			out = append(out, s.Token)
+		}
+		return out
+	}
+
+	c := dial(t, srv)
+	send(t, c, `{"type":"translate","v":1,"payload":{"id":"b1","text":"`+text+`","model":"en-de","beam":4}}`)
+	var levels []model.TreeLevel
+	var steps []model.Step
+	treeBeforeWords := false
+	for done := false; !done; {
+		m := read(t, c)
+		switch m.Type {
+		case web.MsgTree:
+			var tp web.TreePayload
+			json.Unmarshal(m.Payload, &tp)
+			if tp.ID != "b1" {
+				t.Fatalf("tree for %q", tp.ID)
+			}
+			if len(steps) == 0 && len(tp.Level.Nodes) > 0 {
+				treeBeforeWords = true
+			}
+			levels = append(levels, tp.Level)
+		case web.MsgStep:
+			var sp web.StepPayload
+			json.Unmarshal(m.Payload, &sp)
+			steps = append(steps, sp.Step)
+		case web.MsgDone:
+			done = true
+		case web.MsgError:
+			t.Fatalf("error: %s", m.Payload)
+		}
+	}
+	if !treeBeforeWords || len(levels) < 3 {
+		t.Errorf("%d tree levels, the first before the words: %v; want the tree streamed as it grows", len(levels), treeBeforeWords)
+	}
+	if got, want := path(levels), tokens(steps); !slices.Equal(got, want) {
+		t.Errorf("over the websocket the tree's winner is %q, the translation %q", got, want)
+	}
+
+	code, body := post(t, srv.URL, "application/json", `{"text": "`+text+`", "model": "en-de", "beam": 4}`)
+	var r web.DecodeResponse
+	if err := json.Unmarshal(body, &r); err != nil || code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	if got, want := path(r.Tree), tokens(r.Steps); !slices.Equal(got, want) || !slices.Equal(want, tokens(steps)) {
+		t.Errorf("over HTTP the tree's winner is %q, the translation %q (websocket: %q)", got, want, tokens(steps))
+	}
+}
+
+// A hand-set attention that cannot be used is a clear error: over the
+// websocket (bad weights, a step out of range) and over HTTP (a step past
+// the end of the output, after the decode has run).
+func TestOverrideErrors(t *testing.T) {
+	srv := newServer(t)
+	const text = "A dog runs."
+	c := dial(t, srv)
+	for i, tc := range []struct{ override, says string }{
+		{`{"step":0,"weights":[1]}`, "source positions"},
+		{`{"step":-1,"weights":[1,0,0,0]}`, "step must be between"},
+		{`{"step":0,"weights":[]}`, "one weight per source position"},
+		{`{"step":0,"weights":[0.5,0.2,0.2,0.2]}`, "add up to"},
+		{`{"step":40,"weights":[1,0,0,0]}`, "output ended after"},
+	} {
+		send(t, c, fmt.Sprintf(`{"type":"translate","v":1,"payload":{"id":"o%d","text":"%s","model":"en-de","override":%s}}`, i, text, tc.override))
+		var e web.ErrorPayload
+		for {
+			m := read(t, c)
+			if m.Type == web.MsgDone {
+				t.Fatalf("override %s: done, want an error saying %q", tc.override, tc.says)
+			}
+			if m.Type == web.MsgError {
+				json.Unmarshal(m.Payload, &e)
+				break
+			}
+		}
+		if e.Code != web.EInvalid || !strings.Contains(e.Message, tc.says) {
+			t.Errorf("override %s: %+v, want invalid saying %q", tc.override, e, tc.says)
+		}
+	}
+	code, body := post(t, srv.URL, "application/json", `{"text": "`+text+`", "model": "en-de", "override": {"step": 40, "weights": [1, 0, 0, 0]}}`)
+	if code != 400 || !strings.Contains(string(body), "output ended after") {
+		t.Errorf("override past the end over HTTP: %d %s", code, body)
 	}
 }

@@ -191,6 +191,7 @@ func (s *Server) routes() {
 	get("/", s.translatePage)
 	get("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	get("/api/v1/models", s.listModels)
+	get("/api/v1/models/:model/words", s.modelWords)
 	e.POST("/api/v1/translate", s.translate)
 	get("/caption", s.captionPage)
 	e.POST("/api/v1/caption", s.caption)

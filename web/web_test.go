@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -502,5 +503,40 @@ func TestForceOverHTTP(t *testing.T) {
 	other := run([]int{own.Steps[0].TokenID, alt.ID})
 	if other.Steps[1].Token != alt.Token || other.Text == own.Text {
 		t.Errorf("forcing %q as word 2: %q, want it there and a different translation from %q", alt.Token, other.Text, own.Text)
+	}
+
+	// A word typed by hand: its id comes from the model's word list, and
+	// forcing it writes that word.
+	res, err := http.Get(srv.URL + "/api/v1/models/en-de/words")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var words web.WordsResponse
+	if err := json.NewDecoder(res.Body).Decode(&words); err != nil || res.StatusCode != 200 {
+		t.Fatalf("words: %d %v", res.StatusCode, err)
+	}
+	res.Body.Close()
+	if words.Model != "en-de" || len(words.Words) < 1000 || words.Words[own.Steps[0].TokenID] != own.Steps[0].Token {
+		t.Fatalf("en-de's words: %d of them, id %d is %q, want %q", len(words.Words), own.Steps[0].TokenID, words.Words[own.Steps[0].TokenID], own.Steps[0].Token)
+	}
+	typed := slices.Index(words.Words, "Fahrradfahrer")
+	if typed < 0 {
+		t.Fatal("no Fahrradfahrer in en-de's words")
+	}
+	if forced := run([]int{own.Steps[0].TokenID, typed}); forced.Steps[1].Token != "Fahrradfahrer" || !forced.Steps[1].Forced {
+		t.Errorf("forcing the typed word: %q", forced.Text)
+	}
+	for _, tc := range []struct {
+		path string
+		code int
+	}{{"/api/v1/models/xx-yy/words", 404}, {"/api/v1/models/en-fr/words", 200}} {
+		res, err := http.Get(srv.URL + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tc.code {
+			t.Errorf("GET %s: %d, want %d", tc.path, res.StatusCode, tc.code)
+		}
 	}
 }

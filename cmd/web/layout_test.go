@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"attention/internal/testenv"
 	"attention/model"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 )
 
@@ -344,6 +346,74 @@ func pickWord2(t *testing.T, ctx context.Context) string {
 	return picked
 }
 
+// spreadRe reads a readout's "about k of the n words (entropy h nats".
+var spreadRe = regexp.MustCompile(`amounts to about ([0-9.]+) of the ([0-9]+) (words|regions) \(entropy ([0-9.]+) nats`)
+
+// checkSpread checks that a readout gives the attention's entropy and, as
+// e to that power, how many of the inputs it amounts to.
+func checkSpread(t *testing.T, readout, of string) {
+	t.Helper()
+	m := spreadRe.FindStringSubmatch(readout)
+	if m == nil || m[3] != of {
+		t.Errorf("readout %q does not give the attention's entropy and how many %s it amounts to", readout, of)
+		return
+	}
+	k, _ := strconv.ParseFloat(m[1], 64)
+	n, _ := strconv.ParseFloat(m[2], 64)
+	h, _ := strconv.ParseFloat(m[4], 64)
+	if math.Abs(math.Exp(h)-k) > 0.06*k+0.05 || k < 1 || k > n || h > math.Log(n)+0.01 {
+		t.Errorf("readout %q: e^%.2f = %.2f, not about %.1f of %.0f", readout, h, math.Exp(h), k, n)
+	}
+}
+
+// typeWord2 opens word 2's top choices and types word as a word of one's
+// own there.
+func typeWord2(t *testing.T, ctx context.Context, word string) {
+	t.Helper()
+	// By script, as pickWord2 clicks: a pointer moving to the form would
+	// leave word 2 and show the current word's choices.
+	err := chromedp.Do(ctx,
+		chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('#target .tgt-tok')[1].dispatchEvent(new MouseEvent('mouseover', {bubbles: true}))`),
+		chromedp.WaitVisible(chromedp.ID("topk-force-word")),
+		chromedp.SetValue(chromedp.ID("topk-force-word"), word),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#topk-force').requestSubmit()`),
+	)
+	if err != nil {
+		t.Fatalf("typing %q as word 2: %v", word, err)
+	}
+}
+
+// checkTypedWords types a word the model does not know (the page says so
+// and decodes nothing) and then, in lower case, one it does (forced as
+// word 2 in the model's own spelling; Undo brings the output back).
+func checkTypedWords(t *testing.T, ctx context.Context, unknown, typed, want string, own string, words func() string) {
+	t.Helper()
+	typeWord2(t, ctx, unknown)
+	err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`/not among the [0-9]+ words/.test(document.querySelector('#topk-force-msg').textContent)`, chromedp.WithPollingTimeout(20*time.Second)))
+	if err != nil {
+		msg, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("topk-force-msg")))
+		t.Fatalf("typing %q, a word the model does not know: message %q (%v)", unknown, msg, err)
+	}
+	if w := words(); w != own {
+		t.Errorf("an unknown typed word changed the output: %q, want %q", w, own)
+	}
+	typeWord2(t, ctx, typed)
+	err = chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`!document.querySelector('#whatif').hidden && /done/i.test(document.querySelector('#status').textContent) && document.querySelectorAll('#target .tgt-tok.forced').length === 2`,
+		chromedp.WithPollingTimeout(60*time.Second)))
+	if err != nil {
+		t.Fatalf("no output with the typed word %q forced: %v (words %q)", typed, err, words())
+	}
+	if got := strings.Fields(words()); len(got) < 2 || got[1] != want+"*" {
+		t.Errorf("after typing %q as word 2: %v, want %q there", typed, got, want)
+	}
+	err = chromedp.Do(ctx, chromedp.Click(chromedp.ID("undo")),
+		chromedp.Poll[chromedp.Void](`document.querySelector('#whatif').hidden && /done/i.test(document.querySelector('#status').textContent) && document.querySelectorAll('#target .tgt-tok.forced').length === 0`,
+			chromedp.WithPollingTimeout(60*time.Second)))
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // version is one side of a finished what-if: the model's own output or
 // the changed one, its log-probability as shown, and how many grid rows
 // or heatmaps it draws.
@@ -482,6 +552,9 @@ func TestBrowserWhatIf(t *testing.T) {
 	if back := words(); strings.Join(back, " ") != strings.Join(own, " ") {
 		t.Errorf("after Undo: %v, want %v", back, own)
 	}
+	// A word of one's own, typed: looked up among the model's words.
+	joined := func() string { return strings.Join(words(), " ") }
+	checkTypedWords(t, ctx, "Qwzxv", "fahrradfahrer", "Fahrradfahrer", strings.Join(own, " "), joined)
 }
 
 // What if, on the caption page: pick another word for word 2 and the photo
@@ -524,6 +597,7 @@ func TestBrowserCaptionWhatIf(t *testing.T) {
 	if back := words(); back != own {
 		t.Errorf("after Undo: %q, want %q", back, own)
 	}
+	checkTypedWords(t, ctx, "qwzxv", "Cat", "cat", own, words)
 }
 
 // Under the grid, the coverage row shows for the current word how much
@@ -562,9 +636,7 @@ func TestBrowserCoverage(t *testing.T) {
 	if math.Abs(total-float64(rows)) > 0.05 {
 		t.Errorf("coverage sums to %.2f over %d rows: each row's attention adds up to 1", total, rows)
 	}
-	if !strings.Contains(r.Readout, "amounts to about") {
-		t.Errorf("readout %q does not say how many words the attention amounts to", r.Readout)
-	}
+	checkSpread(t, r.Readout, "words")
 	// The word chips are buttons whose names carry the attention.
 	names, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#source .src-tok')].map(e => e.getAttribute('role') + ' ' + (e.getAttribute('aria-label') || ''))`))
 	if err != nil || len(names) != 8 || !strings.HasPrefix(names[0], "button ") || !strings.Contains(strings.Join(names, "|"), "% of the attention") {
@@ -722,6 +794,43 @@ func TestBrowserGlassBox(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, "glass-box.png"), png, 0o644)
 		}
 	}
+	// A stroke across input words 2 to 4 puts the attention on them in
+	// equal shares (the weights in the table say so) and recomputes.
+	err = chromedp.Do(ctx, chromedp.Click(chromedp.ID("glass-reset")),
+		chromedp.Poll[chromedp.Void](`!document.querySelector('.glass-dist[data-which="mine"]') && document.querySelectorAll('#glass-body .glass-input').length > 0`, chromedp.WithPollingTimeout(20*time.Second)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	drag(t, ctx, `#source .tok[data-col="1"]`, `#source .tok[data-col="3"]`)
+	err = chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`!!document.querySelector('.glass-dist[data-which="mine"]')`, chromedp.WithPollingTimeout(20*time.Second)))
+	if err != nil {
+		t.Fatal("no recompute after the stroke:", err)
+	}
+	type painted struct {
+		Weights []float64
+		Marked  []int
+	}
+	p, err := chromedp.Run(ctx, chromedp.Evaluate[painted](`({
+		Weights: [...document.querySelectorAll('#glass-body .glass-input')].map(i => Number(i.value)),
+		Marked: [...document.querySelectorAll('#source .tok.is-mine')].map(c => Number(c.dataset.col)),
+	})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(p.Marked, []int{1, 2, 3}) || len(p.Weights) != src {
+		t.Fatalf("after a stroke over words 2-4: marked %v, weights %v", p.Marked, p.Weights)
+	}
+	for j, w := range p.Weights {
+		want := 0.0
+		if j >= 1 && j <= 3 {
+			want = 0.333
+		}
+		if math.Abs(w-want) > 0.001 {
+			t.Errorf("weight of word %d after the stroke: %v, want %v", j+1, w, want)
+		}
+	}
+	// Continue decodes the rest from the overridden step; the downloads
+	// describe that run, the override included.
 	err = chromedp.Do(ctx,
 		chromedp.Click(chromedp.ID("glass-continue")),
 		chromedp.Poll[chromedp.Void](`!document.querySelector('#whatif').hidden && document.querySelector('#status').classList.contains('is-ok')`,
@@ -729,6 +838,22 @@ func TestBrowserGlassBox(t *testing.T) {
 	)
 	if err != nil {
 		t.Fatal(err)
+	}
+	dir := allowDownloads(t, ctx)
+	var run struct {
+		Steps []struct{ Attention []float64 }
+	}
+	if err := json.Unmarshal(download(t, ctx, dir, "export-json", "translation-run.json"), &run); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, st := range run.Steps {
+		if len(st.Attention) == src && math.Abs(st.Attention[1]-1.0/3) < 1e-4 && math.Abs(st.Attention[2]-1.0/3) < 1e-4 && math.Abs(st.Attention[3]-1.0/3) < 1e-4 {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the downloaded run has no step with the attention set by hand (1/3 on words 2-4): %v", run.Steps)
 	}
 }
 
@@ -749,10 +874,90 @@ func TestBrowserCaptionGlassBox(t *testing.T) {
 		status, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("glass-status")))
 		t.Fatalf("%v (glass status %q)", err, status)
 	}
+	// A stroke across the top row, regions 2 to 4: each region it touches
+	// is chosen (its box in the table ticked where it is listed), and the
+	// step is recomputed with the weight there when the stroke ends.
+	err = chromedp.Do(ctx, chromedp.Click(chromedp.ID("glass-reset")),
+		chromedp.Poll[chromedp.Void](`!document.querySelector('.glass-dist[data-which="mine"]') && document.querySelectorAll('#glass-body .glass-here').length === 8`, chromedp.WithPollingTimeout(20*time.Second)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	drag(t, ctx, `#cells [data-region="2"]`, `#cells [data-region="4"]`)
+	type painted struct {
+		Mine         []int
+		Ticked       []int
+		Model, Yours []string
+	}
+	err = chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`!!document.querySelector('.glass-dist[data-which="mine"]')`, chromedp.WithPollingTimeout(20*time.Second)))
+	if err != nil {
+		t.Fatal("no recompute after the stroke:", err)
+	}
+	p, err := chromedp.Run(ctx, chromedp.Evaluate[painted](`({
+		Mine: [...document.querySelectorAll('#cells .is-mine')].map(c => Number(c.dataset.region)),
+		Ticked: [...document.querySelectorAll('#glass-body .glass-here')].filter(b => b.checked).map(b => Number(b.dataset.region)),
+		Model: [...document.querySelectorAll('.glass-dist[data-which="model"] li:not(.glass-dist-title)')].map(l => l.textContent),
+		Yours: [...document.querySelectorAll('.glass-dist[data-which="mine"] li:not(.glass-dist-title)')].map(l => l.textContent),
+	})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(p.Mine, []int{2, 3, 4}) {
+		t.Errorf("regions chosen by the stroke: %v, want [2 3 4]", p.Mine)
+	}
+	for _, r := range p.Ticked {
+		if !slices.Contains(p.Mine, r) {
+			t.Errorf("region %d ticked in the table but not chosen on the photo (%v)", r, p.Mine)
+		}
+	}
+	if len(p.Yours) == 0 || slices.Equal(p.Model, p.Yours) {
+		t.Errorf("the step with the weight on regions 2-4 gives %v, the model's own %v: want a different distribution", p.Yours, p.Model)
+	}
+	// From the keyboard: tick the first listed region's box.
+	first, err := chromedp.Run(ctx, chromedp.Evaluate[int](`(() => { const b = document.querySelector('#glass-body .glass-here'); b.focus(); return Number(b.dataset.region); })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	was, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('#cells [data-region="`+strconv.Itoa(first)+`"]').classList.contains('is-mine')`))
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(" ")); err != nil {
+		t.Fatal(err)
+	}
+	now, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('#cells [data-region="`+strconv.Itoa(first)+`"]').classList.contains('is-mine')`))
+	if now == was {
+		t.Errorf("space on region %d's box left it chosen=%v", first, now)
+	}
 	if dir := os.Getenv("ATTN_SCREENSHOTS"); dir != "" {
 		if png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()); err == nil {
 			os.WriteFile(filepath.Join(dir, "caption-glass-box.png"), png, 0o644)
 		}
+	}
+}
+
+// drag presses the mouse on the element from and releases it on to,
+// passing over what lies between.
+func drag(t *testing.T, ctx context.Context, from, to string) {
+	t.Helper()
+	type pt struct{ X, Y float64 }
+	centre := func(sel string) pt {
+		c, err := chromedp.Run(ctx, chromedp.Evaluate[pt](`(() => { const e = document.querySelector('`+sel+`'); e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect(); return {X: r.left + r.width / 2, Y: r.top + r.height / 2}; })()`))
+		if err != nil {
+			t.Fatalf("%s: %v", sel, err)
+		}
+		return c
+	}
+	a := centre(from)
+	b := centre(to)
+	held := func(p *input.DispatchMouseEventParams) { p.Button, p.Buttons = input.MouseButtonLeft, 1 }
+	acts := []chromedp.Action[chromedp.Void]{
+		chromedp.MouseEvent(chromedp.MouseMoved, a.X, a.Y),
+		chromedp.MouseEvent(chromedp.MousePressed, a.X, a.Y, held, chromedp.ClickCount(1)),
+	}
+	for k := 1; k <= 8; k++ {
+		f := float64(k) / 8
+		acts = append(acts, chromedp.MouseEvent(chromedp.MouseMoved, a.X+f*(b.X-a.X), a.Y+f*(b.Y-a.Y), held))
+	}
+	acts = append(acts, chromedp.MouseEvent(chromedp.MouseReleased, b.X, b.Y, chromedp.ButtonLeft, chromedp.ClickCount(1)))
+	if err := chromedp.Do(ctx, acts...); err != nil {
+		t.Fatalf("dragging from %s to %s: %v", from, to, err)
 	}
 }
 

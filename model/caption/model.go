@@ -87,6 +87,9 @@ func (m *Model) Info() model.Info {
 		Params: m.P.Count(), Metrics: m.Metrics, TrainedOn: m.TrainedOn}
 }
 
+// OutputWords lists the vocabulary, by id (model.Vocabulary).
+func (m *Model) OutputWords() []string { return m.Words.Words() }
+
 // Encoded is an image's region features, projected and ready to decode.
 type Encoded struct {
 	m      *Model
@@ -314,8 +317,8 @@ func (e *Encoded) Decode(ctx context.Context, opts model.Options) iter.Seq2[mode
 			return func(yield func(model.Step, error) bool) { yield(model.Step{}, err) }
 		}
 	}
-	return search.Decode(ctx, decoder{e: e, sc: e.newScratch(), scs: &search.Scratches[*scratch]{New: e.newScratch},
-		mod: stepMod{flat: opts.FlatAttention, override: opts.Override}}, opts)
+	return model.OverrideReached(search.Decode(ctx, decoder{e: e, sc: e.newScratch(), scs: &search.Scratches[*scratch]{New: e.newScratch},
+		mod: stepMod{flat: opts.FlatAttention, override: opts.Override}}, opts), opts.Override)
 }
 
 // checkOverride says what is wrong with hand-set weights for this image.

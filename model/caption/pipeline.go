@@ -19,6 +19,9 @@ type Pipeline struct {
 // Info describes the decoder.
 func (p *Pipeline) Info() model.Info { return p.Dec.Info() }
 
+// OutputWords lists the decoder's vocabulary, by id (model.Vocabulary).
+func (p *Pipeline) OutputWords() []string { return p.Dec.OutputWords() }
+
 // CropSize is the encoder's input side (224).
 func (p *Pipeline) CropSize() int {
 	w, _ := p.Enc.InputSize()

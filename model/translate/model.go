@@ -104,6 +104,9 @@ func (m *Model) Info() model.Info {
 		Attention: m.Cfg.Attention, Params: m.P.Count(), Metrics: m.Metrics, TrainedOn: m.TrainedOn}
 }
 
+// OutputWords lists the target vocabulary, by id (model.Vocabulary).
+func (m *Model) OutputWords() []string { return m.Tgt.Words() }
+
 // Input errors; the server maps them to 4xx responses.
 var (
 	ErrEmpty   = &model.InputError{Kind: model.ErrInvalidInput, Msg: "the text has no words to translate (only control characters or spaces)"}
@@ -508,8 +511,8 @@ func (e *Encoded) Decode(ctx context.Context, opts model.Options) iter.Seq2[mode
 			return func(yield func(model.Step, error) bool) { yield(model.Step{}, err) }
 		}
 	}
-	return search.Decode(ctx, decoder{e: e, sc: e.newScratch(), scs: &search.Scratches[*scratch]{New: e.newScratch},
-		mod: stepMod{override: opts.Override}}, opts)
+	return model.OverrideReached(search.Decode(ctx, decoder{e: e, sc: e.newScratch(), scs: &search.Scratches[*scratch]{New: e.newScratch},
+		mod: stepMod{override: opts.Override}}, opts), opts.Override)
 }
 
 // checkOverride says what is wrong with hand-set weights for this sentence.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"attention/model"
@@ -126,6 +127,20 @@ func Check(t *testing.T, p Source) {
 	}
 	if _, err := p.Inspect([]int{-1}, nil, 5); !errors.Is(err, model.ErrInvalidInput) {
 		t.Errorf("prefix with id -1: %v, want an invalid-input error", err)
+	}
+	// An override at a step the output never reaches is an input error at
+	// the end of the decode, after its steps.
+	var last error
+	steps := 0
+	for _, err := range p.Decode(context.Background(), model.Options{MaxLen: len(own), Override: &model.Override{Step: len(own) + 5, Weights: w}}) {
+		if err != nil {
+			last = err
+			break
+		}
+		steps++
+	}
+	if !errors.Is(last, model.ErrInvalidInput) || steps == 0 || !strings.Contains(last.Error(), "override") {
+		t.Errorf("override at step %d of a %d-word output: %v after %d steps, want the steps and then an invalid-input error", len(own)+5, len(own), last, steps)
 	}
 }
 
