@@ -1,9 +1,11 @@
 package caption
 
 import (
+	"context"
 	"math/rand/v2"
 	"testing"
 
+	"attention/model"
 	"attention/model/nn"
 	"attention/model/vocab"
 )
@@ -57,5 +59,42 @@ func BenchmarkInspect(b *testing.B) {
 		if _, err := e.Inspect(prefix, w, 8); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkWhatIf is the decode that answers a what-if on a caption, 20
+// words: "forced" writes a chosen word as word 6 after the first five and
+// goes on by itself; "override" also sets step 6's attention by hand on
+// one region (the glass box's Continue). The photo's encoding is not
+// included (BenchmarkRegions in model/mobilenet).
+func BenchmarkWhatIf(b *testing.B) {
+	m, feat := benchModel(b)
+	e, err := m.Encode(feat)
+	if err != nil {
+		b.Fatal(err)
+	}
+	force := []int{10, 11, 12, 13, 14, 15}
+	w := make([]float32, m.Cfg.R())
+	w[20] = 1
+	for _, tc := range []struct {
+		name string
+		opts model.Options
+	}{
+		{"forced", model.Options{TopK: 5, MaxLen: 20, Force: force}},
+		{"override", model.Options{TopK: 5, MaxLen: 20, Force: force[:5], Override: &model.Override{Step: 5, Weights: w}}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			words := 0
+			for i := 0; i < b.N; i++ {
+				for _, err := range e.Decode(context.Background(), tc.opts) {
+					if err != nil {
+						b.Fatal(err)
+					}
+					words++
+				}
+			}
+			b.ReportMetric(float64(words)/float64(b.N), "words/op")
+		})
 	}
 }

@@ -85,3 +85,17 @@ func BenchmarkInspect(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWhatIf is the decode that answers a what-if, 20 words over a
+// 12-word source: "forced" writes a chosen word as word 11 after the first
+// ten and goes on by itself; "override" also sets step 11's attention by
+// hand (the glass box's Continue).
+func BenchmarkWhatIf(b *testing.B) {
+	force := []int{10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20}
+	w := make([]float32, 12)
+	w[3] = 1
+	b.Run("forced", func(b *testing.B) { benchDecode(b, model.Options{TopK: 5, Force: force}) })
+	b.Run("override", func(b *testing.B) {
+		benchDecode(b, model.Options{TopK: 5, Force: force[:10], Override: &model.Override{Step: 10, Weights: w}})
+	})
+}
