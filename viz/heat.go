@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"sync"
 
 	"github.com/disintegration/imaging"
 )
@@ -64,32 +65,92 @@ func HeatLayer(weights []float32, rows, cols, width, height int, cmap Colormap) 
 	if peak == 0 {
 		return out, nil
 	}
-	grid := image.NewGray(image.Rect(0, 0, cols, rows))
-	for i, w := range weights {
-		grid.Pix[i] = uint8(math.Round(float64(w / peak * 255)))
-	}
-	// imaging centres source cells on the output, so cell (r, c) lands on the
-	// photo's region (r, c).
-	up := imaging.Resize(grid, width, height, heatFilter)
-	// A blurring kernel lowers an isolated peak; stretch back so the hottest
-	// pixel is 1 again.
-	top := uint8(0)
-	for i := 0; i < len(up.Pix); i += 4 {
-		top = max(top, up.Pix[i])
-	}
-	if top == 0 {
+	up, colours := heatPlane(weights, peak, rows, cols, width, height, cmap)
+	if up == nil {
 		return out, nil
 	}
-	var lut [256]color.NRGBA
-	for k := range lut {
-		v := uint8(min(255, (k*255+int(top)/2)/int(top)))
-		lut[k] = cmap.entry(v, v)
-	}
-	for i := 0; i < len(up.Pix); i += 4 {
-		c, p := lut[up.Pix[i]], out.Pix[i:i+4:i+4]
+	for i, k := range up {
+		c, p := colours.lut[k], out.Pix[4*i:4*i+4:4*i+4]
 		p[0], p[1], p[2], p[3] = c.R, c.G, c.B, c.A
 	}
 	return out, nil
+}
+
+// HeatLayerPaletted is HeatLayer as a paletted image (the layer has at most
+// 256 colours): the same pixels, a quarter of the memory, and a PNG made
+// several times faster and smaller, as each caption word's layer is sent.
+func HeatLayerPaletted(weights []float32, rows, cols, width, height int, cmap Colormap) (*image.Paletted, error) {
+	if err := checkGrid(weights, rows, cols); err != nil {
+		return nil, err
+	}
+	if err := checkSize("heat layer", width, height); err != nil {
+		return nil, err
+	}
+	peak := float32(0)
+	for _, w := range weights {
+		peak = max(peak, w)
+	}
+	up, colours := heatPlane(weights, peak, rows, cols, width, height, cmap)
+	if up == nil {
+		return image.NewPaletted(image.Rect(0, 0, width, height), color.Palette{color.NRGBA{}}), nil
+	}
+	return &image.Paletted{Pix: up, Stride: width, Rect: image.Rect(0, 0, width, height), Palette: colours.palette}, nil
+}
+
+// heatColours holds, for each colour map and hottest value top (a layer's
+// values are stretched so that top shows as 1), the colour of every value
+// and the same as a palette: 256 lists a map, each made once and shared
+// (nothing may change them).
+var heatColours sync.Map // colourKey -> *layerColours
+
+type colourKey struct {
+	cmap Colormap
+	top  uint8
+}
+
+type layerColours struct {
+	lut     [256]color.NRGBA
+	palette color.Palette
+}
+
+func coloursFor(cmap Colormap, top uint8) *layerColours {
+	k := colourKey{cmap, top}
+	if c, ok := heatColours.Load(k); ok {
+		return c.(*layerColours)
+	}
+	c := &layerColours{palette: make(color.Palette, 256)}
+	for k := range c.lut {
+		v := uint8(min(255, (k*255+int(top)/2)/int(top)))
+		c.lut[k] = cmap.entry(v, v)
+		c.palette[k] = c.lut[k]
+	}
+	got, _ := heatColours.LoadOrStore(k, c)
+	return got.(*layerColours)
+}
+
+// heatPlane is the heat layer's values, one byte a pixel, and their
+// colours; nil when nothing is attended (the layer is transparent).
+func heatPlane(weights []float32, peak float32, rows, cols, width, height int, cmap Colormap) ([]uint8, *layerColours) {
+	if peak == 0 {
+		return nil, nil
+	}
+	grid := make([]uint8, rows*cols)
+	for i, w := range weights {
+		grid[i] = uint8(math.Round(float64(w / peak * 255)))
+	}
+	// Source cells are centred on the output, so cell (r, c) lands on the
+	// photo's region (r, c).
+	up := upsample(grid, cols, rows, width, height)
+	// A blurring kernel lowers an isolated peak; stretch back so the hottest
+	// pixel is 1 again.
+	top := uint8(0)
+	for _, v := range up {
+		top = max(top, v)
+	}
+	if top == 0 {
+		return nil, nil
+	}
+	return up, coloursFor(cmap, top)
 }
 
 // Overlay returns the photo, the size it is, with the heat layer of weights

@@ -30,6 +30,7 @@ import (
 	"attention/model/mobilenet"
 	"attention/model/photo"
 	"attention/model/trained"
+	"attention/viz"
 	"attention/web"
 )
 
@@ -359,6 +360,28 @@ func TestCaptionAPI(t *testing.T) {
 	checkAttention(t, r.Attention, len(r.Steps), 49)
 	if !strings.HasPrefix(r.Image, "data:image/jpeg;base64,") || len(r.Heat) != len(r.Steps) || !strings.HasPrefix(r.Heat[0], "data:image/png;base64,") {
 		t.Fatalf("image %.40q, %d heat layers", r.Image, len(r.Heat))
+	}
+	// Each word's layer is the step's attention drawn by viz.HeatLayer.
+	for i, layer := range r.Heat {
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(layer, "data:image/png;base64,"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := png.Decode(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatalf("word %d's heat layer: %v", i, err)
+		}
+		want, err := viz.HeatLayer(r.Steps[i].Attention, 7, 7, got.Bounds().Dx(), got.Bounds().Dy(), viz.Viridis)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for y := range want.Bounds().Dy() {
+			for x := range want.Bounds().Dx() {
+				if g := color.NRGBAModel.Convert(got.At(x, y)); g != want.NRGBAAt(x, y) {
+					t.Fatalf("word %d's heat layer at (%d, %d): %v, viz.HeatLayer draws %v", i, x, y, g, want.NRGBAAt(x, y))
+				}
+			}
+		}
 	}
 	for _, s := range r.Steps {
 		if len(s.TopK) == 0 || s.Prob <= 0 || s.Prob > 1 || math.IsNaN(float64(s.Prob)) {
