@@ -27,7 +27,7 @@ import (
 
 // Sizes of the pictures the server sends with a caption.
 const (
-	displaySize = 448 // the square crop the page shows, twice the encoder's input
+	displaySize = 448 // the largest square crop the page shows, twice the encoder's input; and the exports' size
 	heatSize    = 112 // each word's heat layer; the page stretches it over the photo
 	stripThumb  = 160 // one word's picture in the exported strip
 )
@@ -165,7 +165,7 @@ func photoError(err error) *Error {
 // square crop the model saw (nil for text) and that crop as a data: URL.
 type prepared struct {
 	p       model.Prepared
-	crop    image.Image // displaySize square
+	crop    image.Image // the square the page shows (at most displaySize)
 	cropURL string
 	objects *objectMap // what the segmenter found in the crop; nil without one
 }
@@ -231,16 +231,24 @@ func (s *Server) preparePhoto(c model.Captioner, file *photoBuffer) (*prepared, 
 		return nil, photoError(err)
 	}
 	pp := &prepared{}
+	// The crop the encoder sees, made once here for the segmenter too:
+	// Prepare takes a photo of its crop size as it is.
+	input := photo.Square(img, c.CropSize())
+	// The crop the page shows: the centre square at the photo's own
+	// resolution, at most displaySize. A smaller photo is not enlarged
+	// (the page scales it; enlarging adds bytes, not detail): a photo as
+	// small as the encoder's input is shown as the encoder saw it.
+	side := min(img.Bounds().Dx(), img.Bounds().Dy(), displaySize)
 	done := make(chan error, 1)
 	go func() {
-		crop := photo.Square(img, displaySize)
+		crop := image.Image(input)
+		if side != c.CropSize() {
+			crop = photo.Square(img, side)
+		}
 		url, err := dataURL(crop, false)
 		pp.crop, pp.cropURL = crop, url
 		done <- err
 	}()
-	// The crop the encoder sees, made once here for the segmenter too:
-	// Prepare takes a photo of its crop size as it is.
-	input := photo.Square(img, c.CropSize())
 	segDone := make(chan *objectMap, 1)
 	if seg != nil {
 		go func() {

@@ -138,8 +138,14 @@ func (s *Server) captionExport(c echo.Context, name, ctype string, draw func(cro
 	if err != nil {
 		return err
 	}
+	// Exports are drawn at displaySize whatever the photo's size, so that
+	// the words written under the picture stay legible.
+	crop := pp.crop
+	if b := crop.Bounds(); b.Dx() != displaySize {
+		crop = imaging.Resize(crop, displaySize, displaySize, imaging.Lanczos)
+	}
 	var buf bytes.Buffer
-	if err := draw(pp.crop, src, words, att, cmap, &buf); err != nil {
+	if err := draw(crop, src, words, att, cmap, &buf); err != nil {
 		return err
 	}
 	return attachment(c, name, ctype, buf.Bytes())
