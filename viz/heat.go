@@ -51,24 +51,11 @@ var white = color.NRGBA{0xff, 0xff, 0xff, 0xff}
 // through and the page can set the overall opacity in CSS. Uniform attention
 // gives a uniform, opaque layer; all-zero attention a transparent one.
 func HeatLayer(weights []float32, rows, cols, width, height int, cmap Colormap) (*image.NRGBA, error) {
-	if err := checkGrid(weights, rows, cols); err != nil {
+	up, colours, err := heatPlane(weights, rows, cols, width, height, cmap)
+	if err != nil {
 		return nil, err
-	}
-	if err := checkSize("heat layer", width, height); err != nil {
-		return nil, err
-	}
-	peak := float32(0)
-	for _, w := range weights {
-		peak = max(peak, w)
 	}
 	out := image.NewNRGBA(image.Rect(0, 0, width, height))
-	if peak == 0 {
-		return out, nil
-	}
-	up, colours := heatPlane(weights, peak, rows, cols, width, height, cmap)
-	if up == nil {
-		return out, nil
-	}
 	for i, k := range up {
 		c, p := colours.lut[k], out.Pix[4*i:4*i+4:4*i+4]
 		p[0], p[1], p[2], p[3] = c.R, c.G, c.B, c.A
@@ -80,17 +67,10 @@ func HeatLayer(weights []float32, rows, cols, width, height int, cmap Colormap) 
 // 256 colours): the same pixels, a quarter of the memory, and a PNG made
 // several times faster and smaller, as each caption word's layer is sent.
 func HeatLayerPaletted(weights []float32, rows, cols, width, height int, cmap Colormap) (*image.Paletted, error) {
-	if err := checkGrid(weights, rows, cols); err != nil {
+	up, colours, err := heatPlane(weights, rows, cols, width, height, cmap)
+	if err != nil {
 		return nil, err
 	}
-	if err := checkSize("heat layer", width, height); err != nil {
-		return nil, err
-	}
-	peak := float32(0)
-	for _, w := range weights {
-		peak = max(peak, w)
-	}
-	up, colours := heatPlane(weights, peak, rows, cols, width, height, cmap)
 	if up == nil {
 		return image.NewPaletted(image.Rect(0, 0, width, height), color.Palette{color.NRGBA{}}), nil
 	}
@@ -129,10 +109,20 @@ func coloursFor(cmap Colormap, top uint8) *layerColours {
 }
 
 // heatPlane is the heat layer's values, one byte a pixel, and their
-// colours; nil when nothing is attended (the layer is transparent).
-func heatPlane(weights []float32, peak float32, rows, cols, width, height int, cmap Colormap) ([]uint8, *layerColours) {
+// colours; nil values when nothing is attended (the layer is transparent).
+func heatPlane(weights []float32, rows, cols, width, height int, cmap Colormap) ([]uint8, *layerColours, error) {
+	if err := checkGrid(weights, rows, cols); err != nil {
+		return nil, nil, err
+	}
+	if err := checkSize("heat layer", width, height); err != nil {
+		return nil, nil, err
+	}
+	peak := float32(0)
+	for _, w := range weights {
+		peak = max(peak, w)
+	}
 	if peak == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	grid := make([]uint8, rows*cols)
 	for i, w := range weights {
@@ -148,9 +138,9 @@ func heatPlane(weights []float32, peak float32, rows, cols, width, height int, c
 		top = max(top, v)
 	}
 	if top == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	return up, coloursFor(cmap, top)
+	return up, coloursFor(cmap, top), nil
 }
 
 // Overlay returns the photo, the size it is, with the heat layer of weights
