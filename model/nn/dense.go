@@ -93,9 +93,12 @@ func (d *Dense) MulAdd(y, x []float32) {
 			tail = [panelWidth]float32{}
 			copy(tail[:], y[c:])
 		}
-		if d.p16 != nil {
+		switch {
+		case d.p16 != nil && useAVX512: // a direct call: through a func value x and dst would escape
+			panelF16x512(x, &d.p16[k*size], dst)
+		case d.p16 != nil:
 			panelF16(x, &d.p16[k*size], dst)
-		} else {
+		default:
 			panelF32(x, &d.p32[k*size], dst)
 		}
 		if c+panelWidth > d.Out {

@@ -30,6 +30,16 @@ func hasF16C() bool
 //go:noescape
 func panelF16(x []float32, w *uint16, y *float32)
 
+// panelF16x512 is panelF16 on AVX-512 (the same sums in the same order).
+//
+//go:noescape
+func panelF16x512(x []float32, w *uint16, y *float32)
+
+// useAVX512 says the CPU (and the system, which keeps the 512-bit
+// registers) has AVX-512: the batch-1 product converts its half-precision
+// weights sixteen at a time.
+var useAVX512 = useF16 && cpu.X86.HasAVX512F
+
 // panelF32 is panelF16 with float32 weights.
 //
 //go:noescape

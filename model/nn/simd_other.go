@@ -22,6 +22,10 @@ func tanhAddDotAVX2(a, b, v []float32) float32 { panic("nn: no AVX2 on this arch
 
 func panelF16(x []float32, w *uint16, y *float32) { panic("nn: no F16C on this architecture") }
 
+var useAVX512 = false
+
+func panelF16x512(x []float32, w *uint16, y *float32) { panic("nn: no AVX-512 on this architecture") }
+
 func panelF32(x []float32, w *float32, y *float32) { panic("nn: no AVX2 on this architecture") }
 
 func strip16F16(n int, xs *[6]*float32, in int, w *uint16, ys *[6]*float32) {

@@ -1,0 +1,74 @@
+package nn
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"attention/model/checkpoint"
+)
+
+// The AVX-512 panel gives panelF16's sums bit for bit (each column adds its
+// rows in the same order with the same fused multiply-adds), so a decode
+// is the same whichever the CPU runs.
+func TestPanelF16x512(t *testing.T) {
+	if !useAVX512 {
+		t.Skip("no AVX-512 on this CPU: panelF16x512 is not used")
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, in := range []int{0, 1, 7, 256, 513} {
+		x := make([]float32, in)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		w := make([]uint16, in*panelWidth)
+		for i := range w {
+			w[i] = checkpoint.F16FromF32(float32(rng.NormFloat64()))
+		}
+		var a, b [panelWidth]float32
+		for j := range a {
+			a[j] = float32(j) / 3
+			b[j] = a[j]
+		}
+		var w0 *uint16
+		if in > 0 {
+			w0 = &w[0]
+		}
+		panelF16(x, w0, &a[0])
+		panelF16x512(x, w0, &b[0])
+		if a != b {
+			t.Fatalf("%d rows: AVX-512 %v, AVX2 %v", in, b, a)
+		}
+	}
+}
+
+// One 64-column panel of 256 rows, as the output layer runs it 267 times a
+// decode step (en-de's 17,036 words), both kernels.
+func BenchmarkPanelF16(b *testing.B) {
+	x := make([]float32, 256)
+	for i := range x {
+		x[i] = 1
+	}
+	const panels = 267
+	w := make([]uint16, panels*256*panelWidth)
+	for i := range w {
+		w[i] = checkpoint.F16FromF32(float32(i%7) / 8)
+	}
+	var y [panelWidth]float32
+	for _, k := range []struct {
+		name string
+		f    func(x []float32, w *uint16, y *float32)
+		ok   bool
+	}{{"avx2", panelF16, useF16}, {"avx512", panelF16x512, useAVX512}} {
+		b.Run(k.name, func(b *testing.B) {
+			if !k.ok {
+				b.Skip("not on this CPU")
+			}
+			b.SetBytes(int64(len(w) * 2))
+			for b.Loop() {
+				for p := range panels {
+					k.f(x, &w[p*256*panelWidth], &y[0])
+				}
+			}
+		})
+	}
+}
