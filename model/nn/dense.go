@@ -113,7 +113,7 @@ const MaxBatch = 6
 
 // MulAddBatch adds xs[i]·W to ys[i] for every i. With float16 panels it
 // reads the weights once for up to MaxBatch vectors at a time (the live
-// hypotheses of a beam), in 16-column strips; otherwise it is MulAdd for
+// hypotheses of a beam), in 16-column strips (32 with AVX-512); otherwise it is MulAdd for
 // each vector.
 func (d *Dense) MulAddBatch(ys, xs [][]float32) {
 	if d.p16 == nil || len(xs) == 1 || d.In == 0 {
@@ -140,7 +140,11 @@ func (d *Dense) MulAddBatch(ys, xs [][]float32) {
 				copy(tails[i][:], ys[i][c:])
 			}
 		}
-		for s := 0; s < panelWidth; s += 16 {
+		strip := 16
+		if useAVX512 {
+			strip = 32
+		}
+		for s := 0; s < panelWidth; s += strip {
 			for i := range n {
 				xp[i] = &xs[i][0]
 				if partial {
@@ -149,7 +153,11 @@ func (d *Dense) MulAddBatch(ys, xs [][]float32) {
 					yp[i] = &ys[i][c+s]
 				}
 			}
-			strip16F16(n, &xp, d.In, &d.p16[k*size+s], &yp)
+			if useAVX512 {
+				strip32F16(n, &xp, d.In, &d.p16[k*size+s], &yp)
+			} else {
+				strip16F16(n, &xp, d.In, &d.p16[k*size+s], &yp)
+			}
 		}
 		if partial {
 			for i := range n {

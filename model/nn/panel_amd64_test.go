@@ -72,3 +72,53 @@ func BenchmarkPanelF16(b *testing.B) {
 		})
 	}
 }
+
+// The AVX-512 batch kernels give the 16-column kernels' sums bit for bit,
+// for 1 to 6 vectors.
+func TestStrip32F16(t *testing.T) {
+	if !useAVX512 {
+		t.Skip("no AVX-512 on this CPU: strip32F16 is not used")
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, in := range []int{1, 5, 256} {
+		w := make([]uint16, in*panelWidth)
+		for i := range w {
+			w[i] = checkpoint.F16FromF32(float32(rng.NormFloat64()))
+		}
+		for n := 1; n <= MaxBatch; n++ {
+			var xs, a, b [MaxBatch][]float32
+			var xp, ya, yb [MaxBatch]*float32
+			for i := range n {
+				xs[i] = make([]float32, in)
+				for r := range xs[i] {
+					xs[i][r] = float32(rng.NormFloat64())
+				}
+				a[i], b[i] = make([]float32, panelWidth), make([]float32, panelWidth)
+				for j := range a[i] {
+					a[i][j] = float32(j) / 7
+					b[i][j] = a[i][j]
+				}
+				xp[i] = &xs[i][0]
+			}
+			for s := 0; s < panelWidth; s += 16 {
+				for i := range n {
+					ya[i] = &a[i][s]
+				}
+				strip16F16(n, &xp, in, &w[s], &ya)
+			}
+			for s := 0; s < panelWidth; s += 32 {
+				for i := range n {
+					yb[i] = &b[i][s]
+				}
+				strip32F16(n, &xp, in, &w[s], &yb)
+			}
+			for i := range n {
+				for j := range a[i] {
+					if a[i][j] != b[i][j] {
+						t.Fatalf("%d rows, %d vectors: vector %d column %d: AVX-512 %v, AVX2 %v", in, n, i, j, b[i][j], a[i][j])
+					}
+				}
+			}
+		}
+	}
+}

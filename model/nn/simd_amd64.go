@@ -63,6 +63,45 @@ func tanhAVX2(x []float32)
 //go:noescape
 func tanhAddDotAVX2(a, b, v []float32) float32
 
+// strip32F16 is strip16F16 on AVX-512, for a 32-column strip (the same
+// sums in the same order).
+func strip32F16(n int, xs *[6]*float32, in int, w *uint16, ys *[6]*float32) {
+	switch n {
+	case 1:
+		strip32F16x1(xs, in, w, ys)
+	case 2:
+		strip32F16x2(xs, in, w, ys)
+	case 3:
+		strip32F16x3(xs, in, w, ys)
+	case 4:
+		strip32F16x4(xs, in, w, ys)
+	case 5:
+		strip32F16x5(xs, in, w, ys)
+	case 6:
+		strip32F16x6(xs, in, w, ys)
+	default:
+		panic("nn: strip32F16 takes 1 to 6 vectors")
+	}
+}
+
+//go:noescape
+func strip32F16x1(xs *[6]*float32, in int, w *uint16, ys *[6]*float32)
+
+//go:noescape
+func strip32F16x2(xs *[6]*float32, in int, w *uint16, ys *[6]*float32)
+
+//go:noescape
+func strip32F16x3(xs *[6]*float32, in int, w *uint16, ys *[6]*float32)
+
+//go:noescape
+func strip32F16x4(xs *[6]*float32, in int, w *uint16, ys *[6]*float32)
+
+//go:noescape
+func strip32F16x5(xs *[6]*float32, in int, w *uint16, ys *[6]*float32)
+
+//go:noescape
+func strip32F16x6(xs *[6]*float32, in int, w *uint16, ys *[6]*float32)
+
 // strip16F16 runs the batch kernel for n = 1..6 vectors. (A direct call
 // for each n: through a func value, the pointer arrays would escape.)
 func strip16F16(n int, xs *[6]*float32, in int, w *uint16, ys *[6]*float32) {

@@ -37,3 +37,7 @@ func adamAVX2(g, m, v, w []float32, scale, step, eps float32) {
 }
 
 func sumSquaresAVX2(x []float32) float64 { panic("nn: no AVX2 on this architecture") }
+
+func strip32F16(n int, xs *[6]*float32, in int, w *uint16, ys *[6]*float32) {
+	panic("nn: no AVX-512 on this architecture")
+}
