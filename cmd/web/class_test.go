@@ -117,6 +117,16 @@ func TestBrowserClass(t *testing.T) {
 	scrub(teacher, 1)
 	poll(student, "the student on the teacher's step", `document.querySelector('#step').value === '1' && document.querySelectorAll('#target .tgt-tok:not([hidden])').length === 2`)
 
+	// The teacher points at input word 3: the student's page lights the
+	// same word and column.
+	err = chromedp.Do(teacher, chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('#source .src-tok')[2].dispatchEvent(new MouseEvent('mouseover', {bubbles: true}))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lit := `[...document.querySelectorAll('#source .src-tok')].map((c, j) => c.classList.contains('is-hl') ? j : -1).filter(j => j >= 0).join(',') === '2' && document.querySelectorAll('#grid th.col-head.is-hl').length === 1`
+	poll(teacher, "the teacher's hover", lit)
+	poll(student, "the teacher's hover on the student's page", lit)
+
 	// The student looks around: the teacher does not move; then the
 	// teacher moves on, and "follow the teacher" catches up.
 	scrub(student, 0)
