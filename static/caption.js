@@ -4,7 +4,7 @@
 // strip of one small heatmap per word. The websocket stream, the HTTP
 // fallback and replays share one rendering path.
 
-import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, responseError, errorText, t, GlassPanel, Inspects, TreePanel, topWhere, Baseline, WhatIf, heatCanvas, Classroom, followerFeed, Player, Socket, Status } from "./common.js";
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, responseError, errorText, t, GlassPanel, Inspects, TreePanel, topWhere, Baseline, WhatIf, heatCanvas, Classroom, followerFeed, Player, Socket, Status, wireStroke } from "./common.js";
 
 const els = {
   form: $("caption-form"),
@@ -597,7 +597,7 @@ function wire() {
   // region takes regions away; any other adds them.
   const glassRoot = $("glass");
   glassRoot.addEventListener("toggle", () => els.stage.classList.toggle("is-painting", glassRoot.open));
-  let adding = null; // during a stroke: whether it adds regions
+  let adding = false; // during a stroke: whether it adds regions
   const regionAt = (el) => {
     const c = el instanceof Element ? el.closest("[data-region]") : null;
     return c && els.cells.contains(c) ? Number(c.dataset.region) : null;
@@ -607,25 +607,17 @@ function wire() {
     else mine.delete(i);
     paintMine();
   };
-  els.cells.addEventListener("pointerdown", (e) => {
-    const i = glassRoot.open ? regionAt(e.target) : null;
-    if (i === null) return;
-    e.preventDefault();
-    adding = !mine.has(i);
-    touch(i);
+  wireStroke(els.cells, {
+    at: (el) => (glassRoot.open ? regionAt(el) : null),
+    begin: (i) => {
+      adding = !mine.has(i);
+      touch(i);
+    },
+    touch,
+    done: () => {
+      if (glass.glass) glass.tryMine();
+    },
   });
-  document.addEventListener("pointermove", (e) => {
-    if (adding === null) return;
-    const i = regionAt(document.elementFromPoint(e.clientX, e.clientY));
-    if (i !== null && mine.has(i) !== adding) touch(i);
-  });
-  const end = () => {
-    if (adding === null) return;
-    adding = null;
-    if (glass.glass) glass.tryMine();
-  };
-  document.addEventListener("pointerup", end);
-  document.addEventListener("pointercancel", end);
   els.camera.addEventListener("change", () => {
     caption(els.camera.files[0]);
     els.camera.value = "";

@@ -104,6 +104,38 @@ export const SPECIAL = {
 
 // ---------------------------------------------------------------- top-k
 
+// wireStroke lets the pointer paint across the items of el, as the glass
+// box sets attention by hand: at(node) names the item under the pointer
+// (null: none, or not now); a stroke starts with begin(i, seen) on the item
+// pressed, calls touch(i, seen) once for each further item it passes over
+// (seen: the items touched so far, i included), and done() when the
+// pointer is lifted.
+export function wireStroke(el, { at, begin, touch, done }) {
+  let seen = null;
+  el.addEventListener("pointerdown", (e) => {
+    const i = at(e.target);
+    if (i === null) return;
+    e.preventDefault();
+    seen = new Set([i]);
+    begin(i, seen);
+  });
+  document.addEventListener("pointermove", (e) => {
+    if (!seen) return;
+    const i = at(document.elementFromPoint(e.clientX, e.clientY));
+    if (i !== null && !seen.has(i)) {
+      seen.add(i);
+      touch(i, seen);
+    }
+  });
+  const end = () => {
+    if (!seen) return;
+    seen = null;
+    done();
+  };
+  document.addEventListener("pointerup", end);
+  document.addEventListener("pointercancel", end);
+}
+
 // vocabularies holds each model's words (GET /api/v1/models/ID/words) as
 // word -> id, fetched once when a word is first typed.
 const vocabularies = new Map();

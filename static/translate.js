@@ -3,7 +3,7 @@
 // choices. The same rendering path serves the websocket stream, the HTTP
 // fallback and replays, so all three look identical.
 
-import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, errorText, t, GlassPanel, Inspects, TreePanel, topWhere, Baseline, WhatIf, miniGrid, Classroom, followerFeed, Player, Socket, Status } from "./common.js";
+import { $, h, colour, css, inkFor, pct, drawLegend, renderTopK, drawSlider, progressStatus, dispatch, wirePresenter, exportFile, errorText, t, GlassPanel, Inspects, TreePanel, topWhere, Baseline, WhatIf, miniGrid, Classroom, followerFeed, Player, Socket, Status, wireStroke } from "./common.js";
 
 const els = {
   form: $("translate-form"),
@@ -705,7 +705,6 @@ function markMine() {
 // equal share, and the step is recomputed when the stroke ends.
 function wirePaint() {
   const glassRoot = $("glass");
-  let stroke = null; // the columns this stroke has touched
   const colAt = (el) => {
     const c = el instanceof Element ? el.closest("[data-col]") : null;
     if (!c || !(els.source.contains(c) || c.classList.contains("col-head"))) return null;
@@ -713,28 +712,12 @@ function wirePaint() {
   };
   const ready = () => glassRoot.open && state.done && glass.glass && state.source;
   glassRoot.addEventListener("toggle", () => els.result.classList.toggle("is-painting", glassRoot.open));
-  els.result.addEventListener("pointerdown", (e) => {
-    const j = ready() ? colAt(e.target) : null;
-    if (j === null) return;
-    e.preventDefault();
-    stroke = new Set([j]);
-    setMine(stroke);
+  wireStroke(els.result, {
+    at: (el) => (ready() ? colAt(el) : null),
+    begin: (_, seen) => setMine(seen),
+    touch: (_, seen) => setMine(seen),
+    done: () => glass.tryMine(),
   });
-  document.addEventListener("pointermove", (e) => {
-    if (!stroke) return;
-    const j = colAt(document.elementFromPoint(e.clientX, e.clientY));
-    if (j !== null && !stroke.has(j)) {
-      stroke.add(j);
-      setMine(stroke);
-    }
-  });
-  const end = () => {
-    if (!stroke) return;
-    stroke = null;
-    glass.tryMine();
-  };
-  document.addEventListener("pointerup", end);
-  document.addEventListener("pointercancel", end);
 }
 
 const inspects = new Inspects(sock, (req) =>
