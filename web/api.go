@@ -47,15 +47,9 @@ func (s *Server) modelWords(c echo.Context) error {
 	var m any
 	if t, ok := s.translators[id]; ok {
 		m = t
+	} else if cm, e := s.captioner(id); e == nil {
+		m = cm
 	} else {
-		caps, _ := s.caps.get()
-		for _, cm := range caps {
-			if cm.Info().ID == id {
-				m = cm
-			}
-		}
-	}
-	if m == nil {
 		return Errorf(ENotFound, "unknown model %q", clip(id, 40))
 	}
 	v, ok := m.(model.Vocabulary)
