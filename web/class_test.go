@@ -54,6 +54,16 @@ func (r *replica) stop() {
 	r.srv = nil
 }
 
+// openClass opens a class on page in lang from connection c and returns
+// the server's class_opened.
+func openClass(t *testing.T, c *websocket.Conn, page, lang string) web.ClassOpenedPayload {
+	t.Helper()
+	send(t, c, `{"type":"class_open","v":1,"payload":{"page":"`+page+`","lang":"`+lang+`"}}`)
+	var opened web.ClassOpenedPayload
+	json.Unmarshal(next(t, c, web.MsgClassOpened), &opened)
+	return opened
+}
+
 // next reads messages until one of type typ, skipping follower counts.
 func next(t *testing.T, c *websocket.Conn, typ string) json.RawMessage {
 	t.Helper()
@@ -91,9 +101,7 @@ func TestClassAcrossReplicas(t *testing.T) {
 	a, b := startReplica(t, node.URL()), startReplica(t, node.URL())
 
 	teacher := dial(t, a.srv)
-	send(t, teacher, `{"type":"class_open","v":1,"payload":{"page":"translate","lang":"en"}}`)
-	var opened web.ClassOpenedPayload
-	json.Unmarshal(next(t, teacher, web.MsgClassOpened), &opened)
+	opened := openClass(t, teacher, "translate", "en")
 	if len(opened.Code) != classroom.CodeLen || opened.Secret == "" || !strings.HasPrefix(opened.QR, "data:image/png;base64,") ||
 		!strings.HasSuffix(opened.JoinURL, "/join?code="+opened.Code) {
 		t.Fatalf("opened: %+v", opened)
@@ -195,9 +203,7 @@ func TestClassErrors(t *testing.T) {
 
 	// Someone else's class: not without its secret; a view over the limit.
 	teacher := dial(t, srv)
-	send(t, teacher, `{"type":"class_open","v":1,"payload":{"page":"caption","lang":"ko"}}`)
-	var opened web.ClassOpenedPayload
-	json.Unmarshal(next(t, teacher, web.MsgClassOpened), &opened)
+	opened := openClass(t, teacher, "caption", "ko")
 	// A wrong key is answered as a code that names no class, so resuming
 	// tells no one which codes are in use.
 	send(t, c, `{"type":"class_resume","v":1,"payload":{"code":"`+opened.Code+`","secret":"guess","page":"caption","lang":"ko"}}`)
@@ -265,9 +271,7 @@ func TestClassJoinsFromOneAddress(t *testing.T) {
 	t.Cleanup(hub.Close)
 	srv := newServerWith(t, web.Config{Classes: hub, AddrRate: 1, AddrBurst: 2})
 	teacher := dial(t, srv)
-	send(t, teacher, `{"type":"class_open","v":1,"payload":{"page":"translate","lang":"en"}}`)
-	var opened web.ClassOpenedPayload
-	json.Unmarshal(next(t, teacher, web.MsgClassOpened), &opened)
+	opened := openClass(t, teacher, "translate", "en")
 	for i := range 12 {
 		c := dial(t, srv)
 		send(t, c, `{"type":"class_join","v":1,"payload":{"code":"`+opened.Code+`"}}`)
@@ -321,9 +325,7 @@ func TestClassExpiredTellsTeacher(t *testing.T) {
 	t.Cleanup(hub.Close)
 	srv := newServerWith(t, web.Config{Classes: hub})
 	teacher := dial(t, srv)
-	send(t, teacher, `{"type":"class_open","v":1,"payload":{"page":"translate","lang":"en"}}`)
-	var opened web.ClassOpenedPayload
-	json.Unmarshal(next(t, teacher, web.MsgClassOpened), &opened)
+	opened := openClass(t, teacher, "translate", "en")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if _, err := hub.Lookup(context.Background(), opened.Code); errors.Is(err, classroom.ErrNoClass) {
@@ -366,9 +368,7 @@ func TestClassJoinURL(t *testing.T) {
 	} {
 		srv := newServerWith(t, web.Config{Classes: hub, PublicURL: tc.public})
 		c := dial(t, srv)
-		send(t, c, `{"type":"class_open","v":1,"payload":{"page":"translate","lang":"en"}}`)
-		var opened web.ClassOpenedPayload
-		json.Unmarshal(next(t, c, web.MsgClassOpened), &opened)
+		opened := openClass(t, c, "translate", "en")
 		if !strings.HasPrefix(opened.JoinURL, tc.prefix) || !strings.HasSuffix(opened.JoinURL, "/join?code="+opened.Code) || opened.Loopback != tc.loopback {
 			t.Errorf("public URL %q: join_url %q loopback %v, want %q... loopback %v", tc.public, opened.JoinURL, opened.Loopback, tc.prefix, tc.loopback)
 		}
