@@ -2,7 +2,6 @@ package model
 
 import (
 	"fmt"
-	"iter"
 	"math"
 	"slices"
 
@@ -16,27 +15,6 @@ import (
 type Override struct {
 	Step    int       `json:"step"`
 	Weights []float32 `json:"weights"`
-}
-
-// OverrideReached passes a decode's steps through and, when the decode
-// ended before step o.Step (the step whose attention was set by hand, so
-// that the override was never used), ends it with an input error.
-func OverrideReached(steps iter.Seq2[Step, error], o *Override) iter.Seq2[Step, error] {
-	if o == nil {
-		return steps
-	}
-	return func(yield func(Step, error) bool) {
-		n := 0
-		for s, err := range steps {
-			if !yield(s, err) || err != nil {
-				return
-			}
-			n++
-		}
-		if n <= o.Step {
-			yield(Step{}, &InputError{Kind: ErrInvalidInput, Msg: fmt.Sprintf("override: the output ended after %d words, before step %d, whose attention was set (steps count from 0)", n, o.Step)})
-		}
-	}
 }
 
 // CheckWeights says what is wrong with hand-set attention weights for n

@@ -100,8 +100,31 @@ func forced(opts model.Options, t, vocabSize int) (int, error) {
 // Decode yields words until the end-of-sentence token (not yielded) or
 // opts.MaxLen. With a beam wider than 1 the search runs to the end first
 // and then yields the best hypothesis's steps. The words of opts.Force
-// come first, marked Forced.
+// come first, marked Forced. A decode that ends before the step whose
+// attention opts.Override sets (so that the override was never used) ends
+// with an input error after its steps.
 func Decode[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.Seq2[model.Step, error] {
+	steps := decodeSteps(ctx, d, opts)
+	o := opts.Override
+	if o == nil {
+		return steps
+	}
+	return func(yield func(model.Step, error) bool) {
+		n := 0
+		for s, err := range steps {
+			if !yield(s, err) || err != nil {
+				return
+			}
+			n++
+		}
+		if n <= o.Step {
+			yield(model.Step{}, &model.InputError{Kind: model.ErrInvalidInput, Msg: fmt.Sprintf("override: the output ended after %d words, before step %d, whose attention was set (steps count from 0)", n, o.Step)})
+		}
+	}
+}
+
+// decodeSteps is Decode without the override check.
+func decodeSteps[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.Seq2[model.Step, error] {
 	opts = opts.Normalize()
 	if len(opts.Force) > opts.MaxLen {
 		return func(yield func(model.Step, error) bool) {

@@ -511,8 +511,8 @@ func (e *Encoded) Decode(ctx context.Context, opts model.Options) iter.Seq2[mode
 			return func(yield func(model.Step, error) bool) { yield(model.Step{}, err) }
 		}
 	}
-	return model.OverrideReached(search.Decode(ctx, decoder{e: e, sc: e.newScratch(), scs: &search.Scratches[*scratch]{New: e.newScratch},
-		mod: stepMod{override: opts.Override}}, opts), opts.Override)
+	return search.Decode(ctx, decoder{e: e, sc: e.newScratch(), scs: &search.Scratches[*scratch]{New: e.newScratch},
+		mod: stepMod{override: opts.Override}}, opts)
 }
 
 // checkOverride says what is wrong with hand-set weights for this sentence.
