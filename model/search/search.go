@@ -44,6 +44,15 @@ type BatchDecoder[S any] interface {
 	StepAll(sts []S, prev []int) (next []S, probs, att [][]float32)
 }
 
+// Copier is a Decoder whose source holds words that must reach the
+// output as written (numbers and names, which the model writes as
+// placeholders and Copy fills in).
+type Copier interface {
+	// Uncopied reports whether some such word of the source is not yet
+	// copied by the steps so far.
+	Uncopied(prev []model.Step) bool
+}
+
 // mask removes what may never be written: padding, the start token, the
 // end of sentence before the first word (an empty output), and with
 // opts.NoUnknown the unknown-word token.
@@ -57,8 +66,10 @@ func mask(p []float32, t int, opts model.Options) {
 	}
 }
 
-func makeStep[S any](d Decoder[S], index, id int, probs, att []float32, topK int, prev []model.Step) model.Step {
-	alts := nn.TopK(probs, topK)
+// makeStep is the step that writes id, given the step's distribution,
+// its attention, the most likely words alts (best first) and the
+// hypothesis's earlier steps.
+func makeStep[S any](d Decoder[S], index, id int, probs, att []float32, alts []int, prev []model.Step) model.Step {
 	st := model.Step{Index: index, TokenID: id, Token: d.Word(id), Prob: probs[id],
 		Attention: append([]float32(nil), att...), TopK: make([]model.Alt, 0, len(alts))}
 	for _, a := range alts {
@@ -144,7 +155,8 @@ func decodeSteps[S any](ctx context.Context, d Decoder[S], opts model.Options) i
 			}
 			next, probs, att := d.Step(st, prev)
 			mask(probs, t, opts)
-			id := nn.TopK(probs, 1)[0]
+			top := nn.TopK(probs, max(1, opts.TopK))
+			id := top[0]
 			f, err := forced(opts, t, len(probs))
 			if err != nil {
 				yield(model.Step{}, err)
@@ -156,7 +168,7 @@ func decodeSteps[S any](ctx context.Context, d Decoder[S], opts model.Options) i
 			if id == vocab.EOS {
 				return
 			}
-			step := makeStep(d, t, id, probs, att, opts.TopK, steps)
+			step := makeStep(d, t, id, probs, att, top[:min(opts.TopK, len(top))], steps)
 			step.Forced = f >= 0
 			steps = append(steps, step)
 			if !yield(step, nil) {
@@ -213,26 +225,37 @@ func beam[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.Seq
 	return func(yield func(model.Step, error) bool) {
 		beams := []*hyp[S]{{st: d.Start(), last: vocab.BOS, node: -1}}
 		var done []*hyp[S]
+		// short: hypotheses of a Copier that ended before copying every
+		// number and name of the source. They are kept aside, not in the
+		// beam, and win only when no hypothesis ends with all of them.
+		var short []*hyp[S]
+		copier, _ := d.(Copier)
 		nodes := 0 // tree nodes made so far
 		type cand struct {
 			from  *hyp[S]
+			beam  int // from's index in beams
 			id    int
 			logp  float64
 			st    S
-			step  model.Step
 			final bool
 		}
 		for t := 0; t < opts.MaxLen && len(beams) > 0 && len(done) < opts.Beam; t++ {
+			if len(done) == 0 && len(short) > 0 && t >= 2*len(short[0].steps)+2 {
+				break // the copies did not come within twice the length of the first ending
+			}
 			if err := ctx.Err(); err != nil {
 				yield(model.Step{}, err)
 				return
 			}
 			var cands []cand
 			nexts, probss, atts := stepAll(d, beams)
+			alts := make([][]int, len(beams)) // each hypothesis's most likely words, for the steps kept
 			for bi, b := range beams {
-				next, probs, att := nexts[bi], probss[bi], atts[bi]
+				next, probs := nexts[bi], probss[bi]
 				mask(probs, t, opts)
-				ids := nn.TopK(probs, opts.Beam)
+				top := nn.TopK(probs, max(opts.Beam, opts.TopK))
+				ids := top[:min(opts.Beam, len(top))]
+				alts[bi] = top[:min(opts.TopK, len(top))]
 				f, err := forced(opts, t, len(probs))
 				if err != nil {
 					yield(model.Step{}, err)
@@ -242,12 +265,7 @@ func beam[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.Seq
 					ids = []int{f}
 				}
 				for _, id := range ids {
-					c := cand{from: b, id: id, logp: b.logp + math.Log(float64(probs[id])+1e-30), st: next, final: id == vocab.EOS}
-					if !c.final {
-						c.step = makeStep(d, t, id, probs, att, opts.TopK, b.steps)
-						c.step.Forced = f >= 0
-					}
-					cands = append(cands, c)
+					cands = append(cands, cand{from: b, beam: bi, id: id, logp: b.logp + math.Log(float64(probs[id])+1e-30), st: next, final: id == vocab.EOS})
 				}
 			}
 			sort.SliceStable(cands, func(i, j int) bool { return cands[i].logp > cands[j].logp })
@@ -257,19 +275,28 @@ func beam[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.Seq
 				if len(beams)+len(done) >= opts.Beam {
 					break
 				}
+				var step model.Step // the word's step, made only for the candidates kept
+				if !c.final {
+					step = makeStep(d, t, c.id, probss[c.beam], atts[c.beam], alts[c.beam], c.from.steps)
+					step.Forced = t < len(opts.Force)
+				}
 				var h *hyp[S]
-				if c.final {
+				switch {
+				case c.final && copier != nil && copier.Uncopied(c.from.steps):
+					h = &hyp[S]{logp: c.logp, steps: c.from.steps}
+					short = append(short, h)
+				case c.final:
 					h = &hyp[S]{logp: c.logp, steps: c.from.steps}
 					done = append(done, h)
-				} else {
-					steps := append(append([]model.Step(nil), c.from.steps...), c.step)
+				default:
+					steps := append(append([]model.Step(nil), c.from.steps...), step)
 					h = &hyp[S]{st: c.st, logp: c.logp, steps: steps, last: c.id}
 					beams = append(beams, h)
 				}
 				h.node = nodes
 				nodes++
 				if opts.Tree != nil {
-					level.Nodes = append(level.Nodes, treeNode(d, h.node, c.from.node, t, c.id, c.logp, c.final, c.step, opts.LenAlpha))
+					level.Nodes = append(level.Nodes, treeNode(d, h.node, c.from.node, t, c.id, c.logp, c.final, step, opts.LenAlpha))
 				}
 			}
 			if opts.Tree != nil {
@@ -277,7 +304,12 @@ func beam[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.Seq
 				opts.Tree(level)
 			}
 		}
-		done = append(done, beams...)
+		switch {
+		case len(done) > 0 || len(short) == 0:
+			done = append(done, beams...)
+		default: // not the unfinished beams, which went on only to copy
+			done = short
+		}
 		if len(done) == 0 {
 			return
 		}

@@ -380,3 +380,63 @@ func TestTreeWinnerIsTheOutput(t *testing.T) {
 		}
 	}
 }
+
+// copyTable is table with word 8 ("E") standing for a placeholder that
+// copies the source's one name: Copy marks it copied from position 0.
+type copyTable struct{ table }
+
+func (d copyTable) Copy(id int, _ []float32, _ []model.Step) (string, int) {
+	if id == 8 {
+		return "Anna", 0
+	}
+	return "", 0
+}
+func (d copyTable) Uncopied(prev []model.Step) bool {
+	return !slices.ContainsFunc(prev, func(s model.Step) bool { return s.Copied })
+}
+
+// A Copier's beam search ends with a hypothesis that copied its source's
+// name when one does: the model would stop after "A", and the search goes
+// on to the placeholder. When no hypothesis copies it, the one that ended
+// first is the output, not the beams that went on without copying.
+// Greedy decoding writes what the model chooses.
+func TestEndWaitsForCopies(t *testing.T) {
+	next := func(pE float32) func(prefix []int) []float32 {
+		return func(prefix []int) []float32 {
+			switch {
+			case len(prefix) == 0:
+				return probs(4, 0.9)
+			case slices.Contains(prefix, 8):
+				return probs(vocab.EOS, 0.9)
+			default: // after "A": the end, or else the placeholder
+				return probs(vocab.EOS, 0.7, 8, pE)
+			}
+		}
+	}
+	run := func(d Decoder[[]int], beam int) (got []int, copied []string) {
+		for st, err := range Decode(context.Background(), d, model.Options{Beam: beam}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, st.TokenID)
+			if st.Copied {
+				copied = append(copied, st.Token)
+			}
+		}
+		return got, copied
+	}
+	for _, beam := range []int{1, 3} {
+		if got, _ := run(table{next: next(0.2)}, beam); !slices.Equal(got, []int{4}) {
+			t.Fatalf("beam %d, no copies to make: %v, want [4]", beam, got)
+		}
+	}
+	if got, _ := run(copyTable{table{next: next(0.2)}}, 1); !slices.Equal(got, []int{4}) {
+		t.Fatalf("greedy, a name to copy: %v, want [4]", got)
+	}
+	if got, copied := run(copyTable{table{next: next(0.2)}}, 3); !slices.Equal(got, []int{4, 8}) || !slices.Equal(copied, []string{"Anna"}) {
+		t.Fatalf("beam 3, a name to copy: %v (copied %q), want [4 8] with Anna copied", got, copied)
+	}
+	if got, _ := run(copyTable{table{next: next(0)}}, 3); !slices.Equal(got, []int{4}) {
+		t.Fatalf("beam 3, a name the model never copies: %v, want [4]", got)
+	}
+}

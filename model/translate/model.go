@@ -492,6 +492,24 @@ func (d decoder) Copy(id int, att []float32, prev []model.Step) (string, int) {
 	return d.e.words[i], i
 }
 
+// Uncopied reports whether a number or name of the source (a position
+// Copy can fill a placeholder from) is not yet copied by the steps prev.
+func (d decoder) Uncopied(prev []model.Step) bool {
+	nameID := -1
+	if d.e.m.Cfg.Names {
+		nameID = d.e.m.Src.ID(vocab.Name)
+	}
+	for i, w := range d.e.words {
+		if !(d.e.m.Cfg.Numbers && vocab.IsNumber(w)) && d.e.ids[i] != nameID {
+			continue
+		}
+		if !slices.ContainsFunc(prev, func(s model.Step) bool { return s.Copied && s.CopiedFrom == i }) {
+			return true
+		}
+	}
+	return false
+}
+
 // mostAttended is the position with the largest attention weight among
 // those where ok holds, or -1 if there is none.
 func mostAttended(att []float32, ok func(int) bool) int {
