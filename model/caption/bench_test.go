@@ -98,3 +98,30 @@ func BenchmarkWhatIf(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEncode is the caption model's view of one photo's 49 regions:
+// the projection and the attention's U of every region, and the start
+// state. "rows" is the same work one region at a time through nn.Linear,
+// for comparison in the same run.
+func BenchmarkEncode(b *testing.B) {
+	m, feat := benchModel(b)
+	b.Run("batched", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := m.Encode(feat); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("rows", func(b *testing.B) {
+		c, p := m.Cfg, m.P
+		x, ux := make([]float32, c.Proj), make([]float32, c.Att)
+		proj := nn.Linear{In: c.Feat, Out: c.Proj, W: p.ProjW.Data, B: p.ProjB.Data}
+		u := nn.Linear{In: c.Proj, Out: c.Att, W: p.AttU.Data, B: p.AttB.Data}
+		for b.Loop() {
+			for i := range c.R() {
+				proj.Forward(x, feat[i*c.Feat:(i+1)*c.Feat])
+				u.Forward(ux, x)
+			}
+		}
+	})
+}

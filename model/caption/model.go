@@ -42,6 +42,8 @@ type stepWeights struct {
 	gates *nn.Dense // [Wy; Wz; Wh]: (E+D+K, 4K)
 	pre   *nn.Dense // [L_h; L_z]: (K+D, E)
 	out   *nn.Dense // L_o: (E, V)
+	proj  *nn.Dense // W_p: (F, D), the regions' projection
+	u     *nn.Dense // U: (D, A), the attention's view of a region
 }
 
 // weights returns the decode step's matrices. A model's P must not change
@@ -54,6 +56,8 @@ func (m *Model) weights() *stepWeights {
 			gates: nn.Stack(4*c.Hidden, p.DecWy.Data, p.DecWz.Data, p.DecWh.Data),
 			pre:   nn.Stack(c.Emb, p.OutLh.Data, p.OutLz.Data),
 			out:   nn.NewDense(p.OutW.Data, c.Emb, c.Vocab),
+			proj:  nn.NewDense(p.ProjW.Data, c.Feat, c.Proj),
+			u:     nn.NewDense(p.AttU.Data, c.Proj, c.Att),
 		}
 	})
 	return m.dense.w
@@ -109,12 +113,17 @@ func (m *Model) Encode(feat []float32) (*Encoded, error) {
 	}
 	e := &Encoded{m: m, w: m.weights(), x: make([]float32, R*D), ux: make([]float32, R*A), mean: make([]float32, D),
 		h0: make([]float32, K), c0: make([]float32, K)}
-	proj := nn.Linear{In: F, Out: D, W: p.ProjW.Data, B: p.ProjB.Data}
-	u := nn.Linear{In: D, Out: A, W: p.AttU.Data, B: p.AttB.Data}
-	for i := 0; i < R; i++ {
-		xi := e.x[i*D : (i+1)*D]
-		proj.Forward(xi, feat[i*F:(i+1)*F]) // x_i = W_p f_i + b_p  (D)
-		u.Forward(e.ux[i*A:(i+1)*A], xi)    // U x_i + b_a         (A)
+	// The regions go through each matrix together, which reads it once
+	// for every nn.MaxBatch regions.
+	xs, fs, uxs := make([][]float32, R), make([][]float32, R), make([][]float32, R)
+	for i := range R {
+		xs[i], fs[i], uxs[i] = e.x[i*D:(i+1)*D], feat[i*F:(i+1)*F], e.ux[i*A:(i+1)*A]
+		copy(xs[i], p.ProjB.Data)
+		copy(uxs[i], p.AttB.Data)
+	}
+	e.w.proj.MulAddBatch(xs, fs) // x_i = W_p f_i + b_p  (D)
+	e.w.u.MulAddBatch(uxs, xs)   // U x_i + b_a         (A)
+	for _, xi := range xs {
 		for j, v := range xi {
 			e.mean[j] += v / float32(R)
 		}

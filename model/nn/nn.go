@@ -264,8 +264,30 @@ func SoftmaxInPlace(x []float32) {
 
 // LSTMCell applies one LSTM step given the pre-activation gates (4H, in the
 // order input, forget, cell, output): c = f⊙c + i⊙g; h = o⊙tanh(c).
-// h and c are updated in place.
+// h and c are updated in place; gates is overwritten. With AVX2 the
+// nonlinearities run on the vector tanh (σ(x) = (1 + tanh(x/2)) / 2).
 func LSTMCell(gates, h, c []float32) {
+	n := len(h)
+	if useAVX2 {
+		gates, c = gates[:4*n], c[:n]
+		SigmoidInPlace(gates[:2*n])
+		TanhInPlace(gates[2*n : 3*n])
+		SigmoidInPlace(gates[3*n:])
+		i, f, g, o := gates[:n], gates[n:2*n], gates[2*n:3*n], gates[3*n:]
+		for j := range c {
+			c[j] = f[j]*c[j] + i[j]*g[j]
+		}
+		copy(h, c)
+		TanhInPlace(h)
+		for j := range h {
+			h[j] *= o[j]
+		}
+		return
+	}
+	lstmCellGo(gates, h, c)
+}
+
+func lstmCellGo(gates, h, c []float32) {
 	n := len(h)
 	for j := 0; j < n; j++ {
 		i := Sigmoid(gates[j])
@@ -277,18 +299,32 @@ func LSTMCell(gates, h, c []float32) {
 	}
 }
 
-// TopK returns the indices of the k largest values of p, largest first.
+// TopK returns the indices of the k largest values of p, largest first
+// (the first of equal values first).
 func TopK(p []float32, k int) []int {
-	if k > len(p) {
-		k = len(p)
-	}
+	k = max(0, min(k, len(p)))
 	idx := make([]int, 0, k)
-	for i, v := range p {
+	if k == 0 {
+		return idx
+	}
+	for i := 0; i < len(p); i++ {
+		v := p[i]
 		if len(idx) < k {
 			idx = append(idx, i)
 		} else if v > p[idx[k-1]] {
 			idx[k-1] = i
 		} else {
+			// Skip ahead to the next value that enters the list: with
+			// AVX2, eight or sixteen values at a time. Once the list
+			// holds the first k values, few of the rest enter it.
+			if useAVX2 && len(p)-i >= 8 {
+				j := aboveAVX2(p[i:], p[idx[k-1]])
+				if j < 0 {
+					i += (len(p)-i)&^7 - 1
+				} else {
+					i += j - 1
+				}
+			}
 			continue
 		}
 		for j := len(idx) - 1; j > 0 && p[idx[j]] > p[idx[j-1]]; j-- {

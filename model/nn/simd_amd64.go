@@ -54,6 +54,12 @@ func expSumAVX2(x []float32, m float32) float32
 //go:noescape
 func maxAVX2(x []float32) float32
 
+// aboveAVX2 is the index of the first of x[:len(x)&^7] greater than t, or
+// -1.
+//
+//go:noescape
+func aboveAVX2(x []float32, t float32) int
+
 //go:noescape
 func scaleAVX2(x []float32, s float32)
 

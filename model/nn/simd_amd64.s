@@ -1513,3 +1513,56 @@ s32x6sum:
 	VMOVUPS Z11, 64(DX)
 	VZEROUPPER
 	RET
+
+// func aboveAVX2(x []float32, t float32) int
+// The index of the first of x[:len(x)&^7] greater than t (NaN is not), or
+// -1 when there is none.
+TEXT ·aboveAVX2(SB), NOSPLIT, $0-40
+	MOVQ         x_base+0(FP), SI
+	MOVQ         x_len+8(FP), CX
+	VBROADCASTSS t+24(FP), Y1
+	ANDQ         $-8, CX
+	XORQ         AX, AX
+
+aboveloop16:
+	LEAQ      16(AX), DX
+	CMPQ      DX, CX
+	JG        abovetail
+	VCMPPS    $0x11, (SI)(AX*4), Y1, Y2
+	VCMPPS    $0x11, 32(SI)(AX*4), Y1, Y3
+	VORPS     Y2, Y3, Y4
+	VMOVMSKPS Y4, DX
+	TESTL     DX, DX
+	JNZ       abovefound16
+	ADDQ      $16, AX
+	JMP       aboveloop16
+
+abovefound16:
+	VMOVMSKPS Y2, DX
+	TESTL     DX, DX
+	JNZ       abovefound
+	VMOVMSKPS Y3, DX
+	ADDQ      $8, AX
+	JMP       abovefound
+
+abovetail:
+	CMPQ      AX, CX
+	JGE       abovenone
+	VCMPPS    $0x11, (SI)(AX*4), Y1, Y2
+	VMOVMSKPS Y2, DX
+	TESTL     DX, DX
+	JNZ       abovefound
+	ADDQ      $8, AX
+	JMP       abovetail
+
+abovefound:
+	BSFL       DX, DX
+	ADDQ       DX, AX
+	VZEROUPPER
+	MOVQ       AX, ret+32(FP)
+	RET
+
+abovenone:
+	VZEROUPPER
+	MOVQ $-1, ret+32(FP)
+	RET

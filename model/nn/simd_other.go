@@ -14,6 +14,8 @@ func expSumAVX2(x []float32, m float32) float32 { panic("nn: no AVX2 on this arc
 
 func maxAVX2(x []float32) float32 { panic("nn: no AVX2 on this architecture") }
 
+func aboveAVX2(x []float32, t float32) int { panic("nn: no AVX2 on this architecture") }
+
 func scaleAVX2(x []float32, s float32) { panic("nn: no AVX2 on this architecture") }
 
 func tanhAVX2(x []float32) { panic("nn: no AVX2 on this architecture") }
