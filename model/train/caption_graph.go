@@ -131,15 +131,15 @@ func buildCaptionGraph(c caption.Config, p *caption.Params, reg Reg, B, T int) (
 			scale := G.NewConstant(float32(reg.Lambda / float64(B)))
 			gr.reg = g.Must(G.Mul(scale, g.Sum(g.Had(d, d)))) // λ/B Σ (τ - Σ_t α)²
 			gr.loss = g.Add(gr.nll, gr.reg)
-			G.Read(gr.reg, &gr.reV)
+			g.Read(gr.reg, &gr.reV)
 		}
 		if supSum != nil {
 			gr.sup = g.Must(G.Neg(supSum)) // μ mean over supervised steps of -log mass
 			gr.loss = g.Add(gr.loss, gr.sup)
-			G.Read(gr.sup, &gr.supV)
+			g.Read(gr.sup, &gr.supV)
 		}
-		G.Read(gr.loss, &gr.lossVal)
-		G.Read(gr.nll, &gr.nllVal)
+		g.Read(gr.loss, &gr.lossVal)
+		g.Read(gr.nll, &gr.nllVal)
 	})
 	if err != nil {
 		return nil, err
@@ -156,7 +156,7 @@ func buildCaptionGraph(c caption.Config, p *caption.Params, reg Reg, B, T int) (
 	if gr.grads, err = G.Grad(gr.loss, wrt...); err != nil {
 		return nil, fmt.Errorf("caption: gradients: %w", err)
 	}
-	gr.vm = g.Machine()
+	gr.vm = g.Machine(gr.grads...)
 	return gr, nil
 }
 

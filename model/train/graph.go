@@ -9,6 +9,7 @@ package train
 import (
 	"fmt"
 	"runtime"
+	"slices"
 
 	"attention/model/nn"
 
@@ -20,7 +21,8 @@ import (
 // use. Helpers panic on a graph error; Build turns that into an error, so
 // model code reads like the equations instead of a pyramid of checks.
 type Graph struct {
-	G *G.ExprGraph
+	G     *G.ExprGraph
+	reads G.Nodes // the values read out after a run (Read)
 }
 
 type graphError struct{ err error }
@@ -152,12 +154,23 @@ func (g *Graph) Additive(h, w, ux3, v, maskBias *G.Node) *G.Node {
 	return g.Must(Attend(g.Mul(h, w), ux3, v, maskBias))
 }
 
-// Machine compiles g into a tape machine that the garbage collector can
-// free. gorgonia sets a finalizer on every tape machine (it only matters for
+// Read has the value of n copied into *into at every run.
+func (g *Graph) Read(n *G.Node, into *G.Value) { g.reads = append(g.reads, G.Read(n, into)) }
+
+// Machine compiles g into a tape machine. Given the nodes to keep (the
+// gradients), it compiles only the part of g that they and the values read
+// (Read) need: symbolic differentiation also makes the gradients of inputs
+// (the region features, the dropout masks), which nothing uses; with none,
+// all of g. The machine is one that the garbage collector can free:
+// gorgonia sets a finalizer on every tape machine (it only matters for
 // CUDA); a finalizer on an object inside a reference cycle keeps the whole
 // cycle alive, so each rebuilt graph, with every value it held, would leak.
-func (g *Graph) Machine() G.VM {
-	vm := G.NewTapeMachine(g.G)
+func (g *Graph) Machine(keep ...*G.Node) G.VM {
+	eg := g.G
+	if len(keep) > 0 {
+		eg = eg.SubgraphRoots(append(slices.Clone(g.reads), keep...)...)
+	}
+	vm := G.NewTapeMachine(eg)
 	runtime.SetFinalizer(vm, nil)
 	return vm
 }

@@ -130,7 +130,7 @@ func buildTranslateGraph(c translate.Config, p *translate.Params, B, S, T int) (
 		logits := g.Bias(g.Mul(pre, node[p.OutW]), node[p.OutB]) // (T*B, V)
 		nll := g.Must(CrossEntropy(logits, tgtOut, lossW))       // w_t (-log p(y_t))  (T*B)
 		gr.loss = g.Sum(nll)                                     // mean NLL per token
-		G.Read(gr.loss, &gr.lossVal)
+		g.Read(gr.loss, &gr.lossVal)
 	})
 	if err != nil {
 		return nil, err
@@ -148,7 +148,7 @@ func buildTranslateGraph(c translate.Config, p *translate.Params, B, S, T int) (
 	if gr.grads, err = G.Grad(gr.loss, wrt...); err != nil {
 		return nil, fmt.Errorf("translate: gradients: %w", err)
 	}
-	gr.vm = g.Machine()
+	gr.vm = g.Machine(gr.grads...)
 	return gr, nil
 }
 
