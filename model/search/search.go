@@ -48,9 +48,9 @@ type BatchDecoder[S any] interface {
 // output as written (numbers and names, which the model writes as
 // placeholders and Copy fills in).
 type Copier interface {
-	// Uncopied reports whether some such word of the source is not yet
-	// copied by the steps so far.
-	Uncopied(prev []model.Step) bool
+	// Copies reports how many such words of the source the steps prev
+	// copied, and the ids that would copy one more (none: all are copied).
+	Copies(prev []model.Step) (copied int, next []int)
 }
 
 // mask removes what may never be written: padding, the start token, the
@@ -225,19 +225,25 @@ func beam[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.Seq
 	return func(yield func(model.Step, error) bool) {
 		beams := []*hyp[S]{{st: d.Start(), last: vocab.BOS, node: -1}}
 		var done []*hyp[S]
-		// short: hypotheses of a Copier that ended before copying every
-		// number and name of the source. They are kept aside, not in the
-		// beam, and win only when no hypothesis ends with all of them.
+		// A Copier's hypotheses must copy every number and name of the
+		// source. One that ends before that goes aside (short), takes no
+		// place in the beam, and wins only when no hypothesis ends with all
+		// of them copied. And when no hypothesis kept at a step has copied
+		// as many as a candidate that writes one more placeholder, the best
+		// such candidate takes the beam's last place, so that the search
+		// keeps a way to the copies open (a small form of grid beam search).
 		var short []*hyp[S]
 		copier, _ := d.(Copier)
 		nodes := 0 // tree nodes made so far
 		type cand struct {
-			from  *hyp[S]
-			beam  int // from's index in beams
-			id    int
-			logp  float64
-			st    S
-			final bool
+			from   *hyp[S]
+			beam   int // from's index in beams
+			id     int
+			logp   float64
+			st     S
+			final  bool
+			short  bool // a Copier's hypothesis ending before all copies
+			copies int  // numbers and names copied with this word
 		}
 		for t := 0; t < opts.MaxLen && len(beams) > 0 && len(done) < opts.Beam; t++ {
 			if len(done) == 0 && len(short) > 0 && t >= 2*len(short[0].steps)+2 {
@@ -261,20 +267,54 @@ func beam[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.Seq
 					yield(model.Step{}, err)
 					return
 				}
+				copied, needed := 0, []int(nil)
+				if copier != nil {
+					copied, needed = copier.Copies(b.steps)
+				}
 				if f >= 0 { // one hypothesis while the words are imposed
 					ids = []int{f}
+				} else {
+					for _, id := range needed {
+						if !slices.Contains(ids, id) && probs[id] > 0 {
+							ids = append(slices.Clip(ids), id)
+						}
+					}
 				}
 				for _, id := range ids {
-					cands = append(cands, cand{from: b, beam: bi, id: id, logp: b.logp + math.Log(float64(probs[id])+1e-30), st: next, final: id == vocab.EOS})
+					c := cand{from: b, beam: bi, id: id, logp: b.logp + math.Log(float64(probs[id])+1e-30), st: next, final: id == vocab.EOS, copies: copied}
+					c.short = c.final && len(needed) > 0
+					if slices.Contains(needed, id) {
+						c.copies++
+					}
+					cands = append(cands, c)
 				}
 			}
 			sort.SliceStable(cands, func(i, j int) bool { return cands[i].logp > cands[j].logp })
+			var kept []cand
+			places, most, last := opts.Beam-len(done), -1, -1 // most copies kept, the last open hypothesis kept
+			i := 0
+			for ; i < len(cands) && places > 0; i++ {
+				c := cands[i]
+				kept = append(kept, c)
+				if c.short {
+					continue
+				}
+				places--
+				if !c.final {
+					most, last = max(most, c.copies), len(kept)-1
+				}
+			}
+			if copier != nil && last >= 0 {
+				for _, c := range cands[i:] {
+					if !c.final && c.copies > most {
+						kept = append(slices.Delete(kept, last, last+1), c)
+						break
+					}
+				}
+			}
 			beams = beams[:0]
 			var level model.TreeLevel
-			for _, c := range cands {
-				if len(beams)+len(done) >= opts.Beam {
-					break
-				}
+			for _, c := range kept {
 				var step model.Step // the word's step, made only for the candidates kept
 				if !c.final {
 					step = makeStep(d, t, c.id, probss[c.beam], atts[c.beam], alts[c.beam], c.from.steps)
@@ -282,7 +322,7 @@ func beam[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.Seq
 				}
 				var h *hyp[S]
 				switch {
-				case c.final && copier != nil && copier.Uncopied(c.from.steps):
+				case c.short:
 					h = &hyp[S]{logp: c.logp, steps: c.from.steps}
 					short = append(short, h)
 				case c.final:

@@ -391,8 +391,11 @@ func (d copyTable) Copy(id int, _ []float32, _ []model.Step) (string, int) {
 	}
 	return "", 0
 }
-func (d copyTable) Uncopied(prev []model.Step) bool {
-	return !slices.ContainsFunc(prev, func(s model.Step) bool { return s.Copied })
+func (d copyTable) Copies(prev []model.Step) (int, []int) {
+	if slices.ContainsFunc(prev, func(s model.Step) bool { return s.Copied }) {
+		return 1, nil
+	}
+	return 0, []int{8}
 }
 
 // A Copier's beam search ends with a hypothesis that copied its source's
@@ -405,7 +408,7 @@ func TestEndWaitsForCopies(t *testing.T) {
 		return func(prefix []int) []float32 {
 			switch {
 			case len(prefix) == 0:
-				return probs(4, 0.9)
+				return probs(4, 0.9, 8, pE/10)
 			case slices.Contains(prefix, 8):
 				return probs(vocab.EOS, 0.9)
 			default: // after "A": the end, or else the placeholder
@@ -438,5 +441,32 @@ func TestEndWaitsForCopies(t *testing.T) {
 	}
 	if got, _ := run(copyTable{table{next: next(0)}}, 3); !slices.Equal(got, []int{4}) {
 		t.Fatalf("beam 3, a name the model never copies: %v, want [4]", got)
+	}
+}
+
+// When the candidates kept at a step have copied fewer numbers and names
+// than one left out, that one takes the beam's last place: with a beam of
+// 2, "A" and "B" would be kept and neither can ever copy, so the name
+// ("E") would be lost.
+func TestBeamKeepsAWayToTheCopies(t *testing.T) {
+	d := copyTable{table{next: func(prefix []int) []float32 {
+		if len(prefix) == 0 {
+			return probs(4, 0.5, 5, 0.4, 8, 0.05)
+		}
+		p := probs(vocab.EOS, 0.95)
+		if prefix[0] != 8 {
+			p[8] = 0
+		}
+		return p
+	}}}
+	var got []int
+	for st, err := range Decode(context.Background(), d, model.Options{Beam: 2}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, st.TokenID)
+	}
+	if !slices.Equal(got, []int{8}) {
+		t.Fatalf("beam 2: %v, want [8] (the name copied)", got)
 	}
 }

@@ -492,22 +492,36 @@ func (d decoder) Copy(id int, att []float32, prev []model.Step) (string, int) {
 	return d.e.words[i], i
 }
 
-// Uncopied reports whether a number or name of the source (a position
-// Copy can fill a placeholder from) is not yet copied by the steps prev.
-func (d decoder) Uncopied(prev []model.Step) bool {
+// Copies reports how many numbers and names of the source (the positions
+// Copy fills placeholders from) the steps prev copied, and the
+// placeholders that would copy one more.
+func (d decoder) Copies(prev []model.Step) (int, []int) {
 	nameID := -1
 	if d.e.m.Cfg.Names {
 		nameID = d.e.m.Src.ID(vocab.Name)
 	}
+	copied, num, name := 0, false, false
 	for i, w := range d.e.words {
-		if !(d.e.m.Cfg.Numbers && vocab.IsNumber(w)) && d.e.ids[i] != nameID {
+		isNum := d.e.m.Cfg.Numbers && vocab.IsNumber(w)
+		if !isNum && d.e.ids[i] != nameID {
 			continue
 		}
-		if !slices.ContainsFunc(prev, func(s model.Step) bool { return s.Copied && s.CopiedFrom == i }) {
-			return true
+		if slices.ContainsFunc(prev, func(s model.Step) bool { return s.Copied && s.CopiedFrom == i }) {
+			copied++
+		} else if isNum {
+			num = true
+		} else {
+			name = true
 		}
 	}
-	return false
+	var next []int
+	if num {
+		next = append(next, d.e.m.Tgt.ID(vocab.Num))
+	}
+	if name {
+		next = append(next, d.e.m.Tgt.ID(vocab.Name))
+	}
+	return copied, next
 }
 
 // mostAttended is the position with the largest attention weight among
