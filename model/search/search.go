@@ -230,8 +230,9 @@ func beam[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.Seq
 		// place in the beam, and wins only when no hypothesis ends with all
 		// of them copied. And when no hypothesis kept at a step has copied
 		// as many as a candidate that writes one more placeholder, the best
-		// such candidate takes the beam's last place, so that the search
-		// keeps a way to the copies open (a small form of grid beam search).
+		// such candidate is kept too (in the last place when the beam is
+		// model.MaxBeam wide), so that the search keeps a way to the copies
+		// open (a small form of grid beam search).
 		var short []*hyp[S]
 		copier, _ := d.(Copier)
 		nodes := 0 // tree nodes made so far
@@ -291,7 +292,7 @@ func beam[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.Seq
 			}
 			sort.SliceStable(cands, func(i, j int) bool { return cands[i].logp > cands[j].logp })
 			var kept []cand
-			places, most, last := opts.Beam-len(done), -1, -1 // most copies kept, the last open hypothesis kept
+			places, open, most, last := opts.Beam-len(done), 0, -1, -1 // hypotheses kept open, the most copies among them, the last
 			i := 0
 			for ; i < len(cands) && places > 0; i++ {
 				c := cands[i]
@@ -301,13 +302,16 @@ func beam[S any](ctx context.Context, d Decoder[S], opts model.Options) iter.Seq
 				}
 				places--
 				if !c.final {
-					most, last = max(most, c.copies), len(kept)-1
+					open, most, last = open+1, max(most, c.copies), len(kept)-1
 				}
 			}
 			if copier != nil && last >= 0 {
 				for _, c := range cands[i:] {
 					if !c.final && c.copies > most {
-						kept = append(slices.Delete(kept, last, last+1), c)
+						if open == model.MaxBeam { // no room for one more
+							kept = slices.Delete(kept, last, last+1)
+						}
+						kept = append(kept, c)
 						break
 					}
 				}
