@@ -25,9 +25,11 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 
 	"attention/internal/openblas"
+	"attention/model/nn"
 )
 
 type options struct {
@@ -88,6 +90,7 @@ func main() {
 	only := flag.String("only", "", "run only these row groups, comma-separated: translate, encoder, caption, scale, train (default: all)")
 	flag.BoolVar(&o.allowMissing, "allow-missing", false, "report a peer that is not installed as skipped instead of failing")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory of exported weights and peer scripts, and print its path")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of our side (this process, not the peers) to this file")
 	flag.Parse()
 	o.only = map[string]bool{}
 	for _, g := range strings.Split(*only, ",") {
@@ -109,7 +112,19 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, o); err != nil {
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
+	err := run(ctx, o)
+	pprof.StopCPUProfile() // nothing when no profile was started
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -132,6 +147,8 @@ func run(ctx context.Context, o options) error {
 	}
 
 	fmt.Fprintf(o.log, "GOMAXPROCS %d; timing %.1f s per side and row\n", runtime.GOMAXPROCS(0), o.seconds)
+	nn.NewDense([]float32{1}, 1, 1) // picks the kernels, so that the line below names the ones used
+	fmt.Fprintf(o.log, "our matrix-vector kernels: %s\n", nn.Kernels())
 	want := func(g string) bool { return len(o.only) == 0 || o.only[g] }
 	var rows []row
 	if want("translate") {

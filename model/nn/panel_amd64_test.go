@@ -11,8 +11,8 @@ import (
 // rows in the same order with the same fused multiply-adds), so a decode
 // is the same whichever the CPU runs.
 func TestPanelF16x512(t *testing.T) {
-	if !useAVX512 {
-		t.Skip("no AVX-512 on this CPU: panelF16x512 is not used")
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU")
 	}
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, in := range []int{0, 1, 7, 256, 513} {
@@ -58,7 +58,7 @@ func BenchmarkPanelF16(b *testing.B) {
 		name string
 		f    func(x []float32, w *uint16, y *float32)
 		ok   bool
-	}{{"avx2", panelF16, useF16}, {"avx512", panelF16x512, useAVX512}} {
+	}{{"avx2", panelF16, useF16}, {"avx512", panelF16x512, hasAVX512}} {
 		b.Run(k.name, func(b *testing.B) {
 			if !k.ok {
 				b.Skip("not on this CPU")
@@ -76,8 +76,8 @@ func BenchmarkPanelF16(b *testing.B) {
 // The AVX-512 batch kernels give the 16-column kernels' sums bit for bit,
 // for 1 to 6 vectors.
 func TestStrip32F16(t *testing.T) {
-	if !useAVX512 {
-		t.Skip("no AVX-512 on this CPU: strip32F16 is not used")
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU")
 	}
 	rng := rand.New(rand.NewPCG(9, 10))
 	for _, in := range []int{1, 5, 256} {

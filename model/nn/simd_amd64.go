@@ -35,10 +35,13 @@ func panelF16(x []float32, w *uint16, y *float32)
 //go:noescape
 func panelF16x512(x []float32, w *uint16, y *float32)
 
-// useAVX512 says the CPU (and the system, which keeps the 512-bit
-// registers) has AVX-512: the batch-1 product converts its half-precision
-// weights sixteen at a time.
-var useAVX512 = useF16 && cpu.X86.HasAVX512F
+// hasAVX512 says the CPU (and the system, which keeps the 512-bit
+// registers) has AVX-512, with which the half-precision products can
+// convert their weights sixteen at a time; useAVX512 says they do (see
+// choosePanels: on some CPUs that have it, it is slower).
+var hasAVX512 = useF16 && cpu.X86.HasAVX512F
+
+var useAVX512 = hasAVX512
 
 // panelF32 is panelF16 with float32 weights.
 //

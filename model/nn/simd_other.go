@@ -24,7 +24,7 @@ func tanhAddDotAVX2(a, b, v []float32) float32 { panic("nn: no AVX2 on this arch
 
 func panelF16(x []float32, w *uint16, y *float32) { panic("nn: no F16C on this architecture") }
 
-var useAVX512 = false
+var hasAVX512, useAVX512 = false, false
 
 func panelF16x512(x []float32, w *uint16, y *float32) { panic("nn: no AVX-512 on this architecture") }
 
