@@ -109,6 +109,9 @@ type Options struct {
 // DefaultLenAlpha is GNMT's length-normalisation exponent.
 const DefaultLenAlpha = 0.6
 
+// MaxWords is the most words a decode writes (Options.MaxLen's limit).
+const MaxWords = 100
+
 // Normalize fills defaults and clamps to safe ranges.
 func (o Options) Normalize() Options {
 	if o.Beam < 1 {
@@ -117,8 +120,8 @@ func (o Options) Normalize() Options {
 	if o.Beam > MaxBeam {
 		o.Beam = MaxBeam
 	}
-	if o.MaxLen <= 0 || o.MaxLen > 100 {
-		o.MaxLen = 100
+	if o.MaxLen <= 0 || o.MaxLen > MaxWords {
+		o.MaxLen = MaxWords
 	}
 	if o.TopK <= 0 {
 		o.TopK = 5

@@ -719,27 +719,84 @@ func (ss *session) startDecode(j job) {
 		if opts.Beam > 1 {
 			opts.Tree = func(l model.TreeLevel) { ss.emit(MsgTree, TreePayload{ID: j.id, Level: l}) }
 		}
+		send := ss.stepSender(j.id, src.Source, pp.objects, cancel)
 		for st, err := range pp.p.Decode(ctx, opts) {
 			if e := decodeError(err); e != nil {
-				ss.emit(MsgError, ErrorPayload{ID: j.id, Code: e.Code, Message: e.Message})
+				if send.close() {
+					ss.emit(MsgError, ErrorPayload{ID: j.id, Code: e.Code, Message: e.Message})
+				}
 				return
 			}
 			if err != nil {
+				send.close()
 				return // cancelled: a newer request or a closed socket
 			}
 			words = append(words, st.Token)
-			sp := StepPayload{ID: j.id, Step: st}
-			if src.Source.Kind == "image" {
-				sp.Heat = ss.s.heatLayer(st, src.Source)
-				sp.Object = pp.objects.look(st, src.Source, ss.s.log)
-			}
-			if !ss.emit(MsgStep, sp) {
+			if !send.step(st) {
+				send.close()
 				return
 			}
 		}
-		ss.emit(MsgDone, DonePayload{ID: j.id, Text: vocab.Detokenize(words, j.info.TgtLang), Steps: len(words),
-			ElapsedMS: time.Since(start).Milliseconds()})
+		if send.close() {
+			ss.emit(MsgDone, DonePayload{ID: j.id, Text: vocab.Detokenize(words, j.info.TgtLang), Steps: len(words),
+				ElapsedMS: time.Since(start).Milliseconds()})
+		}
 	}()
+}
+
+// stepSender sends a decode's steps in order. A photo's steps carry a heat
+// layer each (and the object a word names), which are drawn on another
+// goroutine while the decoder makes the next word, so that a caption is
+// not held up by its pictures; a text's steps are sent as they come.
+type stepSender struct {
+	send  func(model.Step) bool
+	steps chan model.Step // to the drawing goroutine; nil for text
+	sent  chan bool       // the drawing goroutine's outcome
+}
+
+func (ss *session) stepSender(id string, src model.Source, objects *objectMap, cancel context.CancelFunc) *stepSender {
+	s := &stepSender{send: func(st model.Step) bool {
+		sp := StepPayload{ID: id, Step: st}
+		if src.Kind == "image" {
+			sp.Heat = ss.s.heatLayer(st, src)
+			sp.Object = objects.look(st, src, ss.s.log)
+		}
+		return ss.emit(MsgStep, sp)
+	}}
+	if src.Kind != "image" {
+		return s
+	}
+	s.steps, s.sent = make(chan model.Step, model.MaxWords), make(chan bool, 1)
+	go func() {
+		ok := true
+		for st := range s.steps {
+			if ok && !s.send(st) {
+				ok = false
+				cancel() // nobody reads: the decode stops too
+			}
+		}
+		s.sent <- ok
+	}()
+	return s
+}
+
+// step sends st (queues it, for a photo); false: it could not be sent.
+func (s *stepSender) step(st model.Step) bool {
+	if s.steps != nil {
+		s.steps <- st
+		return true
+	}
+	return s.send(st)
+}
+
+// close waits until every step queued is sent and reports whether all
+// were (true for a text: step said when one was not).
+func (s *stepSender) close() bool {
+	if s.steps == nil {
+		return true
+	}
+	close(s.steps)
+	return <-s.sent
 }
 
 // slot waits at most decodeWait, within ctx, for a decode slot for request
