@@ -9,6 +9,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -79,10 +80,11 @@ func run() error {
 		return fmt.Errorf("unknown -split %q: want test or dev", *split)
 	}
 	fmt.Printf("model %s (%s), %d parameters\n", m.ID, m.Cfg, m.P.Count())
-	if *alpha == 0 {
-		*alpha = model.DefaultLenAlpha
-	}
+	// Without -alpha each model decodes with its own length exponent.
 	opts := model.Options{Beam: *beam, MaxLen: 80, LenAlpha: *alpha}
+	if *alpha == 0 {
+		*alpha = cmp.Or(m.LenAlpha, model.DefaultLenAlpha)
+	}
 	if *lengths {
 		ms := []*translate.Model{m}
 		if *baseline != "" {

@@ -86,6 +86,7 @@ func Load(dir string) (*Models, error) {
 		m.Title = orID(m.Title, id)
 		m.Metrics = metrics[id]
 		m.TrainedOn = orDefault(m.TrainedOn, id)
+		m.LenAlpha = lenAlpha[id]
 		out.Translators = append(out.Translators, m)
 	}
 	sort.SliceStable(out.Translators, func(i, j int) bool { return rank(out.Translators[i].ID) < rank(out.Translators[j].ID) })
@@ -102,10 +103,12 @@ func Translators(dir string) ([]*translate.Model, error) {
 	return m.Translators, nil
 }
 
-// lenAlpha is each caption model's beam-search length exponent, chosen
-// by BLEU-4 on the Flickr8k dev split with beam 5 (docs/MODELS.md); the
-// others use model.DefaultLenAlpha.
+// lenAlpha is a model's beam-search length exponent, chosen on its dev
+// sets with beam 5 (docs/MODELS.md): BLEU-4 on the Flickr8k dev split for
+// captions, the mean of the two dev BLEUs (Multi30k val, Tatoeba dev) for
+// translation. The others use model.DefaultLenAlpha.
 var lenAlpha = map[string]float64{
+	"en-de":         2.6, // val / Tatoeba dev 34.74 / 39.62 at 0.6, 34.74 / 40.08 at 1.0, 34.95 / 40.29 at 1.4, 35.13 / 40.28 at 1.8, 35.29 / 40.29 at 2.2, 35.39 / 40.33 at 2.6
 	"caption-sup":   1.0, // dev 18.63 at 0.6, 18.97 at 0.8, 18.98 at 1.0, 18.26 at 1.4
 	"caption":       1.8, // dev 18.11 at 0.6 and 1.0, 18.24 at 1.4, 18.73 at 1.8, 18.44 at 2.2
 	"caption-noatt": 1.0, // dev 16.30 at 0.6, 17.03 at 1.0, 16.77 at 1.8

@@ -29,6 +29,10 @@ type Model struct {
 	Metrics []model.Metric
 	// TrainedOn says what it learned from (the checkpoint's "trained_on").
 	TrainedOn string
+	// LenAlpha is beam search's length exponent for this model when a
+	// decode does not name one (0: model.DefaultLenAlpha), chosen on the
+	// dev sets (docs/MODELS.md).
+	LenAlpha float64
 
 	dense struct { // the decode step's weights, built once on first use from P
 		once sync.Once
@@ -542,6 +546,9 @@ func (e *Encoded) Decode(ctx context.Context, opts model.Options) iter.Seq2[mode
 		if err := e.checkOverride(o.Weights); err != nil {
 			return func(yield func(model.Step, error) bool) { yield(model.Step{}, err) }
 		}
+	}
+	if opts.LenAlpha == 0 {
+		opts.LenAlpha = e.m.LenAlpha
 	}
 	return search.Decode(ctx, decoder{e: e, sc: e.newScratch(), scs: &search.Scratches[*scratch]{New: e.newScratch},
 		mod: stepMod{override: opts.Override}}, opts)
