@@ -285,10 +285,11 @@ function onStep(step) {
   rows.push({ tr, head, cells });
 
   // Long outputs get smaller chips so the sentence stays on two lines of
-  // the projector layout's column (about 90 characters, a chip's padding
-  // counted as 3).
+  // the projector layout's column (about 75 characters, a chip's padding
+  // counted as 3: "Ich sah zwei Kinder mit einem kleinen braunen Hund im
+  // Park ." counts 85 and took three lines at full size).
   const chars = state.steps.reduce((n, x) => n + [...x.token].length + 3, 0);
-  els.target.classList.toggle("is-long", state.steps.length > 12 || chars > 90);
+  els.target.classList.toggle("is-long", state.steps.length > 12 || chars > 75);
   if (WIDE.matches) fitGrid(); // a new row: scale down if it no longer fits
   updateSlider();
   player.arrive();

@@ -719,7 +719,7 @@ func (ss *session) startDecode(j job) {
 		if opts.Beam > 1 {
 			opts.Tree = func(l model.TreeLevel) { ss.emit(MsgTree, TreePayload{ID: j.id, Level: l}) }
 		}
-		send := ss.stepSender(j.id, src.Source, pp.objects, cancel)
+		send := ss.stepSender(ctx, j.id, src.Source, pp.objects, cancel)
 		for st, err := range pp.p.Decode(ctx, opts) {
 			if e := decodeError(err); e != nil {
 				if send.close() {
@@ -754,7 +754,7 @@ type stepSender struct {
 	sent  chan bool       // the drawing goroutine's outcome
 }
 
-func (ss *session) stepSender(id string, src model.Source, objects *objectMap, cancel context.CancelFunc) *stepSender {
+func (ss *session) stepSender(ctx context.Context, id string, src model.Source, objects *objectMap, cancel context.CancelFunc) *stepSender {
 	s := &stepSender{send: func(st model.Step) bool {
 		sp := StepPayload{ID: id, Step: st}
 		if src.Kind == "image" {
@@ -770,6 +770,9 @@ func (ss *session) stepSender(id string, src model.Source, objects *objectMap, c
 	go func() {
 		ok := true
 		for st := range s.steps {
+			if ok && ctx.Err() != nil {
+				ok = false // a newer request or a closed socket: the rest is not sent
+			}
 			if ok && !s.send(st) {
 				ok = false
 				cancel() // nobody reads: the decode stops too
