@@ -147,7 +147,6 @@ func run(ctx context.Context, o options) error {
 	}
 
 	fmt.Fprintf(o.log, "GOMAXPROCS %d; timing %.1f s per side and row\n", runtime.GOMAXPROCS(0), o.seconds)
-	nn.NewDense([]float32{1}, 1, 1) // picks the kernels, so that the line below names the ones used
 	fmt.Fprintf(o.log, "our matrix-vector kernels: %s\n", nn.Kernels())
 	want := func(g string) bool { return len(o.only) == 0 || o.only[g] }
 	var rows []row

@@ -228,8 +228,10 @@ func choosePanels() {
 	useAVX512 = best512 < best2
 }
 
-// Kernels names the matrix-vector kernels in use, for benchmark reports.
+// Kernels names the matrix-vector kernels in use, for benchmark reports
+// (choosing them first if no half-precision matrix has yet).
 func Kernels() string {
+	pickPanels.Do(choosePanels)
 	switch {
 	case useAVX512:
 		return "AVX-512 (half-precision weights)"

@@ -468,17 +468,11 @@ func (d decoder) Copy(id int, att []float32, prev []model.Step) (string, int) {
 	ok := func(int) bool { return true }
 	switch {
 	case isNum:
-		ok = func(i int) bool { return vocab.IsNumber(d.e.words[i]) }
+		ok = d.e.copiesNumber
 	case isName:
-		nameID := d.e.m.Src.ID(vocab.Name)
-		ok = func(i int) bool { return d.e.ids[i] == nameID }
+		ok = d.e.copiesName
 	}
-	copied := map[int]bool{}
-	for _, s := range prev {
-		if s.Copied {
-			copied[s.CopiedFrom] = true
-		}
-	}
+	copied := copiedFrom(prev)
 	if (isNum || isName) && len(prev) > 0 {
 		if last := prev[len(prev)-1]; last.Copied {
 			if next := last.CopiedFrom + 1; next < len(d.e.words) && ok(next) && !copied[next] {
@@ -500,17 +494,14 @@ func (d decoder) Copy(id int, att []float32, prev []model.Step) (string, int) {
 // Copy fills placeholders from) the steps prev copied, and the
 // placeholders that would copy one more.
 func (d decoder) Copies(prev []model.Step) (int, []int) {
-	nameID := -1
-	if d.e.m.Cfg.Names {
-		nameID = d.e.m.Src.ID(vocab.Name)
-	}
+	done := copiedFrom(prev)
 	copied, num, name := 0, false, false
-	for i, w := range d.e.words {
-		isNum := d.e.m.Cfg.Numbers && vocab.IsNumber(w)
-		if !isNum && d.e.ids[i] != nameID {
+	for i := range d.e.words {
+		isNum := d.e.copiesNumber(i)
+		if !isNum && !d.e.copiesName(i) {
 			continue
 		}
-		if slices.ContainsFunc(prev, func(s model.Step) bool { return s.Copied && s.CopiedFrom == i }) {
+		if done[i] {
 			copied++
 		} else if isNum {
 			num = true
@@ -526,6 +517,27 @@ func (d decoder) Copies(prev []model.Step) (int, []int) {
 		next = append(next, d.e.m.Tgt.ID(vocab.Name))
 	}
 	return copied, next
+}
+
+// copiesNumber and copiesName say whether source position i is a number
+// or a name that a placeholder is filled from.
+func (e *Encoded) copiesNumber(i int) bool {
+	return e.m.Cfg.Numbers && vocab.IsNumber(e.words[i])
+}
+
+func (e *Encoded) copiesName(i int) bool {
+	return e.m.Cfg.Names && e.ids[i] == e.m.Src.ID(vocab.Name)
+}
+
+// copiedFrom is the set of source positions the steps prev copied.
+func copiedFrom(prev []model.Step) map[int]bool {
+	copied := map[int]bool{}
+	for _, s := range prev {
+		if s.Copied {
+			copied[s.CopiedFrom] = true
+		}
+	}
+	return copied
 }
 
 // mostAttended is the position with the largest attention weight among
