@@ -63,6 +63,9 @@ type Config struct {
 	// AddrRate and AddrBurst limit decode requests per client address
 	// (default 20 a second, bursts of 60: a classroom may share an address).
 	AddrRate, AddrBurst float64
+	// SessionRate and SessionBurst limit the requests of one websocket
+	// session (default 4 a second, bursts of 8).
+	SessionRate, SessionBurst float64
 	// AllowedHosts are the host names (without port) that requests may
 	// name in their Host header, against DNS rebinding; "*" allows any.
 	// Empty allows any (tests); cmd/web passes the listen address, the
@@ -110,6 +113,8 @@ type Server struct {
 	caps        captionSet
 	decodes     *queue
 	perAddr     *limiter // decode requests per client address
+	sessRate    float64  // requests a second per websocket session...
+	sessBurst   float64  // ...in bursts of at most this many
 	hosts       map[string]bool
 	conns       *connLimits
 	msgWait     time.Duration
@@ -138,6 +143,9 @@ func New(cfg Config) *Server {
 	if cfg.AddrRate <= 0 {
 		cfg.AddrRate, cfg.AddrBurst = 20, 60
 	}
+	if cfg.SessionRate <= 0 {
+		cfg.SessionRate, cfg.SessionBurst = 4, 8
+	}
 	defaults := []struct {
 		v   *int
 		def int
@@ -158,6 +166,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{echo: echo.New(), log: cfg.Logger, translators: map[string]model.Translator{},
 		decodes: newQueue(cfg.MaxDecodes, cfg.MaxQueue), perAddr: newLimiter(cfg.AddrRate, cfg.AddrBurst),
+		sessRate: cfg.SessionRate, sessBurst: cfg.SessionBurst,
 		conns: newConnLimits(cfg), msgWait: cfg.WSMessageWait, photoMem: &budget{max: cfg.PhotoMemory}, image: cfg.Image, byLength: cfg.ByLength,
 		classes: cfg.Classes, joinFails: newLimiter(joinFailRate, joinFailBurst), publicURL: strings.TrimRight(cfg.PublicURL, "/")}
 	if len(cfg.AllowedHosts) > 0 && !slices.Contains(cfg.AllowedHosts, "*") {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,8 +32,6 @@ const (
 	decodeWait = 30 * time.Second  // longest one request may wait for a decode slot
 	// wsDecodeTimeout bounds one websocket request, waiting included.
 	wsDecodeTimeout = 60 * time.Second
-	wsRate          = 4 // translate requests a second per session...
-	wsBurst         = 8 // ...in bursts of at most this many
 )
 
 // ProtocolVersion is the envelope version this server speaks.
@@ -597,13 +596,13 @@ func (ss *session) admit(typ string) *Error {
 	// A class joins from one address when its students share a school's
 	// network: joins are held to the session's rate and to the limit on
 	// codes that did not work (joinFails), not to the address's.
-	if ss.limit.take(wsRate, wsBurst, now) && (typ == MsgClassJoin || ss.s.perAddr.allow(ss.addr, now)) {
+	if ss.limit.take(ss.s.sessRate, ss.s.sessBurst, now) && (typ == MsgClassJoin || ss.s.perAddr.allow(ss.addr, now)) {
 		ss.refused = 0
 		return nil
 	}
 	ss.refused++
 	if ss.refused > maxRefused {
-		ss.closeWith(websocket.ClosePolicyViolation, "too many messages: at most 4 requests a second; slow down")
+		ss.closeWith(websocket.ClosePolicyViolation, fmt.Sprintf("too many messages: at most %g requests a second; slow down", ss.s.sessRate))
 		return &Error{} // closing: no reply
 	}
 	return Errorf(ERateLimited, "too many requests; wait a moment")
@@ -777,6 +776,12 @@ func (ss *session) stepSender(ctx context.Context, id string, src model.Source, 
 				ok = false
 				cancel() // nobody reads: the decode stops too
 			}
+			// The writer was just given the step; with every processor
+			// busy (the decoder on one, this goroutine drawing the next
+			// layer on another) it would wait until this goroutine blocks,
+			// after the last queued layer, and the words would arrive in
+			// bursts.
+			runtime.Gosched()
 		}
 		s.sent <- ok
 	}()

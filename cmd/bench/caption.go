@@ -165,7 +165,8 @@ func captionRows(ctx context.Context, o options, work string) ([]row, error) {
 	wholeRow := row{Name: "caption, photo to whole caption vs PyTorch", Unit: "ms"}
 
 	srv := httptest.NewServer(web.New(web.Config{Captioners: []model.Captioner{&caption.Pipeline{Enc: enc, Dec: dec}},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), AddrRate: 1e9, AddrBurst: 1e9}))
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), AddrRate: 1e9, AddrBurst: 1e9,
+		SessionRate: 1e9, SessionBurst: 1e9}))
 	defer srv.Close()
 	steps := greedySteps(e, o.seconds/2, nil)
 	firsts, wholes, words, err := serverCaptions(srv.URL, photo, o.seconds, nil, nil)

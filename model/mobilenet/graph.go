@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"runtime"
 	"slices"
 	"sync"
 )
@@ -256,6 +257,8 @@ func gridOf(t Tensor) *grid {
 func (g *Graph) run(img image.Image, n, want int) ([]float32, error) {
 	a := g.arenas.Get().(*arena)
 	defer g.arenas.Put(a)
+	a.crew = startCrew(runtime.GOMAXPROCS(0) - 1)
+	defer func() { a.crew.finish(); a.crew = nil }()
 	vals := make([][]float32, len(g.consts))
 	copy(vals, g.consts)
 	in := a.get(g.sizes[g.input])

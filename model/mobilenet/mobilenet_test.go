@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -339,6 +340,31 @@ func TestRegions(t *testing.T) {
 	viaNRGBA, _, _, _, err := e.Regions(n)
 	if err != nil || !slices.Equal(feat, viaNRGBA) {
 		t.Errorf("NRGBA copy gives other features (err %v)", err)
+	}
+}
+
+// The crew shares the large layers out in chunks; whichever goroutine
+// computes a value computes it the same way, so the regions are the same
+// bit for bit with one processor or several (and with a helper that
+// arrives late or never).
+func TestRegionsSameOnAnyProcessors(t *testing.T) {
+	e := encoder(t)
+	img := firstDogImage(t)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	var want []float32
+	for _, procs := range []int{1, 2, 3, 4} {
+		runtime.GOMAXPROCS(procs)
+		for range 3 {
+			feat, _, _, _, err := e.Regions(img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want == nil {
+				want = feat
+			} else if !slices.Equal(feat, want) {
+				t.Fatalf("GOMAXPROCS %d gives other regions than GOMAXPROCS 1", procs)
+			}
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import "math"
 // handful of sizes, so a run after the first allocates almost nothing.
 type arena struct {
 	free map[int][][]float32
+	crew *crew // the goroutines that help this run; nil: none
 }
 
 func (a *arena) get(n int) []float32 {
@@ -18,6 +19,14 @@ func (a *arena) get(n int) []float32 {
 		return b
 	}
 	return make([]float32, n)
+}
+
+// helpers is the run's crew; nil for a kernel run on its own (a test's).
+func (a *arena) helpers() *crew {
+	if a == nil {
+		return nil
+	}
+	return a.crew
 }
 
 func (a *arena) put(b []float32) {
@@ -95,44 +104,51 @@ func (cv *conv2D) run(in [][]float32, out []float32, a *arena) {
 	if !cv.direct {
 		patches = a.get(p * k)
 		defer a.put(patches)
-		cv.im2col(in[0], patches)
 	}
 	lo, hi := bounds(cv.act)
-	if cv.panels16 != nil {
-		gemm16(patches, p, k, cv.panels16, cv.o, cv.bias, lo, hi, out)
-	} else {
-		gemm(patches, p, k, cv.panels, cv.o, cv.bias, lo, hi, out)
-	}
-	if cv.act == ActTanh {
-		activate(out, cv.act)
-	}
+	// Each part makes the patches of its own output pixels and multiplies
+	// them; the 6-row tiles of gemm16 stay whole.
+	a.helpers().split(p, 6, p*k*cv.o, func(p0, p1 int) {
+		if !cv.direct {
+			cv.im2col(in[0], patches, p0, p1)
+		}
+		a, c := patches[p0*k:p1*k], out[p0*cv.o:p1*cv.o]
+		if cv.panels16 != nil {
+			gemm16(a, p1-p0, k, cv.panels16, cv.o, cv.bias, lo, hi, c)
+		} else {
+			gemm(a, p1-p0, k, cv.panels, cv.o, cv.bias, lo, hi, c)
+		}
+		if cv.act == ActTanh {
+			activate(c, cv.act)
+		}
+	})
 }
 
-// im2col writes one row of kh*kw*c values per output pixel, zero where
-// the window hangs over the padding.
-func (cv *conv2D) im2col(x, dst []float32) {
+// im2col writes one row of kh*kw*c values for each output pixel in
+// [p0, p1) (row-major), zero where the window hangs over the padding; the
+// row of pixel p starts at dst[p*kh*kw*c].
+func (cv *conv2D) im2col(x, dst []float32, p0, p1 int) {
 	c := cv.c
-	i := 0
-	for oy := range cv.oh {
-		for ox := range cv.ow {
-			for ky := range cv.kh {
-				iy := oy*cv.sh - cv.padT + ky*cv.dh
-				for kx := range cv.kw {
-					ix := ox*cv.sw - cv.padL + kx*cv.dw
-					row := dst[i : i+c]
-					switch {
-					case iy < 0 || iy >= cv.h || ix < 0 || ix >= cv.w:
-						clear(row)
-					case c < 8: // an RGB input: a call to memmove costs more than the copy
-						src := x[(iy*cv.w+ix)*c:]
-						for j := range row {
-							row[j] = src[j]
-						}
-					default:
-						copy(row, x[(iy*cv.w+ix)*c:])
+	i := p0 * cv.kh * cv.kw * c
+	for p := p0; p < p1; p++ {
+		oy, ox := p/cv.ow, p%cv.ow
+		for ky := range cv.kh {
+			iy := oy*cv.sh - cv.padT + ky*cv.dh
+			for kx := range cv.kw {
+				ix := ox*cv.sw - cv.padL + kx*cv.dw
+				row := dst[i : i+c]
+				switch {
+				case iy < 0 || iy >= cv.h || ix < 0 || ix >= cv.w:
+					clear(row)
+				case c < 8: // an RGB input: a call to memmove costs more than the copy
+					src := x[(iy*cv.w+ix)*c:]
+					for j := range row {
+						row[j] = src[j]
 					}
-					i += c
+				default:
+					copy(row, x[(iy*cv.w+ix)*c:])
 				}
+				i += c
 			}
 		}
 	}
@@ -305,14 +321,19 @@ type depthwise struct {
 	act        Activation
 }
 
-func (d *depthwise) run(in [][]float32, out []float32, _ *arena) {
+func (d *depthwise) run(in [][]float32, out []float32, a *arena) {
 	x := in[0]
 	// A 3x3 window wholly inside the input (every pixel but the border)
 	// goes through one AVX2 kernel: bias, nine taps and clamp, each
 	// output channel stored once.
 	fast := useAVX2 && d.mult == 1 && d.kh == 3 && d.kw == 3 && d.o%8 == 0 && d.act != ActTanh
 	lo, hi := bounds(d.act)
-	for oy := range d.oh {
+	a.helpers().split(d.oh, 1, d.oh*d.ow*d.o*d.kh*d.kw, func(y0, y1 int) { d.rows(x, out, fast, lo, hi, y0, y1) })
+}
+
+// rows computes output rows [y0, y1) of the depthwise convolution.
+func (d *depthwise) rows(x, out []float32, fast bool, lo, hi float32, y0, y1 int) {
+	for oy := y0; oy < y1; oy++ {
 		for ox := range d.ow {
 			acc := out[(oy*d.ow+ox)*d.o : (oy*d.ow+ox+1)*d.o]
 			iy0, ix0 := oy*d.sh-d.padT, ox*d.sw-d.padL
