@@ -46,12 +46,18 @@ const (
 	attScores = iota // wh, ux3, v, [mask] -> a (B, S)
 	attGradU         // wh, ux3, v, [mask], a, da -> d ux3 (B, S, A)
 	attGradV         // wh, ux3, v, [mask], a, da -> d v (A, 1)
+	attGradWH        // wh, token, v, [mask], a, da -> d wh (B, A); adds d ux3 into the Shared buffer
 )
 
+// attOp is additive attention and its gradients. With buf set, U x is a
+// Shared array (of the given shape) read through its token, the second
+// input.
 type attOp struct {
 	kind   int
 	masked bool
 	memo   *attMemo
+	buf    *sharedBuf
+	shape  [3]int
 }
 
 func (op attOp) ins() int {
@@ -71,6 +77,9 @@ func (op attOp) Arity() int {
 
 func (op attOp) Type() hm.Type {
 	ts := []hm.Type{f32Matrix, f32Tensor3, f32Matrix}
+	if op.buf != nil {
+		ts[1] = tensor.Float32
+	}
 	if op.masked {
 		ts = append(ts, f32Matrix)
 	}
@@ -79,7 +88,7 @@ func (op attOp) Type() hm.Type {
 		ts = append(ts, f32Matrix)
 	case attGradU:
 		ts = append(ts, f32Matrix, f32Matrix, f32Tensor3)
-	case attGradV:
+	case attGradV, attGradWH:
 		ts = append(ts, f32Matrix, f32Matrix, f32Matrix)
 	}
 	return hm.NewFnType(ts...)
@@ -87,6 +96,9 @@ func (op attOp) Type() hm.Type {
 
 func (op attOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	s, ok := in[1].(tensor.Shape)
+	if op.buf != nil {
+		s, ok = tensor.Shape(op.shape[:]), true
+	}
 	if !ok || len(s) != 3 {
 		return nil, fmt.Errorf("%s: U x must be (B, S, A), got %v", op, in[1])
 	}
@@ -95,6 +107,8 @@ func (op attOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 		return tensor.Shape{s[0], s[1]}, nil
 	case attGradU:
 		return s.Clone(), nil
+	case attGradWH:
+		return tensor.Shape{s[0], s[2]}, nil
 	}
 	return tensor.Shape{s[2], 1}, nil
 }
@@ -102,10 +116,10 @@ func (op attOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 func (op attOp) ReturnsPtr() bool      { return false }
 func (op attOp) CallsExtern() bool     { return false }
 func (op attOp) OverwritesInput() int  { return -1 }
-func (op attOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "attend%d/%v", op.kind, op.masked) }
+func (op attOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "attend%d/%v/%p", op.kind, op.masked, op.buf) }
 func (op attOp) Hashcode() uint32      { return hashOf(op) }
 func (op attOp) String() string {
-	return [...]string{"Attend", "AttendGradU", "AttendGradV"}[op.kind]
+	return [...]string{"Attend", "AttendGradU", "AttendGradV", "AttendGradWH"}[op.kind]
 }
 
 func (op attOp) DiffWRT(inputs int) []bool {
@@ -121,15 +135,28 @@ func (op attOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 		return nil, fmt.Errorf("%s: no second derivative", op)
 	}
 	args := append(append(G.Nodes{}, inputs...), output, grad)
-	du, err := G.ApplyOp(attOp{kind: attGradU, masked: op.masked, memo: op.memo}, args...)
+	grad1 := op
+	grad1.kind = attGradV
+	dv, err := G.ApplyOp(grad1, args...)
 	if err != nil {
 		return nil, err
 	}
-	dv, err := G.ApplyOp(attOp{kind: attGradV, masked: op.masked, memo: op.memo}, args...)
-	if err != nil {
-		return nil, err
+	var dwh, du *G.Node
+	if op.buf != nil {
+		// d U x goes into the Shared buffer as d W h is summed from it;
+		// the token's gradient waits for it.
+		grad1.kind = attGradWH
+		if dwh, err = G.ApplyOp(grad1, args...); err != nil {
+			return nil, err
+		}
+		du, err = G.ApplyOp(stepDone{kind: "attend"}, dwh)
+	} else {
+		grad1.kind = attGradU
+		if du, err = G.ApplyOp(grad1, args...); err != nil {
+			return nil, err
+		}
+		dwh, err = G.Sum(du, 1) // W h is added at every source position
 	}
-	dwh, err := G.Sum(du, 1) // W h is added at every source position
 	if err != nil {
 		return nil, err
 	}
@@ -175,8 +202,15 @@ func (op attOp) Do(vals ...G.Value) (G.Value, error) {
 	if len(vals) != op.Arity() {
 		return nil, fmt.Errorf("%s: %d inputs, want %d", op, len(vals), op.Arity())
 	}
-	ux, s, err := dense(vals[1], 3)
-	if err != nil {
+	var ux []float32
+	var s tensor.Shape
+	var err error
+	if op.buf != nil {
+		ux, s = op.buf.x, tensor.Shape(op.shape[:])
+		if len(ux) != s.TotalSize() {
+			return nil, fmt.Errorf("%s: U x is not shared in this run", op)
+		}
+	} else if ux, s, err = dense(vals[1], 3); err != nil {
 		return nil, fmt.Errorf("%s: U x: %w", op, err)
 	}
 	B, S, A := s[0], s[1], s[2]
@@ -235,6 +269,23 @@ func (op attOp) Do(vals ...G.Value) (G.Value, error) {
 		}
 		return tensor.New(tensor.WithShape(A, 1), tensor.WithBacking(dv)), nil
 	}
+	if op.kind == attGradWH {
+		// d ux_bs = de_bs v (1 - u_bs²), added into the shared gradient,
+		// and d wh_b = Σ_s d ux_bs.
+		dwh, g := make([]float32, B*A), make([]float32, A)
+		for i, d := range de {
+			if d == 0 {
+				continue
+			}
+			uu := u[i*A : (i+1)*A]
+			for k := range A {
+				g[k] = d * v[k] * (1 - uu[k]*uu[k])
+			}
+			nn.Axpy(1, g, op.buf.dx[i*A:(i+1)*A])
+			nn.Axpy(1, g, dwh[(i/S)*A:(i/S+1)*A])
+		}
+		return tensor.New(tensor.WithShape(B, A), tensor.WithBacking(dwh)), nil
+	}
 	du := make([]float32, B*S*A)
 	for i, d := range de {
 		if d == 0 {
@@ -258,12 +309,20 @@ func WeightedSum(w, x3 *G.Node) (*G.Node, error) {
 }
 
 const (
-	wsumFwd   = iota // w, x3 -> (B, D)
-	wsumGradW        // w, x3, dy -> (B, S)
-	wsumGradX        // w, x3, dy -> (B, S, D)
+	wsumFwd    = iota // w, x3 -> (B, D)
+	wsumGradW         // w, x3, dy -> (B, S)
+	wsumGradX         // w, x3, dy -> (B, S, D)
+	wsumRecord        // w, token, dy -> 0, recording w and dy in the Shared buffer
 )
 
-type wsumOp struct{ kind int }
+// wsumOp is the weighted sum and its gradients. With buf set, the values
+// are a Shared array (of the given shape) read through its token, the
+// second input.
+type wsumOp struct {
+	kind  int
+	buf   *sharedBuf
+	shape [3]int
+}
 
 func (op wsumOp) Arity() int {
 	if op.kind == wsumFwd {
@@ -273,17 +332,26 @@ func (op wsumOp) Arity() int {
 }
 
 func (op wsumOp) Type() hm.Type {
+	var x hm.Type = f32Tensor3
+	if op.buf != nil {
+		x = tensor.Float32
+	}
 	switch op.kind {
 	case wsumGradW:
-		return hm.NewFnType(f32Matrix, f32Tensor3, f32Matrix, f32Matrix)
+		return hm.NewFnType(f32Matrix, x, f32Matrix, f32Matrix)
 	case wsumGradX:
-		return hm.NewFnType(f32Matrix, f32Tensor3, f32Matrix, f32Tensor3)
+		return hm.NewFnType(f32Matrix, x, f32Matrix, f32Tensor3)
+	case wsumRecord:
+		return hm.NewFnType(f32Matrix, x, f32Matrix, tensor.Float32)
 	}
-	return hm.NewFnType(f32Matrix, f32Tensor3, f32Matrix)
+	return hm.NewFnType(f32Matrix, x, f32Matrix)
 }
 
 func (op wsumOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	s, ok := in[1].(tensor.Shape)
+	if op.buf != nil {
+		s, ok = tensor.Shape(op.shape[:]), true
+	}
 	if !ok || len(s) != 3 {
 		return nil, fmt.Errorf("%s: values must be (B, S, D), got %v", op, in[1])
 	}
@@ -292,6 +360,8 @@ func (op wsumOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 		return tensor.Shape{s[0], s[1]}, nil
 	case wsumGradX:
 		return s.Clone(), nil
+	case wsumRecord:
+		return tensor.ScalarShape(), nil
 	}
 	return tensor.Shape{s[0], s[2]}, nil
 }
@@ -299,10 +369,10 @@ func (op wsumOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 func (op wsumOp) ReturnsPtr() bool      { return false }
 func (op wsumOp) CallsExtern() bool     { return false }
 func (op wsumOp) OverwritesInput() int  { return -1 }
-func (op wsumOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "wsum%d", op.kind) }
+func (op wsumOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "wsum%d/%p", op.kind, op.buf) }
 func (op wsumOp) Hashcode() uint32      { return hashOf(op) }
 func (op wsumOp) String() string {
-	return [...]string{"WeightedSum", "WeightedSumGradW", "WeightedSumGradX"}[op.kind]
+	return [...]string{"WeightedSum", "WeightedSumGradW", "WeightedSumGradX", "WeightedSumRecord"}[op.kind]
 }
 
 func (op wsumOp) DiffWRT(inputs int) []bool {
@@ -317,11 +387,17 @@ func (op wsumOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) 
 	if op.kind != wsumFwd {
 		return nil, fmt.Errorf("%s: no second derivative", op)
 	}
-	dw, err := G.ApplyOp(wsumOp{kind: wsumGradW}, inputs[0], inputs[1], grad)
+	grad1 := op
+	grad1.kind = wsumGradW
+	dw, err := G.ApplyOp(grad1, inputs[0], inputs[1], grad)
 	if err != nil {
 		return nil, err
 	}
-	dx, err := G.ApplyOp(wsumOp{kind: wsumGradX}, inputs[0], inputs[1], grad)
+	grad1.kind = wsumGradX
+	if op.buf != nil {
+		grad1.kind = wsumRecord // folded into the Shared gradient at the end
+	}
+	dx, err := G.ApplyOp(grad1, inputs[0], inputs[1], grad)
 	return G.Nodes{dw, dx}, err
 }
 
@@ -329,8 +405,15 @@ func (op wsumOp) Do(vals ...G.Value) (G.Value, error) {
 	if len(vals) != op.Arity() {
 		return nil, fmt.Errorf("%s: %d inputs, want %d", op, len(vals), op.Arity())
 	}
-	x, s, err := dense(vals[1], 3)
-	if err != nil {
+	var x []float32
+	var s tensor.Shape
+	var err error
+	if op.buf != nil {
+		x, s = op.buf.x, tensor.Shape(op.shape[:])
+		if len(x) != s.TotalSize() {
+			return nil, fmt.Errorf("%s: the values are not shared in this run", op)
+		}
+	} else if x, s, err = dense(vals[1], 3); err != nil {
 		return nil, fmt.Errorf("%s: values: %w", op, err)
 	}
 	B, S, D := s[0], s[1], s[2]
@@ -353,6 +436,10 @@ func (op wsumOp) Do(vals ...G.Value) (G.Value, error) {
 	dy, _, err := dense(vals[2], 2)
 	if err != nil || len(dy) != B*D {
 		return nil, fmt.Errorf("%s: the gradient must be (%d, %d)", op, B, D)
+	}
+	if op.kind == wsumRecord {
+		op.buf.record(w, dy)
+		return G.NewF32(0), nil
 	}
 	if op.kind == wsumGradW {
 		dw := make([]float32, B*S)

@@ -117,3 +117,117 @@ func TestAttentionFused(t *testing.T) {
 		compare("second run", fused(), composed())
 	}
 }
+
+// Steps reading a Shared array (a weighted mean, then attention and a
+// context at each of three steps, each step's query made from the last
+// context) give the loss and gradients of the same steps reading it as an
+// ordinary node, with and without a mask, and again after the inputs
+// change between two runs of one graph.
+func TestSharedMatchesPerStep(t *testing.T) {
+	const B, S, K, A, D, T = 3, 4, 5, 6, 7, 3
+	rng := rand.New(rand.NewPCG(10, 11))
+	fill := func(q *nn.Param, scale float64) *nn.Param {
+		for i := range q.Data {
+			q.Data[i] = float32(rng.NormFloat64() * scale)
+		}
+		return q
+	}
+	h, w := fill(nn.NewParam("h", B, K), 1), fill(nn.NewParam("w", K, A), 0.5)
+	ux, v := fill(nn.NewParam("ux", B*S, A), 1), fill(nn.NewParam("v", A, 1), 1)
+	x := fill(nn.NewParam("x", B*S, D), 1)
+	wc := fill(nn.NewParam("wc", D, K), 0.5)
+	wy := fill(nn.NewParam("wy", B, D), 1)
+	meanW := fill(nn.NewParam("mean_w", B, S), 1)
+	mask := nn.NewParam("mask", B, S)
+	mask.Data[S-1] = -1e9
+	mask.Data[2*S-2], mask.Data[2*S-1] = -1e9, -1e9
+	params := []*nn.Param{h, w, ux, v, x, wc}
+
+	build := func(shared, masked bool) func() (float32, [][]float32) {
+		var lossVal G.Value
+		var nodes []*G.Node
+		gr, err := Build("shared", func(g *Graph) {
+			for _, q := range params {
+				nodes = append(nodes, g.Param(q))
+			}
+			hn, wn, uxn, vn, xn, wcn := nodes[0], nodes[1], nodes[2], nodes[3], nodes[4], nodes[5]
+			ux3, x3 := g.Reshape(uxn, B, S, A), g.Reshape(xn, B, S, D)
+			var mb *G.Node
+			if masked {
+				mb = g.Param(mask)
+			}
+			mw, wyn := g.Param(meanW), g.Param(wy)
+			var sx, sux *Shared
+			var l *G.Node
+			if shared {
+				sx, sux = g.Share(x3), g.Share(ux3)
+				l = g.Sum(g.Had(g.WeightedShared(mw, sx), wyn))
+			} else {
+				l = g.Sum(g.Had(g.Weighted(mw, x3), wyn))
+			}
+			q := hn
+			for range T {
+				var ctx *G.Node
+				if shared {
+					ctx = g.WeightedShared(g.AdditiveShared(q, wn, sux, vn, mb), sx)
+				} else {
+					ctx = g.Weighted(g.Additive(q, wn, ux3, vn, mb), x3)
+				}
+				l = g.Add(l, g.Sum(g.Had(ctx, wyn)))
+				q = g.Tanh(g.Mul(ctx, wcn))
+			}
+			G.Read(l, &lossVal)
+			if _, err := G.Grad(l, nodes...); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vm := gr.Machine()
+		return func() (float32, [][]float32) {
+			defer vm.Reset()
+			if err := vm.RunAll(); err != nil {
+				t.Fatal(err)
+			}
+			var grads [][]float32
+			for _, n := range nodes {
+				gv, err := n.Grad()
+				if err != nil {
+					t.Fatal(err)
+				}
+				grads = append(grads, append([]float32(nil), gv.Data().([]float32)...))
+			}
+			return lossVal.Data().(float32), grads
+		}
+	}
+	compare := func(what string, shared, perStep func() (float32, [][]float32)) {
+		t.Helper()
+		gl, got := shared()
+		wl, want := perStep()
+		if math.Abs(float64(gl-wl)) > 1e-4 {
+			t.Fatalf("%s: loss shared %v, per step %v", what, gl, wl)
+		}
+		for k := range want {
+			var norm float64
+			for _, g := range want[k] {
+				norm = max(norm, math.Abs(float64(g)))
+			}
+			if norm == 0 {
+				t.Fatalf("%s: d %s is all zero: the check would pass whatever the shared form computed", what, params[k].Name)
+			}
+			for i := range want[k] {
+				if d := math.Abs(float64(got[k][i] - want[k][i])); d > 1e-5*max(1, norm) {
+					t.Fatalf("%s: d %s[%d]: shared %v, per step %v", what, params[k].Name, i, got[k][i], want[k][i])
+				}
+			}
+		}
+	}
+	for _, masked := range []bool{false, true} {
+		shared, perStep := build(true, masked), build(false, masked)
+		compare("first run", shared, perStep)
+		fill(h, 1)
+		fill(x, 1)
+		compare("second run", shared, perStep)
+	}
+}

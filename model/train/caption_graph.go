@@ -77,15 +77,15 @@ func buildCaptionGraph(c caption.Config, p *caption.Params, reg Reg, B, T int) (
 		dropEmb, dropPre := g.Input("drop_emb", gr.dropEmb), g.Input("drop_pre", gr.dropPre)
 		startW, supFrac, supW := g.Input("start_w", gr.startW), g.Input("sup_frac", gr.supFrac), g.Input("sup_w", gr.supW)
 
-		x2 := g.Bias(g.Mul(feat, node[p.ProjW]), node[p.ProjB])                  // x_i  (B*R, D)
-		x3 := g.Reshape(x2, B, R, D)                                             // (B, R, D)
-		mean := g.Weighted(meanW, x3)                                            // (B, D)
-		start := g.Weighted(startW, x3)                                          // mean, or 0  (B, D)
-		h := g.Tanh(g.Bias(g.Mul(start, node[p.InitHW]), node[p.InitHB]))        // h_0  (B, K)
-		cell := g.Tanh(g.Bias(g.Mul(start, node[p.InitCW]), node[p.InitCB]))     // c_0  (B, K)
-		ux3 := g.Reshape(g.Bias(g.Mul(x2, node[p.AttU]), node[p.AttB]), B, R, A) // U x_i + b_a  (B, R, A)
-		emb := g.Had(g.Must(G.ByIndices(node[p.Emb], tgtIn, 0)), dropEmb)        // emb(y_{t-1})  (T*B, E)
-		yw := g.StepProj(emb, node[p.DecWy], node[p.DecB], T, B)                 // T x (B, 4K)
+		x2 := g.Bias(g.Mul(feat, node[p.ProjW]), node[p.ProjB])                           // x_i  (B*R, D)
+		x3 := g.Share(g.Reshape(x2, B, R, D))                                             // (B, R, D), read by every step
+		mean := g.WeightedShared(meanW, x3)                                               // (B, D)
+		start := g.WeightedShared(startW, x3)                                             // mean, or 0  (B, D)
+		h := g.Tanh(g.Bias(g.Mul(start, node[p.InitHW]), node[p.InitHB]))                 // h_0  (B, K)
+		cell := g.Tanh(g.Bias(g.Mul(start, node[p.InitCW]), node[p.InitCB]))              // c_0  (B, K)
+		ux3 := g.Share(g.Reshape(g.Bias(g.Mul(x2, node[p.AttU]), node[p.AttB]), B, R, A)) // U x_i + b_a  (B, R, A)
+		emb := g.Had(g.Must(G.ByIndices(node[p.Emb], tgtIn, 0)), dropEmb)                 // emb(y_{t-1})  (T*B, E)
+		yw := g.StepProj(emb, node[p.DecWy], node[p.DecB], T, B)                          // T x (B, 4K)
 		hs, zs := make([]*G.Node, T), make([]*G.Node, T)
 		var attSum *G.Node                     // Σ_t α_ti over real steps  (B, R)
 		var supSum *G.Node                     // Σ_t w_t log(Σ_i m_ti α_ti + ε)  (scalar)
@@ -102,9 +102,9 @@ func buildCaptionGraph(c caption.Config, p *caption.Params, reg Reg, B, T int) (
 		for t := 0; t < T; t++ {
 			z := mean
 			if c.Attention {
-				a := g.Additive(h, node[p.AttW], ux3, node[p.AttV], nil)                     // α_t  (B, R)
-				beta := g.Sigmoid(g.Bias(g.Mul(h, node[p.GateW]), node[p.GateB]))            // β_t  (B, 1)
-				z = g.Must(G.BroadcastHadamardProd(g.Weighted(a, x3), beta, nil, []byte{1})) // z_t  (B, D)
+				a := g.AdditiveShared(h, node[p.AttW], ux3, node[p.AttV], nil)                     // α_t  (B, R)
+				beta := g.Sigmoid(g.Bias(g.Mul(h, node[p.GateW]), node[p.GateB]))                  // β_t  (B, 1)
+				z = g.Must(G.BroadcastHadamardProd(g.WeightedShared(a, x3), beta, nil, []byte{1})) // z_t  (B, D)
 				am := g.Had(a, g.Rows(stepMask, t, B))
 				attSum = plus(attSum, am)
 				if reg.Sup > 0 {

@@ -106,18 +106,19 @@ func buildTranslateGraph(c translate.Config, p *translate.Params, B, S, T int) (
 		x3 := g.Reshape(g.Must(Concat(1, xs...)), B, S, D) // (B, S, D) batch-major
 		x2 := g.Reshape(x3, B*S, D)                        // (B*S, D)
 
-		mean := g.Weighted(meanW, x3)                                            // (B, D)
-		h = g.Tanh(g.Bias(g.Mul(mean, node[p.InitW]), node[p.InitB]))            // h_0  (B, K)
-		ux3 := g.Reshape(g.Bias(g.Mul(x2, node[p.AttU]), node[p.AttB]), B, S, A) // U x_i + b_a  (B, S, A)
-		embT := g.Had(g.Must(G.ByIndices(node[p.TgtEmb], tgtInIdx, 0)), dropTgt) // emb(y_{t-1})  (T*B, E)
-		yw := g.StepProj(embT, node[p.DecWy], node[p.DecB], T, B)                // T x (B, 4K)
+		xs3 := g.Share(x3)                                                                // read by every step
+		mean := g.WeightedShared(meanW, xs3)                                              // (B, D)
+		h = g.Tanh(g.Bias(g.Mul(mean, node[p.InitW]), node[p.InitB]))                     // h_0  (B, K)
+		ux3 := g.Share(g.Reshape(g.Bias(g.Mul(x2, node[p.AttU]), node[p.AttB]), B, S, A)) // U x_i + b_a  (B, S, A)
+		embT := g.Had(g.Must(G.ByIndices(node[p.TgtEmb], tgtInIdx, 0)), dropTgt)          // emb(y_{t-1})  (T*B, E)
+		yw := g.StepProj(embT, node[p.DecWy], node[p.DecB], T, B)                         // T x (B, 4K)
 		cell = nil
 		hs, cs := make([]*G.Node, T), make([]*G.Node, T)
 		for t := 0; t < T; t++ {
 			ctx := mean
 			if c.Attention {
-				a := g.Additive(h, node[p.AttW], ux3, node[p.AttV], maskBias) // a_t  (B, S)
-				ctx = g.Weighted(a, x3)                                       // c_t  (B, D)
+				a := g.AdditiveShared(h, node[p.AttW], ux3, node[p.AttV], maskBias) // a_t  (B, S)
+				ctx = g.WeightedShared(a, xs3)                                      // c_t  (B, D)
 			}
 			gates := g.Add(g.Add(yw[t], g.Mul(ctx, node[p.DecWc])), g.Mul(h, node[p.DecWh])) // (B, 4K)
 			h, cell = g.LSTM(gates, cell, K)
