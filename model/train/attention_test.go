@@ -118,11 +118,13 @@ func TestAttentionFused(t *testing.T) {
 	}
 }
 
-// Steps reading a Shared array (a weighted mean, then attention and a
-// context at each of three steps, each step's query made from the last
-// context) give the loss and gradients of the same steps reading it as an
-// ordinary node, with and without a mask, and again after the inputs
-// change between two runs of one graph.
+// Steps reading Shared arrays, weights and rows (a weighted mean, then
+// attention and a context at each of three steps, each step's query made
+// from the last context through a SharedWeight plus the step's rows of a
+// product; the last query is used by no step, so its product's slot takes
+// no part in the loss) give the loss
+// and gradients of the same steps reading ordinary nodes, with and without
+// a mask, and again after the inputs change between two runs of one graph.
 func TestSharedMatchesPerStep(t *testing.T) {
 	const B, S, K, A, D, T = 3, 4, 5, 6, 7, 3
 	rng := rand.New(rand.NewPCG(10, 11))
@@ -138,10 +140,11 @@ func TestSharedMatchesPerStep(t *testing.T) {
 	wc := fill(nn.NewParam("wc", D, K), 0.5)
 	wy := fill(nn.NewParam("wy", B, D), 1)
 	meanW := fill(nn.NewParam("mean_w", B, S), 1)
+	xp, wp := fill(nn.NewParam("xp", T*B, 2), 1), fill(nn.NewParam("wp", 2, K), 0.5)
 	mask := nn.NewParam("mask", B, S)
 	mask.Data[S-1] = -1e9
 	mask.Data[2*S-2], mask.Data[2*S-1] = -1e9, -1e9
-	params := []*nn.Param{h, w, ux, v, x, wc}
+	params := []*nn.Param{h, w, ux, v, x, wc, xp, wp}
 
 	build := func(shared, masked bool) func() (float32, [][]float32) {
 		var lossVal G.Value
@@ -151,6 +154,7 @@ func TestSharedMatchesPerStep(t *testing.T) {
 				nodes = append(nodes, g.Param(q))
 			}
 			hn, wn, uxn, vn, xn, wcn := nodes[0], nodes[1], nodes[2], nodes[3], nodes[4], nodes[5]
+			proj := g.Mul(nodes[6], nodes[7]) // an input for each step, (T*B, K)
 			ux3, x3 := g.Reshape(uxn, B, S, A), g.Reshape(xn, B, S, D)
 			var mb *G.Node
 			if masked {
@@ -158,23 +162,26 @@ func TestSharedMatchesPerStep(t *testing.T) {
 			}
 			mw, wyn := g.Param(meanW), g.Param(wy)
 			var sx, sux *Shared
+			var sw, swc *SharedWeight
+			var sp *SharedRows
 			var l *G.Node
 			if shared {
-				sx, sux = g.Share(x3), g.Share(ux3)
+				sx, sux, sw, swc, sp = g.Share(x3), g.Share(ux3), g.ShareWeight(wn), g.ShareWeight(wcn), g.ShareRows(proj)
 				l = g.Sum(g.Had(g.WeightedShared(mw, sx), wyn))
 			} else {
 				l = g.Sum(g.Had(g.Weighted(mw, x3), wyn))
 			}
 			q := hn
-			for range T {
+			for t := range T {
 				var ctx *G.Node
 				if shared {
-					ctx = g.WeightedShared(g.AdditiveShared(q, wn, sux, vn, mb), sx)
+					ctx = g.WeightedShared(g.AdditiveShared(g.Add(q, sp.Rows(g, t*B, B)), sw, sux, vn, mb), sx)
+					q = g.Tanh(g.MulShared(ctx, swc))
 				} else {
-					ctx = g.Weighted(g.Additive(q, wn, ux3, vn, mb), x3)
+					ctx = g.Weighted(g.Additive(g.Add(q, g.Rows(proj, t, B)), wn, ux3, vn, mb), x3)
+					q = g.Tanh(g.Mul(ctx, wcn))
 				}
 				l = g.Add(l, g.Sum(g.Had(ctx, wyn)))
-				q = g.Tanh(g.Mul(ctx, wcn))
 			}
 			G.Read(l, &lossVal)
 			if _, err := G.Grad(l, nodes...); err != nil {
@@ -228,6 +235,7 @@ func TestSharedMatchesPerStep(t *testing.T) {
 		compare("first run", shared, perStep)
 		fill(h, 1)
 		fill(x, 1)
+		fill(xp, 1)
 		compare("second run", shared, perStep)
 	}
 }

@@ -99,10 +99,16 @@ func buildCaptionGraph(c caption.Config, p *caption.Params, reg Reg, B, T int) (
 		if c.Attention && reg.Sup > 0 {
 			supCol, eps = g.Reshape(supW, T*B, 1), G.NewConstant(float32(supEps))
 		}
+		// The products every step makes with the same weights.
+		wz, wh := g.ShareWeight(node[p.DecWz]), g.ShareWeight(node[p.DecWh])
+		var attW *SharedWeight
+		if c.Attention {
+			attW = g.ShareWeight(node[p.AttW])
+		}
 		for t := 0; t < T; t++ {
 			z := mean
 			if c.Attention {
-				a := g.AdditiveShared(h, node[p.AttW], ux3, node[p.AttV], nil)                     // α_t  (B, R)
+				a := g.AdditiveShared(h, attW, ux3, node[p.AttV], nil)                             // α_t  (B, R)
 				beta := g.Sigmoid(g.Bias(g.Mul(h, node[p.GateW]), node[p.GateB]))                  // β_t  (B, 1)
 				z = g.Must(G.BroadcastHadamardProd(g.WeightedShared(a, x3), beta, nil, []byte{1})) // z_t  (B, D)
 				am := g.Had(a, g.Rows(stepMask, t, B))
@@ -115,7 +121,7 @@ func buildCaptionGraph(c caption.Config, p *caption.Params, reg Reg, B, T int) (
 					supSum = plus(supSum, term)
 				}
 			}
-			gates := g.Add(g.Add(yw[t], g.Mul(z, node[p.DecWz])), g.Mul(h, node[p.DecWh])) // (B, 4K)
+			gates := g.Add(g.Add(yw[t], g.MulShared(z, wz)), g.MulShared(h, wh)) // (B, 4K)
 			h, cell = g.LSTM(gates, cell, K)
 			hs[t], zs[t] = h, z
 		}

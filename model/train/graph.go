@@ -99,34 +99,18 @@ func (g *Graph) Bias(x, b *G.Node) *G.Node { return g.Must(G.BroadcastAdd(x, b, 
 func (g *Graph) Rows(x *G.Node, t, n int) *G.Node { return g.Must(Block(x, 0, t*n, n)) }
 
 // StepProj returns x_t·w + b for each of the steps row blocks x_t (n
-// rows each, time-major) of x, stepChunk steps to a matrix product. The
-// gradient through a row block of a node is a matrix of that node's full
-// size, and gorgonia sums one per block: over one product for all steps
-// that costs O(steps²) in the backward pass (a quarter of a training step
-// at 16 steps). Chunks bound it at O(steps·stepChunk) and keep the
-// products large.
+// rows each, time-major) of x: one matrix product for all steps, whose
+// row blocks the steps read through SharedRows. (Read through gorgonia's
+// row blocks, the gradient of each block would be a matrix of the whole
+// product's size, summed one per step: O(steps²) in the backward pass.)
 func (g *Graph) StepProj(x, w, b *G.Node, steps, n int) []*G.Node {
+	p := g.ShareRows(g.Bias(g.Mul(x, w), b)) // (steps*n, out)
 	out := make([]*G.Node, steps)
-	for t0 := 0; t0 < steps; t0 += stepChunk {
-		k := min(stepChunk, steps-t0)
-		xc := x
-		if k < steps {
-			xc = g.Must(Block(x, 0, t0*n, k*n))
-		}
-		pc := g.Bias(g.Mul(xc, w), b) // (k*n, out)
-		for t := range k {
-			if k == 1 {
-				out[t0+t] = pc
-			} else {
-				out[t0+t] = g.Rows(pc, t, n)
-			}
-		}
+	for t := range out {
+		out[t] = p.Rows(g, t*n, n)
 	}
 	return out
 }
-
-// stepChunk is StepProj's steps per product.
-const stepChunk = 4
 
 // Cols is columns [i*n, (i+1)*n) of x.
 func (g *Graph) Cols(x *G.Node, i, n int) *G.Node { return g.Must(Block(x, 1, i*n, n)) }

@@ -68,10 +68,11 @@ func buildTranslateGraph(c translate.Config, p *translate.Params, B, S, T int) (
 		xwB := g.StepProj(embS, node[p.BwdWx], node[p.BwdB], S, B)
 		hf := make([]*G.Node, S)
 		var h, cell *G.Node
+		fwdWh, bwdWh := g.ShareWeight(node[p.FwdWh]), g.ShareWeight(node[p.BwdWh])
 		for t := 0; t < S; t++ {
 			gates := xwF[t]
 			if h != nil {
-				gates = g.Add(gates, g.Mul(h, node[p.FwdWh])) // + h_{t-1}·Wh
+				gates = g.Add(gates, g.MulShared(h, fwdWh)) // + h_{t-1}·Wh
 			}
 			h, cell = g.LSTM(gates, cell, H) // (B, H)
 			// Past a sentence's end the forward state runs on over padding;
@@ -87,7 +88,7 @@ func buildTranslateGraph(c translate.Config, p *translate.Params, B, S, T int) (
 		for t := S - 1; t >= 0; t-- {
 			gates := xwB[t]
 			if h != nil {
-				gates = g.Add(gates, g.Mul(h, node[p.BwdWh]))
+				gates = g.Add(gates, g.MulShared(h, bwdWh))
 			}
 			hNew, cNew := g.LSTM(gates, cell, H)
 			m := g.Rows(bwdMask, t, B) // (B, H)
@@ -114,13 +115,19 @@ func buildTranslateGraph(c translate.Config, p *translate.Params, B, S, T int) (
 		yw := g.StepProj(embT, node[p.DecWy], node[p.DecB], T, B)                         // T x (B, 4K)
 		cell = nil
 		hs, cs := make([]*G.Node, T), make([]*G.Node, T)
+		// The products every step makes with the same weights.
+		wc, wh := g.ShareWeight(node[p.DecWc]), g.ShareWeight(node[p.DecWh])
+		var attW *SharedWeight
+		if c.Attention {
+			attW = g.ShareWeight(node[p.AttW])
+		}
 		for t := 0; t < T; t++ {
 			ctx := mean
 			if c.Attention {
-				a := g.AdditiveShared(h, node[p.AttW], ux3, node[p.AttV], maskBias) // a_t  (B, S)
-				ctx = g.WeightedShared(a, xs3)                                      // c_t  (B, D)
+				a := g.AdditiveShared(h, attW, ux3, node[p.AttV], maskBias) // a_t  (B, S)
+				ctx = g.WeightedShared(a, xs3)                              // c_t  (B, D)
 			}
-			gates := g.Add(g.Add(yw[t], g.Mul(ctx, node[p.DecWc])), g.Mul(h, node[p.DecWh])) // (B, 4K)
+			gates := g.Add(g.Add(yw[t], g.MulShared(ctx, wc)), g.MulShared(h, wh)) // (B, 4K)
 			h, cell = g.LSTM(gates, cell, K)
 			hs[t], cs[t] = h, ctx
 		}
