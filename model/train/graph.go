@@ -93,7 +93,7 @@ func (g *Graph) Sigmoid(a *G.Node) *G.Node           { return g.Must(G.Sigmoid(a
 func (g *Graph) Sum(a *G.Node, along ...int) *G.Node { return g.Must(G.Sum(a, along...)) }
 
 // Bias adds a (1, n) row to every row of x (N, n).
-func (g *Graph) Bias(x, b *G.Node) *G.Node { return g.Must(G.BroadcastAdd(x, b, nil, []byte{0})) }
+func (g *Graph) Bias(x, b *G.Node) *G.Node { return g.Must(Bias(x, b)) }
 
 // Rows is rows [t*n, (t+1)*n) of x: step t of a time-major matrix.
 func (g *Graph) Rows(x *G.Node, t, n int) *G.Node { return g.Must(Block(x, 0, t*n, n)) }
