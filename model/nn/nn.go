@@ -84,6 +84,24 @@ func axpyGo(a float32, x, y []float32) {
 	}
 }
 
+// TanhGrad sets g = d·v⊙(1 - u⊙u): the gradient of d·v·tanh(x) with
+// respect to x, at u = tanh(x). v and g are at least as long as u.
+func TanhGrad(d float32, u, v, g []float32) {
+	v, g = v[:len(u)], g[:len(u)] // also the bounds check the assembly relies on
+	if useAVX2 {
+		tanhGradAVX2(d, u, v, g)
+		return
+	}
+	tanhGradGo(d, u, v, g)
+}
+
+func tanhGradGo(d float32, u, v, g []float32) {
+	v, g = v[:len(u)], g[:len(u)]
+	for k, x := range u {
+		g[k] = d * v[k] * (1 - x*x)
+	}
+}
+
 // Dot returns the inner product of a and b.
 func Dot(a, b []float32) float32 {
 	b = b[:len(a)]

@@ -16,6 +16,9 @@ func axpyAVX2(a float32, x, y []float32)
 //go:noescape
 func dotAVX2(a, b []float32) float32
 
+//go:noescape
+func tanhGradAVX2(d float32, u, v, g []float32)
+
 // axpy8AVX2 adds x[k]·w[k*stride:][:len(y)] for k < 8 to y, on the first
 // len(y)&^7 elements. The caller checks the bounds.
 //

@@ -1566,3 +1566,52 @@ abovenone:
 	VZEROUPPER
 	MOVQ $-1, ret+32(FP)
 	RET
+
+// func tanhGradAVX2(d float32, u, v, g []float32)
+// g[i] = d*v[i]*(1 - u[i]*u[i]) for i < len(u); len(v), len(g) >= len(u).
+TEXT ·tanhGradAVX2(SB), NOSPLIT, $0-80
+	VBROADCASTSS d+0(FP), Y0
+	MOVL         $0x3f800000, AX
+	MOVL         AX, X1
+	VBROADCASTSS X1, Y1
+	MOVQ         u_base+8(FP), SI
+	MOVQ         u_len+16(FP), CX
+	MOVQ         v_base+32(FP), DX
+	MOVQ         g_base+56(FP), DI
+	MOVQ         CX, BX
+	SHRQ         $3, BX
+	JZ           tgtail
+
+tgloop:
+	VMOVUPS      (SI), Y2
+	VMOVAPS      Y1, Y3
+	VFNMADD231PS Y2, Y2, Y3
+	VMULPS       (DX), Y0, Y4
+	VMULPS       Y3, Y4, Y4
+	VMOVUPS      Y4, (DI)
+	ADDQ         $32, SI
+	ADDQ         $32, DX
+	ADDQ         $32, DI
+	DECQ         BX
+	JNZ          tgloop
+
+tgtail:
+	ANDQ $7, CX
+	JZ   tgdone
+
+tgscalar:
+	VMOVSS       (SI), X2
+	VMOVAPS      X1, X3
+	VFNMADD231SS X2, X2, X3
+	VMULSS       (DX), X0, X4
+	VMULSS       X3, X4, X4
+	VMOVSS       X4, (DI)
+	ADDQ         $4, SI
+	ADDQ         $4, DX
+	ADDQ         $4, DI
+	DECQ         CX
+	JNZ          tgscalar
+
+tgdone:
+	VZEROUPPER
+	RET

@@ -6,6 +6,8 @@ var useAVX2, useF16 = false, false
 
 func axpyAVX2(a float32, x, y []float32) { axpyGo(a, x, y) }
 
+func tanhGradAVX2(d float32, u, v, g []float32) { tanhGradGo(d, u, v, g) }
+
 func dotAVX2(a, b []float32) float32 { return dotGo(a, b) }
 
 func axpy8AVX2(x, w *float32, stride int, y []float32) { panic("nn: no AVX2 on this architecture") }

@@ -277,10 +277,7 @@ func (op attOp) Do(vals ...G.Value) (G.Value, error) {
 			if d == 0 {
 				continue
 			}
-			uu := u[i*A : (i+1)*A]
-			for k := range A {
-				g[k] = d * v[k] * (1 - uu[k]*uu[k])
-			}
+			nn.TanhGrad(d, u[i*A:(i+1)*A], v, g)
 			nn.Axpy(1, g, op.buf.dx[i*A:(i+1)*A])
 			nn.Axpy(1, g, dwh[(i/S)*A:(i/S+1)*A])
 		}
@@ -291,10 +288,7 @@ func (op attOp) Do(vals ...G.Value) (G.Value, error) {
 		if d == 0 {
 			continue
 		}
-		o, uu := du[i*A:(i+1)*A], u[i*A:(i+1)*A]
-		for k := range A {
-			o[k] = d * v[k] * (1 - uu[k]*uu[k])
-		}
+		nn.TanhGrad(d, u[i*A:(i+1)*A], v, du[i*A:(i+1)*A])
 	}
 	return tensor.New(tensor.WithShape(B, S, A), tensor.WithBacking(du)), nil
 }
