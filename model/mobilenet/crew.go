@@ -7,10 +7,9 @@ import (
 
 // A crew is the goroutines that help one run of a graph with its large
 // layers. They wait for the next layer by spinning rather than parking: a
-// parked thread takes about 100 µs to wake on a virtual machine (measured
-// on the 2-core machine this project runs on), as long as a late layer
-// of MobileNetV2 takes, so a helper woken for each layer would arrive
-// when the layer is done. The spinning yields the processor to any other
+// parked thread took about 100 µs to wake on a 2-core virtual machine, as
+// long as a late layer of MobileNetV2 takes there, so a helper woken for
+// each layer would arrive when the layer is done. The spinning yields the processor to any other
 // goroutine that is ready (runtime.Gosched), so under load the crew only
 // uses time nobody else wants.
 type crew struct {

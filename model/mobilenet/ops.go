@@ -112,11 +112,11 @@ func (cv *conv2D) run(in [][]float32, out []float32, a *arena) {
 		if !cv.direct {
 			cv.im2col(in[0], patches, p0, p1)
 		}
-		a, c := patches[p0*k:p1*k], out[p0*cv.o:p1*cv.o]
+		rows, c := patches[p0*k:p1*k], out[p0*cv.o:p1*cv.o]
 		if cv.panels16 != nil {
-			gemm16(a, p1-p0, k, cv.panels16, cv.o, cv.bias, lo, hi, c)
+			gemm16(rows, p1-p0, k, cv.panels16, cv.o, cv.bias, lo, hi, c)
 		} else {
-			gemm(a, p1-p0, k, cv.panels, cv.o, cv.bias, lo, hi, c)
+			gemm(rows, p1-p0, k, cv.panels, cv.o, cv.bias, lo, hi, c)
 		}
 		if cv.act == ActTanh {
 			activate(c, cv.act)

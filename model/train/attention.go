@@ -202,15 +202,8 @@ func (op attOp) Do(vals ...G.Value) (G.Value, error) {
 	if len(vals) != op.Arity() {
 		return nil, fmt.Errorf("%s: %d inputs, want %d", op, len(vals), op.Arity())
 	}
-	var ux []float32
-	var s tensor.Shape
-	var err error
-	if op.buf != nil {
-		ux, s = op.buf.x, tensor.Shape(op.shape[:])
-		if len(ux) != s.TotalSize() {
-			return nil, fmt.Errorf("%s: U x is not shared in this run", op)
-		}
-	} else if ux, s, err = dense(vals[1], 3); err != nil {
+	ux, s, err := op.buf.values(vals[1], op.shape)
+	if err != nil {
 		return nil, fmt.Errorf("%s: U x: %w", op, err)
 	}
 	B, S, A := s[0], s[1], s[2]
@@ -399,15 +392,8 @@ func (op wsumOp) Do(vals ...G.Value) (G.Value, error) {
 	if len(vals) != op.Arity() {
 		return nil, fmt.Errorf("%s: %d inputs, want %d", op, len(vals), op.Arity())
 	}
-	var x []float32
-	var s tensor.Shape
-	var err error
-	if op.buf != nil {
-		x, s = op.buf.x, tensor.Shape(op.shape[:])
-		if len(x) != s.TotalSize() {
-			return nil, fmt.Errorf("%s: the values are not shared in this run", op)
-		}
-	} else if x, s, err = dense(vals[1], 3); err != nil {
+	x, s, err := op.buf.values(vals[1], op.shape)
+	if err != nil {
 		return nil, fmt.Errorf("%s: values: %w", op, err)
 	}
 	B, S, D := s[0], s[1], s[2]

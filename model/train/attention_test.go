@@ -10,6 +10,33 @@ import (
 	G "gorgonia.org/gorgonia"
 )
 
+// filler returns a function that fills a parameter with normal values of
+// the given scale.
+func filler(rng *rand.Rand) func(q *nn.Param, scale float64) *nn.Param {
+	return func(q *nn.Param, scale float64) *nn.Param {
+		for i := range q.Data {
+			q.Data[i] = float32(rng.NormFloat64() * scale)
+		}
+		return q
+	}
+}
+
+// attentionParams are a query h (B, K), W (K, A), U x (B*S, A), v (A, 1)
+// and the values x (B*S, D).
+func attentionParams(fill func(*nn.Param, float64) *nn.Param, B, S, K, A, D int) (h, w, ux, v, x *nn.Param) {
+	return fill(nn.NewParam("h", B, K), 1), fill(nn.NewParam("w", K, A), 0.5), fill(nn.NewParam("ux", B*S, A), 1),
+		fill(nn.NewParam("v", A, 1), 1), fill(nn.NewParam("x", B*S, D), 1)
+}
+
+// paddingMask is an additive attention mask (B, S) in which row 0's last
+// position and row 1's last two are padding.
+func paddingMask(B, S int) *nn.Param {
+	mask := nn.NewParam("mask", B, S)
+	mask.Data[S-1] = -1e9
+	mask.Data[2*S-2], mask.Data[2*S-1] = -1e9, -1e9
+	return mask
+}
+
 // Fused attention and weighted sum compute the same loss and gradients as
 // the same layers written with gorgonia's broadcasting ops, with and
 // without a mask, and again after the inputs change between two runs of
@@ -17,19 +44,10 @@ import (
 func TestAttentionFused(t *testing.T) {
 	const B, S, K, A, D = 3, 4, 5, 6, 7
 	rng := rand.New(rand.NewPCG(8, 9))
-	fill := func(q *nn.Param, scale float64) *nn.Param {
-		for i := range q.Data {
-			q.Data[i] = float32(rng.NormFloat64() * scale)
-		}
-		return q
-	}
-	h, w := fill(nn.NewParam("h", B, K), 1), fill(nn.NewParam("w", K, A), 0.5)
-	ux, v := fill(nn.NewParam("ux", B*S, A), 1), fill(nn.NewParam("v", A, 1), 1)
-	x := fill(nn.NewParam("x", B*S, D), 1)
+	fill := filler(rng)
+	h, w, ux, v, x := attentionParams(fill, B, S, K, A, D)
 	wy := fill(nn.NewParam("wy", B, D), 1)
-	mask := nn.NewParam("mask", B, S)
-	mask.Data[S-1] = -1e9 // row 0's last position is padding
-	mask.Data[2*S-2], mask.Data[2*S-1] = -1e9, -1e9
+	mask := paddingMask(B, S)
 	params := []*nn.Param{h, w, ux, v, x}
 
 	type result struct {
@@ -128,22 +146,13 @@ func TestAttentionFused(t *testing.T) {
 func TestSharedMatchesPerStep(t *testing.T) {
 	const B, S, K, A, D, T = 3, 4, 5, 6, 7, 3
 	rng := rand.New(rand.NewPCG(10, 11))
-	fill := func(q *nn.Param, scale float64) *nn.Param {
-		for i := range q.Data {
-			q.Data[i] = float32(rng.NormFloat64() * scale)
-		}
-		return q
-	}
-	h, w := fill(nn.NewParam("h", B, K), 1), fill(nn.NewParam("w", K, A), 0.5)
-	ux, v := fill(nn.NewParam("ux", B*S, A), 1), fill(nn.NewParam("v", A, 1), 1)
-	x := fill(nn.NewParam("x", B*S, D), 1)
+	fill := filler(rng)
+	h, w, ux, v, x := attentionParams(fill, B, S, K, A, D)
 	wc := fill(nn.NewParam("wc", D, K), 0.5)
 	wy := fill(nn.NewParam("wy", B, D), 1)
 	meanW := fill(nn.NewParam("mean_w", B, S), 1)
 	xp, wp := fill(nn.NewParam("xp", T*B, 2), 1), fill(nn.NewParam("wp", 2, K), 0.5)
-	mask := nn.NewParam("mask", B, S)
-	mask.Data[S-1] = -1e9
-	mask.Data[2*S-2], mask.Data[2*S-1] = -1e9, -1e9
+	mask := paddingMask(B, S)
 	params := []*nn.Param{h, w, ux, v, x, wc, xp, wp}
 
 	build := func(shared, masked bool) func() (float32, [][]float32) {

@@ -44,6 +44,20 @@ type sharedBuf struct {
 	used    int         // how many of w and dy this run filled
 }
 
+// values is an op's (B, S, D) input: v itself when the op reads an
+// ordinary node (b is nil), else the Shared array of that shape that v, a
+// token, stands for.
+func (b *sharedBuf) values(v G.Value, shape [3]int) ([]float32, tensor.Shape, error) {
+	if b == nil {
+		return dense(v, 3)
+	}
+	s := tensor.Shape(shape[:])
+	if len(b.x) != s.TotalSize() {
+		return nil, nil, fmt.Errorf("the shared array of %v has not been read in this run", s)
+	}
+	return b.x, s, nil
+}
+
 // record keeps a copy of one weighted sum's weights and output gradient.
 func (s *sharedBuf) record(w, dy []float32) {
 	if s.used == len(s.w) {
