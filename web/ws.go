@@ -772,9 +772,13 @@ func (ss *session) stepSender(ctx context.Context, id string, src model.Source, 
 			if ok && ctx.Err() != nil {
 				ok = false // a newer request or a closed socket: the rest is not sent
 			}
-			if ok && !s.send(st) {
+			if !ok {
+				continue
+			}
+			if !s.send(st) {
 				ok = false
 				cancel() // nobody reads: the decode stops too
+				continue
 			}
 			// The writer was just given the step; with every processor
 			// busy (the decoder on one, this goroutine drawing the next

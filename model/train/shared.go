@@ -44,6 +44,16 @@ type sharedBuf struct {
 	used    int         // how many of w and dy this run filled
 }
 
+// zeroed is buf cleared for a new run, or a new zero buffer when buf is
+// not n long.
+func zeroed(buf []float32, n int) []float32 {
+	if len(buf) != n {
+		return make([]float32, n)
+	}
+	clear(buf)
+	return buf
+}
+
 // values is an op's (B, S, D) input: v itself when the op reads an
 // ordinary node (b is nil), else the Shared array of that shape that v, a
 // token, stands for.
@@ -189,11 +199,7 @@ func (op shareOp) Do(vals ...G.Value) (G.Value, error) {
 		// A new run: the steps read this value and add into a cleared
 		// gradient.
 		b.x, b.B, b.S, b.D = x, s[0], s[1], s[2]
-		if len(b.dx) != len(x) {
-			b.dx = make([]float32, len(x))
-		} else {
-			clear(b.dx)
-		}
+		b.dx = zeroed(b.dx, len(x))
 		b.used = 0
 		return G.NewF32(0), nil
 	}
@@ -536,11 +542,7 @@ func (op rowsOp) Do(vals ...G.Value) (G.Value, error) {
 		// A new run: the steps read this value and add into a cleared
 		// gradient.
 		b.x = x
-		if len(b.dx) != len(x) {
-			b.dx = make([]float32, len(x))
-		} else {
-			clear(b.dx)
-		}
+		b.dx = zeroed(b.dx, len(x))
 		return G.NewF32(0), nil
 	case rowsGrad:
 		if len(b.dx) != b.M*b.N {
